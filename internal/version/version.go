@@ -1,0 +1,33 @@
+// Package version reports the build's version and the agent protocol
+// version that agent and controller exchange in Hello/Welcome.
+package version
+
+import "runtime/debug"
+
+// Version is the release version, set at build time with
+// -ldflags "-X github.com/vigil-rmm/vigil/internal/version.Version=v1.2.3".
+var Version = "dev"
+
+// Protocol is the highest agent protocol version this build speaks.
+//
+// History:
+//
+//	1: Hello/Welcome, cumulative Ack, reports (metrics, facts, outbox status).
+const Protocol uint32 = 1
+
+// String returns the version with the VCS revision when the build has one.
+func String() string {
+	if Version != "dev" {
+		return Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return Version
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return Version + "+" + s.Value[:12]
+		}
+	}
+	return Version
+}
