@@ -1,0 +1,407 @@
+package agentapi
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/vigil-rmm/vigil/controller/internal/apierr"
+	"github.com/vigil-rmm/vigil/controller/internal/auth"
+	"github.com/vigil-rmm/vigil/controller/internal/fleet"
+	"github.com/vigil-rmm/vigil/controller/internal/ingest"
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/internal/version"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
+	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
+)
+
+// Signer issues agent certificates.
+type Signer interface {
+	SignAgent(csrDER []byte, agentID string, now time.Time) (*x509.Certificate, error)
+}
+
+// Submitter takes reports for commit.
+type Submitter interface {
+	Submit(ctx context.Context, it ingest.Item) error
+}
+
+// Presence tracks open streams.
+type Presence interface {
+	Attach(agentID string, cancel context.CancelCauseFunc) (detach func())
+	Touch(agentID string)
+}
+
+// Capabilities the controller offers in Welcome.
+var Capabilities = []string{"metrics", "facts", "outbox-status"}
+
+// Config wires the server.
+type Config struct {
+	Store   store.Store
+	Signer  Signer
+	CACert  *x509.Certificate
+	Ingest  Submitter
+	Fleet   Presence
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Limiter *auth.Limiter // failed enrollments per client address
+	// HelloTimeout bounds the wait for Hello on a new stream.
+	HelloTimeout time.Duration
+	// RetryAfter is the GoAway hint sent to agents at shutdown.
+	RetryAfter time.Duration
+}
+
+// Server implements agentv1.AgentServiceServer.
+type Server struct {
+	agentv1.UnimplementedAgentServiceServer
+	cfg    Config
+	logger *slog.Logger
+}
+
+var _ agentv1.AgentServiceServer = (*Server)(nil)
+
+// New returns a server.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = auth.NewLimiter(10, 6*time.Second)
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 15 * time.Second
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 5 * time.Second
+	}
+	return &Server{cfg: cfg, logger: cfg.Logger.With("component", "agentapi")}
+}
+
+func peerAddr(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return "unknown"
+	}
+	if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+		return host
+	}
+	return p.Addr.String()
+}
+
+// Enroll implements agentv1.AgentServiceServer.
+func (s *Server) Enroll(ctx context.Context, req *agentv1.EnrollRequest) (*agentv1.EnrollResponse, error) {
+	addr := peerAddr(ctx)
+	if ok, wait := s.cfg.Limiter.Check(addr); !ok {
+		s.logger.WarnContext(ctx, "enrollment rate limited", "peer", addr)
+		return nil, apierr.Status(fmt.Errorf("%w from %s; retry in %s", auth.ErrRateLimited, addr, wait.Round(time.Second)))
+	}
+	resp, err := s.enroll(ctx, req)
+	if err != nil {
+		s.cfg.Limiter.Allow(addr) // spend an attempt on every failure
+		s.logger.WarnContext(ctx, "enrollment refused", "peer", addr, "err", err)
+		return nil, apierr.Status(err)
+	}
+	s.logger.InfoContext(ctx, "agent enrolled", "agent_id", resp.AgentId, "tenant", resp.Tenant, "peer", addr)
+	return resp, nil
+}
+
+func (s *Server) enroll(ctx context.Context, req *agentv1.EnrollRequest) (*agentv1.EnrollResponse, error) {
+	if err := validateEnroll(req); err != nil {
+		return nil, fmt.Errorf("%w: %v", apierr.ErrInvalid, err)
+	}
+	hash := auth.Hash(req.GetToken())
+	now := s.cfg.Now()
+	check := func(tx store.Tx) (*storev1.EnrollToken, error) {
+		tok, err := schema.GetEnrollToken(tx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, auth.ErrTokenUnknown
+		}
+		if err != nil {
+			return nil, err
+		}
+		if now.Unix() >= tok.GetExpiresUnix() {
+			return nil, fmt.Errorf("%w at %s (token %s); create a new one", auth.ErrTokenExpired,
+				time.Unix(tok.GetExpiresUnix(), 0).UTC().Format(time.RFC3339), tok.GetId())
+		}
+		if tok.GetUsed() >= tok.GetUses() {
+			return nil, fmt.Errorf("%w: all %d enrollments spent (token %s); create a new one", auth.ErrTokenUsedUp, tok.GetUses(), tok.GetId())
+		}
+		if _, err := schema.GetTenant(tx, tok.GetTenant()); err != nil {
+			return nil, fmt.Errorf("token %s: tenant %q: %w", tok.GetId(), tok.GetTenant(), err)
+		}
+		return tok, nil
+	}
+	// Check cheaply before spending CPU on a signature.
+	if err := s.cfg.Store.View(ctx, func(tx store.Tx) error { _, err := check(tx); return err }); err != nil {
+		return nil, err
+	}
+	agentID, err := auth.NewID("ag")
+	if err != nil {
+		return nil, err
+	}
+	cert, err := s.cfg.Signer.SignAgent(req.GetCsrDer(), agentID, now)
+	if err != nil {
+		return nil, err
+	}
+	var tenant string
+	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		tok, err := check(tx)
+		if err != nil {
+			return err
+		}
+		tok.Used++
+		if err := schema.PutEnrollToken(tx, hash, tok); err != nil {
+			return err
+		}
+		tenant = tok.GetTenant()
+		return schema.PutAgent(tx, &storev1.Agent{
+			Id:            agentID,
+			Tenant:        tenant,
+			Hostname:      req.GetHostname(),
+			EnrolledUnix:  now.Unix(),
+			CertSerial:    hex.EncodeToString(cert.SerialNumber.Bytes()),
+			EnrollTokenId: tok.GetId(),
+			AgentVersion:  req.GetAgentVersion(),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &agentv1.EnrollResponse{
+		AgentId:          agentID,
+		Tenant:           tenant,
+		CertificateDer:   cert.Raw,
+		CaCertificateDer: s.cfg.CACert.Raw,
+	}, nil
+}
+
+// identity returns the agent ID and certificate serial from the verified
+// client certificate.
+func identity(ctx context.Context) (string, string, error) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", "", status.Error(codes.Unauthenticated, "no peer information")
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return "", "", status.Error(codes.Unauthenticated, "Connect needs the agent's client certificate (enroll first)")
+	}
+	leaf := ti.State.VerifiedChains[0][0]
+	return leaf.Subject.CommonName, hex.EncodeToString(leaf.SerialNumber.Bytes()), nil
+}
+
+// Connect implements agentv1.AgentServiceServer.
+func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
+	ctx := stream.Context()
+	agentID, serial, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	logger := s.logger.With("agent_id", agentID)
+	var committed uint64
+	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		rec, err := schema.GetAgent(tx, agentID)
+		if err != nil {
+			return err
+		}
+		if rec.GetRevoked() {
+			return fleet.ErrRevoked
+		}
+		if rec.GetCertSerial() != serial {
+			return fmt.Errorf("certificate %s superseded", serial)
+		}
+		committed, err = schema.CommittedSeq(tx, agentID)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return status.Error(codes.Unauthenticated, "unknown agent "+agentID)
+	case errors.Is(err, fleet.ErrRevoked):
+		logger.WarnContext(ctx, "revoked agent refused", "peer", peerAddr(ctx))
+		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+	case err != nil:
+		logger.ErrorContext(ctx, "connect lookup", "err", err)
+		return status.Error(codes.PermissionDenied, err.Error())
+	}
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	msgs := make(chan *agentv1.AgentMessage)
+	recvErr := make(chan error, 1)
+	// The receive goroutine is not joined: Recv returns as soon as the
+	// handler returns and gRPC cancels the stream, and waiting for it here
+	// would hold a revoked stream open until the agent next sends.
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+
+	hello, err := s.awaitHello(sctx, msgs, recvErr)
+	if err != nil {
+		return err
+	}
+	detach := s.cfg.Fleet.Attach(agentID, cancel)
+	defer detach()
+	proto := min(hello.GetProtocolVersion(), version.Protocol)
+	if err := stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Welcome{Welcome: &agentv1.Welcome{
+		ProtocolVersion:  proto,
+		Capabilities:     Capabilities,
+		AgentId:          agentID,
+		CommittedSeq:     committed,
+		ServerTimeUnixMs: s.cfg.Now().UnixMilli(),
+	}}}); err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "agent connected", "protocol", proto, "agent_version", hello.GetAgentVersion(),
+		"committed_seq", committed, "peer", peerAddr(ctx))
+
+	// One goroutine sends; acks coalesce into the highest committed seq.
+	var ackSeq atomic.Uint64
+	ackReady := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the sender must stop before the handler returns
+	defer cancel(nil)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.sendLoop(sctx, stream, &ackSeq, ackReady, logger)
+	}()
+
+	highest := committed
+	for {
+		select {
+		case m := <-msgs:
+			r := m.GetReport()
+			if r == nil {
+				return status.Error(codes.InvalidArgument, "only reports may follow hello")
+			}
+			s.cfg.Fleet.Touch(agentID)
+			if r.GetSeq() <= highest {
+				continue // already committed or already queued
+			}
+			highest = r.GetSeq()
+			if err := validateReport(r); err != nil {
+				logger.WarnContext(ctx, "invalid report skipped", "seq", r.GetSeq(), "err", err)
+				r = &agentv1.Report{Seq: r.GetSeq(), TimeUnixMs: r.GetTimeUnixMs()}
+			}
+			done := func(seq uint64, err error) {
+				if err != nil {
+					cancel(err)
+					return
+				}
+				for {
+					cur := ackSeq.Load()
+					if seq <= cur || ackSeq.CompareAndSwap(cur, seq) {
+						break
+					}
+				}
+				select {
+				case ackReady <- struct{}{}:
+				default:
+				}
+			}
+			if err := s.cfg.Ingest.Submit(sctx, ingest.Item{AgentID: agentID, Report: r, Done: done}); err != nil {
+				return s.closeStatus(sctx, err, logger)
+			}
+		case err := <-recvErr:
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+				logger.InfoContext(ctx, "agent disconnected")
+				return nil
+			}
+			logger.InfoContext(ctx, "agent stream ended", "err", err)
+			return err
+		case <-sctx.Done():
+			return s.closeStatus(sctx, context.Cause(sctx), logger)
+		}
+	}
+}
+
+func (s *Server) awaitHello(ctx context.Context, msgs <-chan *agentv1.AgentMessage, recvErr <-chan error) (*agentv1.Hello, error) {
+	t := time.NewTimer(s.cfg.HelloTimeout)
+	defer t.Stop()
+	select {
+	case m := <-msgs:
+		h := m.GetHello()
+		if h == nil {
+			return nil, status.Error(codes.InvalidArgument, "first message must be hello")
+		}
+		if err := validateHello(h); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		return h, nil
+	case err := <-recvErr:
+		return nil, err
+	case <-t.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "no hello within %s", s.cfg.HelloTimeout)
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (s *Server) sendLoop(ctx context.Context, stream agentv1.AgentService_ConnectServer, ackSeq *atomic.Uint64, ready <-chan struct{}, logger *slog.Logger) {
+	var sent uint64
+	for {
+		select {
+		case <-ready:
+			seq := ackSeq.Load()
+			if seq <= sent {
+				continue
+			}
+			if err := stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}}); err != nil {
+				logger.DebugContext(ctx, "send ack", "err", err)
+				return
+			}
+			sent = seq
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), fleet.ErrShutdown) {
+				// Flush the last ack, then tell the agent when to come back.
+				if seq := ackSeq.Load(); seq > sent {
+					_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
+				}
+				_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Goaway{Goaway: &agentv1.GoAway{
+					Reason: "controller shutting down", RetryAfterSeconds: uint32(s.cfg.RetryAfter / time.Second),
+				}}})
+			}
+			return
+		}
+	}
+}
+
+func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logger) error {
+	switch {
+	case errors.Is(cause, fleet.ErrRevoked):
+		logger.InfoContext(ctx, "stream closed: agent revoked")
+		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+	case errors.Is(cause, fleet.ErrReplaced):
+		return status.Error(codes.Aborted, fleet.ErrReplaced.Error())
+	case errors.Is(cause, fleet.ErrShutdown):
+		return status.Error(codes.Unavailable, fleet.ErrShutdown.Error())
+	case errors.Is(cause, context.Canceled):
+		return status.Error(codes.Canceled, "stream closed")
+	}
+	logger.ErrorContext(ctx, "stream closed", "err", cause)
+	return status.Error(codes.Unavailable, "controller could not commit reports; retry later")
+}

@@ -1,0 +1,146 @@
+package agentapi
+
+import (
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
+)
+
+// Limits on what an agent may send. Every byte from an agent is hostile.
+const (
+	maxTokenLen    = 256
+	maxCSRLen      = 4096
+	maxShortString = 256
+	maxVolumes     = 128
+	maxCaps        = 64
+	// MaxAgentMessage is the gRPC receive limit on the agent listener.
+	MaxAgentMessage = 64 << 10
+)
+
+func checkString(field, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%s: %d bytes, limit %d", field, len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s: not valid UTF-8", field)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%s: control character %U", field, r)
+		}
+	}
+	return nil
+}
+
+func validateEnroll(r *agentv1.EnrollRequest) error {
+	if r.GetToken() == "" {
+		return fmt.Errorf("token: required (create one with `vigilctl token create`)")
+	}
+	if err := checkString("token", r.GetToken(), maxTokenLen); err != nil {
+		return err
+	}
+	if len(r.GetCsrDer()) == 0 || len(r.GetCsrDer()) > maxCSRLen {
+		return fmt.Errorf("csr_der: want 1 to %d bytes, have %d", maxCSRLen, len(r.GetCsrDer()))
+	}
+	if err := checkString("hostname", r.GetHostname(), maxShortString); err != nil {
+		return err
+	}
+	return checkString("agent_version", r.GetAgentVersion(), maxShortString)
+}
+
+func validateHello(h *agentv1.Hello) error {
+	if h.GetProtocolVersion() == 0 {
+		return fmt.Errorf("hello.protocol_version: required")
+	}
+	if len(h.GetCapabilities()) > maxCaps {
+		return fmt.Errorf("hello.capabilities: %d entries, limit %d", len(h.GetCapabilities()), maxCaps)
+	}
+	for i, c := range h.GetCapabilities() {
+		if err := checkString(fmt.Sprintf("hello.capabilities[%d]", i), c, 64); err != nil {
+			return err
+		}
+	}
+	return checkString("hello.agent_version", h.GetAgentVersion(), maxShortString)
+}
+
+func finite(field string, f float32, lo, hi float64) error {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
+		return fmt.Errorf("%s: %v out of range [%v, %v]", field, f, lo, hi)
+	}
+	return nil
+}
+
+// validateReport checks one report; an invalid report is skipped (and
+// counted) so that a faulty agent cannot wedge its own outbox.
+func validateReport(r *agentv1.Report) error {
+	if r.GetSeq() == 0 {
+		return fmt.Errorf("report.seq: required")
+	}
+	if r.GetTimeUnixMs() <= 0 {
+		return fmt.Errorf("report.time_unix_ms: required")
+	}
+	switch b := r.GetBody().(type) {
+	case *agentv1.Report_Metrics:
+		return validateMetrics(b.Metrics)
+	case *agentv1.Report_Facts:
+		return validateFacts(b.Facts)
+	case *agentv1.Report_Outbox:
+		return nil
+	case nil:
+		return fmt.Errorf("report.body: required")
+	default:
+		return fmt.Errorf("report.body: unknown kind %T", b)
+	}
+}
+
+func validateMetrics(m *agentv1.Metrics) error {
+	if err := finite("metrics.cpu_percent", m.GetCpuPercent(), 0, 100.5); err != nil {
+		return err
+	}
+	for name, v := range map[string]float32{"metrics.load1": m.GetLoad1(), "metrics.load5": m.GetLoad5(), "metrics.load15": m.GetLoad15()} {
+		if err := finite(name, v, 0, 1e6); err != nil {
+			return err
+		}
+	}
+	if m.GetMemUsed() > m.GetMemTotal() {
+		return fmt.Errorf("metrics.mem_used: %d exceeds mem_total %d", m.GetMemUsed(), m.GetMemTotal())
+	}
+	if m.GetSwapUsed() > m.GetSwapTotal() {
+		return fmt.Errorf("metrics.swap_used: %d exceeds swap_total %d", m.GetSwapUsed(), m.GetSwapTotal())
+	}
+	if len(m.GetVolumes()) > maxVolumes {
+		return fmt.Errorf("metrics.volumes: %d entries, limit %d", len(m.GetVolumes()), maxVolumes)
+	}
+	for i, v := range m.GetVolumes() {
+		f := fmt.Sprintf("metrics.volumes[%d]", i)
+		if v.GetMount() == "" {
+			return fmt.Errorf("%s.mount: required", f)
+		}
+		if err := checkString(f+".mount", v.GetMount(), maxShortString); err != nil {
+			return err
+		}
+		if err := checkString(f+".fstype", v.GetFstype(), 64); err != nil {
+			return err
+		}
+		if v.GetUsed() > v.GetTotal() {
+			return fmt.Errorf("%s.used: %d exceeds total %d", f, v.GetUsed(), v.GetTotal())
+		}
+	}
+	return nil
+}
+
+func validateFacts(f *agentv1.Facts) error {
+	for name, s := range map[string]string{
+		"facts.hostname": f.GetHostname(), "facts.os": f.GetOs(), "facts.platform": f.GetPlatform(),
+		"facts.platform_version": f.GetPlatformVersion(), "facts.kernel_version": f.GetKernelVersion(),
+		"facts.arch": f.GetArch(), "facts.agent_version": f.GetAgentVersion(), "facts.cpu_model": f.GetCpuModel(),
+	} {
+		if err := checkString(name, s, maxShortString); err != nil {
+			return err
+		}
+	}
+	return nil
+}

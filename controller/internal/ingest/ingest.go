@@ -1,0 +1,260 @@
+// Package ingest commits agent reports. One writer goroutine takes reports
+// from every stream, commits them in batches (metric samples to the metrics
+// database, then facts and each agent's committed sequence to the control
+// store) and only then tells each stream which sequence it may acknowledge.
+//
+// Replays are harmless: a metric sample's key includes its sequence, so a
+// re-sent sample overwrites itself, and facts or outbox status reports are
+// applied only when their sequence is above the agent's committed sequence,
+// which moves in the same transaction.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vigil-rmm/vigil/controller/internal/metrics"
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
+	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
+)
+
+// SampleWriter stores metric samples idempotently in one commit.
+type SampleWriter interface {
+	Put(ctx context.Context, samples []metrics.Sample) (int, error)
+}
+
+// Item is one report from one agent.
+type Item struct {
+	AgentID string
+	Report  *agentv1.Report
+	// Done is called by the writer goroutine once the report is committed
+	// (err nil; seq is the agent's committed sequence) or failed. It must
+	// not block.
+	Done func(seq uint64, err error)
+}
+
+// Options tune the writer.
+type Options struct {
+	// Queue is the number of reports waiting before Submit blocks.
+	Queue int
+	// MaxBatch caps the reports in one commit.
+	MaxBatch int
+	// MaxFuture is how far ahead of the controller's clock a sample's
+	// timestamp may be before it is refused.
+	MaxFuture time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// ErrStopped is returned by Submit after the writer stopped.
+var ErrStopped = errors.New("ingest: writer stopped")
+
+// Writer is the single ingest writer.
+type Writer struct {
+	opts    Options
+	store   store.Store
+	samples SampleWriter
+	in      chan Item
+	stopped chan struct{}
+	logger  *slog.Logger
+}
+
+// New returns a writer; call Run to start it.
+func New(s store.Store, samples SampleWriter, opts Options) *Writer {
+	if opts.Queue <= 0 {
+		opts.Queue = 8192
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2000
+	}
+	if opts.MaxFuture <= 0 {
+		opts.MaxFuture = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Writer{opts: opts, store: s, samples: samples, in: make(chan Item, opts.Queue),
+		stopped: make(chan struct{}), logger: opts.Logger.With("component", "ingest")}
+}
+
+// Submit queues one report. It blocks while the queue is full (the stream
+// then stops reading, which is the backpressure an agent sees).
+func (w *Writer) Submit(ctx context.Context, it Item) error {
+	select {
+	case w.in <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stopped:
+		return ErrStopped
+	}
+}
+
+// Run commits batches until ctx ends, then commits what is queued.
+func (w *Writer) Run(ctx context.Context) {
+	defer close(w.stopped)
+	batch := make([]Item, 0, w.opts.MaxBatch)
+	for {
+		select {
+		case it := <-w.in:
+			batch = append(batch[:0], it)
+		case <-ctx.Done():
+			w.drain(batch[:0])
+			return
+		}
+	fill:
+		for len(batch) < w.opts.MaxBatch {
+			select {
+			case it := <-w.in:
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		w.commit(context.WithoutCancel(ctx), batch)
+	}
+}
+
+func (w *Writer) drain(batch []Item) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		select {
+		case it := <-w.in:
+			batch = append(batch, it)
+			if len(batch) < w.opts.MaxBatch {
+				continue
+			}
+		default:
+		}
+		if len(batch) == 0 {
+			return
+		}
+		w.commit(ctx, batch)
+		batch = batch[:0]
+	}
+}
+
+func (w *Writer) commit(ctx context.Context, batch []Item) {
+	committed, err := w.apply(ctx, batch)
+	for _, it := range batch {
+		if err != nil {
+			it.Done(0, err)
+			continue
+		}
+		it.Done(committed[it.AgentID], nil)
+	}
+}
+
+// apply commits a batch and returns each agent's committed sequence.
+func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, error) {
+	now := w.opts.Now()
+	var samples []metrics.Sample
+	for _, it := range batch {
+		m := it.Report.GetMetrics()
+		if m == nil {
+			continue
+		}
+		ts := it.Report.GetTimeUnixMs()
+		if ts > now.Add(w.opts.MaxFuture).UnixMilli() {
+			w.logger.Warn("sample from the future dropped; check the agent's clock",
+				"agent_id", it.AgentID, "seq", it.Report.GetSeq(), "sample_time", time.UnixMilli(ts).UTC())
+			continue
+		}
+		samples = append(samples, metrics.Sample{AgentID: it.AgentID, Seq: it.Report.GetSeq(), TimeMS: ts, Metrics: m})
+	}
+	if len(samples) > 0 {
+		if _, err := w.samples.Put(ctx, samples); err != nil {
+			return nil, fmt.Errorf("ingest: store samples: %w", err)
+		}
+	}
+	committed := make(map[string]uint64)
+	err := w.store.Update(ctx, func(tx store.Tx) error {
+		clear(committed)
+		agents := map[string]*agentState{}
+		for _, it := range batch {
+			st, err := loadState(tx, agents, it.AgentID)
+			if err != nil {
+				return err
+			}
+			if st == nil {
+				continue // agent deleted meanwhile; nothing to record
+			}
+			seq := it.Report.GetSeq()
+			if seq <= st.seq {
+				continue // replay of a committed report
+			}
+			switch b := it.Report.GetBody().(type) {
+			case *agentv1.Report_Facts:
+				st.rec.Facts = b.Facts
+				st.rec.FactsSeq = seq
+				if h := b.Facts.GetHostname(); h != "" {
+					st.rec.Hostname = h
+				}
+				if v := b.Facts.GetAgentVersion(); v != "" {
+					st.rec.AgentVersion = v
+				}
+				st.recDirty = true
+			case *agentv1.Report_Outbox:
+				st.rec.DroppedMetrics += b.Outbox.GetDroppedMetrics()
+				st.recDirty = true
+			}
+			st.seq = seq
+			st.seqDirty = true
+		}
+		for id, st := range agents {
+			if st == nil {
+				continue
+			}
+			committed[id] = st.seq
+			if st.recDirty {
+				if err := schema.PutAgent(tx, st.rec); err != nil {
+					return err
+				}
+			}
+			if st.seqDirty {
+				if err := schema.SetCommittedSeq(tx, id, st.seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: commit: %w", err)
+	}
+	return committed, nil
+}
+
+type agentState struct {
+	rec      *storev1.Agent
+	seq      uint64
+	recDirty bool
+	seqDirty bool
+}
+
+func loadState(tx store.Tx, agents map[string]*agentState, id string) (*agentState, error) {
+	if st, ok := agents[id]; ok {
+		return st, nil
+	}
+	rec, err := schema.GetAgent(tx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		agents[id] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	seq, err := schema.CommittedSeq(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &agentState{rec: rec, seq: seq}
+	agents[id] = st
+	return st, nil
+}
