@@ -1,0 +1,181 @@
+// Command vigil-controller is the MSP-side server of vigil: agents hold a
+// stream to it, and vigilctl and the console manage the fleet through it.
+//
+//	vigil-controller init --data DIR --admin-config FILE
+//	vigil-controller run  --data DIR [--agent-listen ADDR] [--api-listen ADDR]
+//	vigil-controller version
+//
+// Exit codes: 0 ok, 1 error, 2 usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigil-rmm/vigil/controller/internal/server"
+	"github.com/vigil-rmm/vigil/internal/clientconfig"
+	"github.com/vigil-rmm/vigil/internal/logging"
+	"github.com/vigil-rmm/vigil/internal/version"
+)
+
+const usage = `vigil-controller: the vigil controller.
+
+Usage:
+  vigil-controller init --data DIR --admin-config FILE [--api-address HOST:PORT] [--san NAME]...
+  vigil-controller run  --data DIR [--config FILE] [--agent-listen ADDR] [--api-listen ADDR] [--retention 240h]
+  vigil-controller version
+
+Run "vigil-controller COMMAND -h" for a command's flags.
+`
+
+type usageError struct{ error }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "init":
+		err = cmdInit(args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(args[1:], stderr)
+	case "version":
+		fmt.Fprintf(stdout, "vigil-controller %s (agent protocol %d)\n", version.String(), version.Protocol)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "vigil-controller: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "vigil-controller: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "vigil-controller: %v\n", err)
+		return 1
+	}
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdInit(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./var/ctl", "data directory to create")
+	adminCfg := fs.String("admin-config", "", "write a vigilctl config file for the admin here (required)")
+	apiAddr := fs.String("api-address", "127.0.0.1:7444", "API address written into the admin config")
+	adminName := fs.String("admin-name", "admin", "name of the first admin principal")
+	var sans multiFlag
+	fs.Var(&sans, "san", "extra DNS name or IP for the controller certificate (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if *adminCfg == "" {
+		return usageError{errors.New("init: --admin-config is required")}
+	}
+	host, _, err := net.SplitHostPort(*apiAddr)
+	if err != nil {
+		return usageError{fmt.Errorf("init: --api-address %q is not host:port", *apiAddr)}
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1", host}
+	if h, err := os.Hostname(); err == nil {
+		hosts = append(hosts, h)
+	}
+	hosts = append(hosts, sans...)
+	res, err := server.Init(context.Background(), *data, hosts, *adminName)
+	if err != nil {
+		return err
+	}
+	cc := &clientconfig.Config{Controller: *apiAddr, CAPEM: string(res.CAPEM), Token: res.AdminToken, Principal: res.AdminName}
+	if err := cc.Save(*adminCfg); err != nil {
+		return fmt.Errorf("write admin config: %w", err)
+	}
+	fmt.Fprintf(stdout, "initialised %s\n", *data)
+	fmt.Fprintf(stdout, "ca-pin: %s\n", res.CAPin)
+	fmt.Fprintf(stdout, "admin config: %s (principal %q; keep it secret)\n", *adminCfg, res.AdminName)
+	return nil
+}
+
+func cmdRun(args []string, stderr io.Writer) error {
+	cfg := server.Default()
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFile := fs.String("config", "", "JSON config file; flags override it")
+	data := fs.String("data", cfg.DataDir, "data directory")
+	agentListen := fs.String("agent-listen", cfg.AgentListen, "agent listener address (mTLS)")
+	apiListen := fs.String("api-listen", cfg.APIListen, "API listener address")
+	retention := fs.Duration("retention", time.Duration(cfg.Retention), "metric retention (whole days)")
+	shutdown := fs.Duration("shutdown-timeout", time.Duration(cfg.ShutdownTimeout), "graceful stop deadline")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if *cfgFile != "" {
+		if err := cfg.LoadFile(*cfgFile); err != nil {
+			return err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			cfg.DataDir = *data
+		case "agent-listen":
+			cfg.AgentListen = *agentListen
+		case "api-listen":
+			cfg.APIListen = *apiListen
+		case "retention":
+			cfg.Retention = server.Duration(*retention)
+		case "shutdown-timeout":
+			cfg.ShutdownTimeout = server.Duration(*shutdown)
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	logger, err := logging.New(stderr, logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
+	if err != nil {
+		return usageError{err}
+	}
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx)
+}
