@@ -1,0 +1,200 @@
+// Command vigilctl manages a vigil installation from the command line: it
+// talks to the controller's manage API with a principal's API token.
+//
+// Every list and show command prints a table by default and stable JSON
+// with -o json (field names are documented in docs/cli.md). Exit codes:
+// 0 ok, 1 error (the message says what the controller refused and why),
+// 2 usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/status"
+
+	"github.com/vigil-rmm/vigil/console/client"
+	"github.com/vigil-rmm/vigil/internal/clientconfig"
+	"github.com/vigil-rmm/vigil/internal/version"
+)
+
+const usage = `vigilctl: manage a vigil installation.
+
+Usage:
+  vigilctl [--config FILE] [--controller HOST:PORT] COMMAND [ARGS] [-o table|json]
+
+Commands:
+  whoami                                       the calling principal
+  tenant create ID [--name N] [--timezone TZ]  create a client tenant (admin)
+  tenant list | tenant show ID                 tenants you can see
+  token create --tenant T [--ttl 1h] [--uses 1]  enrollment token, shown once
+  token list [--tenant T]                      enrollment tokens (never the secret)
+  agents list [--tenant T]                     agents, online state and last seen
+  agents show ID                               facts, latest metrics, volumes
+  agents revoke ID [--reason R]                revoke; its stream closes at once
+  metrics ID [--since 1h] [--until TIME] [-o table|json|csv]
+  principal create NAME --role ROLE [--tenant T] [--write-config FILE]
+                                               roles: admin, technician, client-approver, client-viewer
+  principal list [--tenant T]
+  version
+
+Global flags:
+  --config FILE         client config (default $VIGIL_CONFIG, else ./var/admin.json)
+  --controller ADDR     override the controller API address in the config
+  --timeout DURATION    per-call timeout (default 30s)
+
+Exit codes: 0 ok, 1 error, 2 usage.
+`
+
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// env is what every command gets.
+type env struct {
+	stdout, stderr io.Writer
+	cfgPath        string
+	controller     string
+	timeout        time.Duration
+	cfg            *clientconfig.Config
+}
+
+func (e *env) dial(ctx context.Context) (*client.Client, error) {
+	if e.cfg == nil {
+		cfg, err := clientconfig.Load(e.cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		e.cfg = cfg
+	}
+	addr := e.cfg.Controller
+	if e.controller != "" {
+		addr = e.controller
+	}
+	return client.Dial(ctx, client.Options{Address: addr, CAPEM: []byte(e.cfg.CAPEM), Token: e.cfg.Token})
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	gfs := flag.NewFlagSet("vigilctl", flag.ContinueOnError)
+	gfs.SetOutput(io.Discard)
+	gfs.StringVar(&e.cfgPath, "config", "", "")
+	gfs.StringVar(&e.controller, "controller", "", "")
+	gfs.DurationVar(&e.timeout, "timeout", 30*time.Second, "")
+	if err := gfs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "vigilctl: %v\n\n%s", err, usage)
+		return 2
+	}
+	if e.cfgPath == "" {
+		e.cfgPath = os.Getenv("VIGIL_CONFIG")
+	}
+	if e.cfgPath == "" {
+		e.cfgPath = "./var/admin.json"
+	}
+	rest := gfs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	err := dispatch(e, rest)
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "vigilctl: %v\n", err)
+		return 2
+	default:
+		if s, ok := status.FromError(err); ok {
+			fmt.Fprintf(stderr, "vigilctl: %s: %s\n", s.Code(), s.Message())
+		} else {
+			fmt.Fprintf(stderr, "vigilctl: %v\n", err)
+		}
+		return 1
+	}
+}
+
+func dispatch(e *env, args []string) error {
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		sub = rest[0]
+	}
+	type handler func(*env, []string) error
+	groups := map[string]map[string]handler{
+		"tenant":    {"create": tenantCreate, "list": tenantList, "show": tenantShow},
+		"token":     {"create": tokenCreate, "list": tokenList},
+		"agents":    {"list": agentsList, "show": agentsShow, "revoke": agentsRevoke},
+		"principal": {"create": principalCreate, "list": principalList},
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	case "version":
+		fmt.Fprintf(e.stdout, "vigilctl %s\n", version.String())
+		return nil
+	case "whoami":
+		return whoami(e, rest)
+	case "metrics":
+		return metricsCmd(e, rest)
+	}
+	g, ok := groups[cmd]
+	if !ok {
+		return usagef("unknown command %q (see vigilctl help)", cmd)
+	}
+	h, ok := g[sub]
+	if !ok {
+		return usagef("%s: unknown or missing subcommand %q; want one of %s", cmd, sub, strings.Join(slices.Sorted(maps.Keys(g)), ", "))
+	}
+	return h(e, rest[1:])
+}
+
+// flags parses fs allowing positional arguments between flags, and
+// checks the number of positionals.
+func flags(fs *flag.FlagSet, args []string, positional ...string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s: flags:%s", fs.Name(), flagHelp(fs))
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) != len(positional) {
+		want := "no arguments"
+		if len(positional) > 0 {
+			want = strings.Join(positional, " ")
+		}
+		return nil, usagef("%s: want %s, got %d argument(s)", fs.Name(), want, len(pos))
+	}
+	return pos, nil
+}
+
+func flagHelp(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(&b, "\n  -%s\t%s (default %q)", f.Name, f.Usage, f.DefValue) })
+	return b.String()
+}
