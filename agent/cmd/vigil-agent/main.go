@@ -1,0 +1,374 @@
+// Command vigil-agent runs on each client server. It enrolls once with an
+// enrollment token and the controller's CA pin, then keeps one outbound
+// stream to the controller and reports health through a durable outbox.
+//
+//	vigil-agent enroll --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR
+//	vigil-agent run --state DIR [--metrics-interval 60s]
+//	vigil-agent status --state DIR [-o json]
+//	vigil-agent collect --once [-o json]
+//	vigil-agent version
+//
+// Exit codes: 0 ok, 1 error, 2 usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/host"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vigil-rmm/vigil/agent/internal/collector"
+	"github.com/vigil-rmm/vigil/agent/internal/config"
+	"github.com/vigil-rmm/vigil/agent/internal/enroll"
+	"github.com/vigil-rmm/vigil/agent/internal/link"
+	"github.com/vigil-rmm/vigil/agent/internal/outbox"
+	"github.com/vigil-rmm/vigil/agent/internal/reporter"
+	"github.com/vigil-rmm/vigil/internal/logging"
+	"github.com/vigil-rmm/vigil/internal/version"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
+)
+
+const usage = `vigil-agent: the vigil agent.
+
+Usage:
+  vigil-agent enroll  --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR [--force]
+  vigil-agent run     --state DIR [--metrics-interval 60s] [--outbox-max 20000]
+  vigil-agent status  --state DIR [-o json]
+  vigil-agent collect --once [-o json]
+  vigil-agent version
+
+Run "vigil-agent COMMAND -h" for a command's flags.
+`
+
+type usageError struct{ error }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "enroll":
+		err = cmdEnroll(args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(args[1:], stderr)
+	case "status":
+		err = cmdStatus(args[1:], stdout, stderr)
+	case "collect":
+		err = cmdCollect(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "vigil-agent %s (protocol %d, %s/%s)\n", version.String(), version.Protocol, runtime.GOOS, runtime.GOARCH)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "vigil-agent: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "vigil-agent: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "vigil-agent: %v\n", err)
+		return 1
+	}
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+func cmdEnroll(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var p enroll.Params
+	fs.StringVar(&p.Controller, "controller", "", "controller agent address, host:port (required)")
+	fs.StringVar(&p.CAPin, "ca-pin", "", "controller CA pin, sha256:<hex>, as printed by `vigil-controller init` (required)")
+	fs.StringVar(&p.Token, "token", "", "enrollment token from `vigilctl token create` (required; or VIGIL_ENROLL_TOKEN)")
+	fs.StringVar(&p.StateDir, "state", "", "state directory (required)")
+	fs.BoolVar(&p.Force, "force", false, "replace an existing identity in the state directory")
+	fs.DurationVar(&p.Timeout, "timeout", 30*time.Second, "how long to wait for the controller")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if p.Token == "" {
+		p.Token = os.Getenv("VIGIL_ENROLL_TOKEN")
+	}
+	for name, v := range map[string]string{"--controller": p.Controller, "--ca-pin": p.CAPin, "--token": p.Token, "--state": p.StateDir} {
+		if v == "" {
+			return usageError{fmt.Errorf("enroll: %s is required", name)}
+		}
+	}
+	p.Hostname, _ = os.Hostname()
+	id, err := enroll.Enroll(context.Background(), p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "enrolled as %s in tenant %s; state in %s\n", id.AgentID, id.Tenant, p.StateDir)
+	fmt.Fprintf(stdout, "start it with: vigil-agent run --state %s\n", p.StateDir)
+	return nil
+}
+
+func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
+	cfg := config.Default()
+	fs.StringVar(&cfg.StateDir, "state", "", "state directory (required)")
+	interval := fs.Duration("metrics-interval", time.Duration(cfg.MetricsInterval), "time between health samples")
+	outboxMax := fs.Int("outbox-max", cfg.OutboxMaxReports, "outbox bound in reports; oldest samples are dropped first")
+	backoffMax := fs.Duration("backoff-max", time.Duration(cfg.BackoffMax), "longest wait between reconnects")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
+	if err := parse(fs, args); err != nil {
+		return cfg, err
+	}
+	if cfg.StateDir == "" {
+		return cfg, usageError{errors.New(fs.Name() + ": --state is required")}
+	}
+	if err := cfg.LoadFile(); err != nil {
+		return cfg, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "metrics-interval":
+			cfg.MetricsInterval = config.Duration(*interval)
+		case "outbox-max":
+			cfg.OutboxMaxReports = *outboxMax
+		case "backoff-max":
+			cfg.BackoffMax = config.Duration(*backoffMax)
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func cmdRun(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	logger, err := logging.New(stderr, logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
+	if err != nil {
+		return usageError{err}
+	}
+	id, err := config.LoadIdentity(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := enroll.LoadTLS(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	ob, err := outbox.Open(filepath.Join(cfg.StateDir, config.OutboxFile), outbox.Options{MaxReports: cfg.OutboxMaxReports, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer ob.Close()
+	set, err := collector.New(cfg.Collectors, logger)
+	if err != nil {
+		return err
+	}
+	logger = logger.With("agent_id", id.AgentID)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	bootTime, _ := host.BootTimeWithContext(ctx)
+	lk := link.New(link.Config{
+		Address: id.Controller, TLS: tlsCfg, Outbox: ob,
+		BackoffBase: time.Duration(cfg.BackoffBase), BackoffMax: time.Duration(cfg.BackoffMax), Logger: logger,
+		Hello: func() *agentv1.Hello {
+			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: version.String(),
+				Capabilities: []string{"metrics", "facts", "outbox-status"}, BootTimeUnix: int64(bootTime)}
+		},
+	})
+	rep := reporter.New(reporter.Config{
+		Interval: time.Duration(cfg.MetricsInterval), Sampler: set, Outbox: ob, AgentVersion: version.String(),
+		FactsFile: filepath.Join(cfg.StateDir, config.FactsFile), Logger: logger,
+	})
+	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", time.Duration(cfg.MetricsInterval),
+		"collectors", set.Names())
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := rep.Run(runCtx); err != nil {
+			errc <- err
+			cancel(err)
+		}
+	}()
+	go func() { defer wg.Done(); _ = lk.Run(runCtx) }()
+	go func() { defer wg.Done(); writeStatusLoop(runCtx, cfg, id, ob, lk, logger) }()
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	logger.Info("agent stopped")
+	return nil
+}
+
+// agentStatus is status.json and `vigil-agent status -o json`.
+type agentStatus struct {
+	AgentID    string       `json:"agent_id"`
+	Tenant     string       `json:"tenant"`
+	Controller string       `json:"controller"`
+	Version    string       `json:"agent_version"`
+	PID        int          `json:"pid"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+	Link       link.Status  `json:"link"`
+	Outbox     outbox.Stats `json:"outbox"`
+}
+
+func writeStatusLoop(ctx context.Context, cfg config.Config, id *config.Identity, ob *outbox.Outbox, lk *link.Link, logger interface {
+	Warn(string, ...any)
+}) {
+	path := filepath.Join(cfg.StateDir, config.StatusFile)
+	write := func(c context.Context) {
+		st, err := ob.Stats(c)
+		if err != nil {
+			logger.Warn("outbox stats", "err", err)
+		}
+		s := agentStatus{AgentID: id.AgentID, Tenant: id.Tenant, Controller: id.Controller, Version: version.String(),
+			PID: os.Getpid(), UpdatedAt: time.Now().UTC(), Link: lk.Status(), Outbox: st}
+		b, _ := json.MarshalIndent(s, "", "  ")
+		if err := config.WriteFileAtomic(path, append(b, '\n'), 0o600); err != nil {
+			logger.Warn("write status", "err", err)
+		}
+	}
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			write(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			write(ctx)
+		}
+	}
+}
+
+func cmdStatus(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "state directory (required)")
+	out := fs.String("o", "table", "output: table or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *state == "" {
+		return usageError{errors.New("status: --state is required")}
+	}
+	id, err := config.LoadIdentity(*state)
+	if err != nil {
+		return err
+	}
+	var s agentStatus
+	b, err := os.ReadFile(filepath.Join(*state, config.StatusFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		s = agentStatus{AgentID: id.AgentID, Tenant: id.Tenant, Controller: id.Controller}
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("%s: %w", config.StatusFile, err)
+		}
+	}
+	if *out == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	if *out != "table" {
+		return usageError{fmt.Errorf("status: -o %q: want table or json", *out)}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "agent\t%s\n", s.AgentID)
+	fmt.Fprintf(tw, "tenant\t%s\n", s.Tenant)
+	fmt.Fprintf(tw, "controller\t%s\n", s.Controller)
+	if s.UpdatedAt.IsZero() {
+		fmt.Fprintf(tw, "running\tno status yet (has `vigil-agent run` started?)\n")
+	} else {
+		fmt.Fprintf(tw, "status updated\t%s (%s ago)\n", s.UpdatedAt.Format(time.RFC3339), time.Since(s.UpdatedAt).Round(time.Second))
+		fmt.Fprintf(tw, "connected\t%v\n", s.Link.Connected)
+		if s.Link.LastError != "" {
+			fmt.Fprintf(tw, "last error\t%s (%s)\n", s.Link.LastError, s.Link.LastErrorAt.Format(time.RFC3339))
+		}
+		fmt.Fprintf(tw, "outbox pending\t%d (acked through %d)\n", s.Outbox.Pending, s.Link.AckedSeq)
+		fmt.Fprintf(tw, "samples dropped\t%d\n", s.Outbox.DroppedTotal)
+	}
+	return tw.Flush()
+}
+
+func cmdCollect(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	once := fs.Bool("once", false, "collect one sample and print it (required)")
+	out := fs.String("o", "json", "output: json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !*once {
+		return usageError{errors.New("collect: only --once is supported")}
+	}
+	if *out != "json" {
+		return usageError{fmt.Errorf("collect: -o %q: want json", *out)}
+	}
+	logger, _ := logging.New(stderr, logging.Options{Level: "warn"})
+	set, err := collector.New(collector.Default(), logger)
+	if err != nil {
+		return err
+	}
+	s, errs := set.Collect(context.Background())
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "vigil-agent: collector: %v\n", e)
+	}
+	if s.Facts != nil {
+		s.Facts.AgentVersion = version.String()
+	}
+	mo := protojson.MarshalOptions{UseProtoNames: true, Multiline: true, EmitUnpopulated: true}
+	fb, _ := mo.Marshal(s.Facts)
+	mb, _ := mo.Marshal(s.Metrics)
+	fmt.Fprintf(stdout, "{\n\"facts\": %s,\n\"metrics\": %s\n}\n", fb, mb)
+	return nil
+}
