@@ -117,7 +117,9 @@ func (c *Controller) Client(t testing.TB, token string) managev1.ManageServiceCl
 }
 
 // Admin returns a client authenticated as the admin.
-func (c *Controller) Admin(t testing.TB) managev1.ManageServiceClient { return c.Client(t, c.AdminToken) }
+func (c *Controller) Admin(t testing.TB) managev1.ManageServiceClient {
+	return c.Client(t, c.AdminToken)
+}
 
 // Tenant creates a tenant.
 func (c *Controller) Tenant(t testing.TB, id string) {

@@ -88,14 +88,16 @@ func TestTenantIsolation(t *testing.T) {
 
 	// Requests that name a tenant-B object.
 	aimedAtB := map[string]func() proto.Message{
-		"CreateTenant":      func() proto.Message { return &managev1.CreateTenantRequest{Id: "tenant-b"} },
-		"GetTenant":         func() proto.Message { return &managev1.GetTenantRequest{Id: "tenant-b"} },
-		"CreateEnrollToken": func() proto.Message { return &managev1.CreateEnrollTokenRequest{Tenant: "tenant-b", TtlSeconds: 3600, Uses: 1} },
-		"ListEnrollTokens":  func() proto.Message { return &managev1.ListEnrollTokensRequest{Tenant: "tenant-b"} },
-		"ListAgents":        func() proto.Message { return &managev1.ListAgentsRequest{Tenant: "tenant-b"} },
-		"GetAgent":          func() proto.Message { return &managev1.GetAgentRequest{Id: agentB.ID} },
-		"RevokeAgent":       func() proto.Message { return &managev1.RevokeAgentRequest{Id: agentB.ID} },
-		"QueryMetrics":      func() proto.Message { return &managev1.QueryMetricsRequest{AgentId: agentB.ID, SinceUnixMs: 1} },
+		"CreateTenant": func() proto.Message { return &managev1.CreateTenantRequest{Id: "tenant-b"} },
+		"GetTenant":    func() proto.Message { return &managev1.GetTenantRequest{Id: "tenant-b"} },
+		"CreateEnrollToken": func() proto.Message {
+			return &managev1.CreateEnrollTokenRequest{Tenant: "tenant-b", TtlSeconds: 3600, Uses: 1}
+		},
+		"ListEnrollTokens": func() proto.Message { return &managev1.ListEnrollTokensRequest{Tenant: "tenant-b"} },
+		"ListAgents":       func() proto.Message { return &managev1.ListAgentsRequest{Tenant: "tenant-b"} },
+		"GetAgent":         func() proto.Message { return &managev1.GetAgentRequest{Id: agentB.ID} },
+		"RevokeAgent":      func() proto.Message { return &managev1.RevokeAgentRequest{Id: agentB.ID} },
+		"QueryMetrics":     func() proto.Message { return &managev1.QueryMetricsRequest{AgentId: agentB.ID, SinceUnixMs: 1} },
 		"CreatePrincipal": func() proto.Message {
 			return &managev1.CreatePrincipalRequest{Name: "intruder", Role: managev1.Role_ROLE_CLIENT_VIEWER, Tenant: "tenant-b"}
 		},

@@ -125,10 +125,11 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.Timeout,
-		NoSync:         opts.NoSync,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout: opts.Timeout,
+		NoSync:  opts.NoSync,
+		// Dropping a day frees many pages at once; the hash-map freelist
+		// allocates from a large freelist in constant time.
+		FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, openError(path, opts.Timeout, err)

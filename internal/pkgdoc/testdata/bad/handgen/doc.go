@@ -1,0 +1,2 @@
+// Package hv1 is documented by hand.
+package hv1

@@ -1,0 +1,2 @@
+// Package ok is fine.
+package ok

@@ -1,0 +1,2 @@
+// Package a is documented.
+package a

@@ -1,0 +1,3 @@
+// Copyright header, detached.
+
+package a

@@ -1,0 +1,2 @@
+// Tool is a command.
+package main

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make demo: a controller on the embedded store under ./var/demo, one agent
+# enrolled from this machine, and vigilctl ready to use. Runs in the
+# foreground until Ctrl-C (or for DEMO_DURATION seconds), then stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-./bin}
+DIR=${DEMO_DIR:-./var/demo}
+AGENT_ADDR=${DEMO_AGENT_ADDR:-127.0.0.1:7443}
+API_ADDR=${DEMO_API_ADDR:-127.0.0.1:7444}
+INTERVAL=${DEMO_INTERVAL:-10s}
+
+for b in vigil-controller vigil-agent vigilctl; do
+  [ -x "$BIN/$b" ] || { echo "demo: $BIN/$b missing; run 'make build'" >&2; exit 1; }
+done
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo
+    echo "demo: stopping (SIGTERM)..."
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+  echo "demo: stopped. State kept in $DIR (removed on the next 'make demo')."
+}
+trap cleanup EXIT INT TERM
+
+rm -rf "$DIR"
+mkdir -p "$DIR"
+export VIGIL_CONFIG="$DIR/admin.json"
+
+echo "demo: initialising the controller in $DIR/ctl"
+init_out=$("$BIN/vigil-controller" init --data "$DIR/ctl" --admin-config "$VIGIL_CONFIG" --api-address "$API_ADDR")
+echo "$init_out" | sed 's/^/  /'
+pin=$(echo "$init_out" | sed -n 's/^ca-pin: //p')
+
+"$BIN/vigil-controller" run --data "$DIR/ctl" --agent-listen "$AGENT_ADDR" --api-listen "$API_ADDR" \
+  >"$DIR/controller.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  "$BIN/vigilctl" whoami >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$BIN/vigilctl" whoami >/dev/null || { echo "demo: controller did not start; see $DIR/controller.log" >&2; exit 1; }
+
+"$BIN/vigilctl" tenant create demo --name "Demo Client" --timezone Europe/Paris >/dev/null
+token=$("$BIN/vigilctl" token create --tenant demo --ttl 1h --uses 1 -o json | sed -n 's/^ *"token": "\(.*\)",*$/\1/p')
+"$BIN/vigil-agent" enroll --controller "$AGENT_ADDR" --ca-pin "$pin" --token "$token" --state "$DIR/agent" | sed 's/^/  /'
+"$BIN/vigil-agent" run --state "$DIR/agent" --metrics-interval "$INTERVAL" >"$DIR/agent.log" 2>&1 &
+pids+=($!)
+
+agent_id=$(sed -n 's/.*"agent_id": "\(.*\)".*/\1/p' "$DIR/agent/identity.json")
+for _ in $(seq 1 100); do
+  "$BIN/vigilctl" agents show "$agent_id" -o json 2>/dev/null | grep -q '"latest": {' && break
+  sleep 0.1
+done
+
+cat <<MSG
+
+vigil demo is running.
+  controller   agent listener $AGENT_ADDR (mTLS), API $API_ADDR — log $DIR/controller.log
+  agent        $agent_id on $(hostname), sampling every $INTERVAL — log $DIR/agent.log
+  admin        credentials in $VIGIL_CONFIG (API token; keep it secret)
+  ca-pin       $pin
+
+Try, in another terminal:
+  export VIGIL_CONFIG=$VIGIL_CONFIG
+  $BIN/vigilctl agents list
+  $BIN/vigilctl agents show $agent_id
+  $BIN/vigilctl metrics $agent_id --since 10m -o csv
+  $BIN/vigilctl principal create alice --role client-viewer --tenant demo --write-config $DIR/alice.json
+  $BIN/vigil-agent status --state $DIR/agent
+
+Press Ctrl-C to stop.
+MSG
+
+if [ -n "${DEMO_DURATION:-}" ]; then
+  sleep "$DEMO_DURATION"
+  "$BIN/vigilctl" agents list
+else
+  wait "${pids[@]}"
+fi
