@@ -4,6 +4,8 @@
 package controllertest
 
 import (
+	"github.com/vigil-rmm/vigil/internal/duration"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -53,8 +55,8 @@ func Start(t testing.TB, opts ...Option) *Controller {
 	cfg.DataDir = dir
 	cfg.AgentListen = "127.0.0.1:0"
 	cfg.APIListen = "127.0.0.1:0"
-	cfg.LastSeenFlush = server.Duration(time.Second)
-	cfg.ShutdownTimeout = server.Duration(2 * time.Second)
+	cfg.LastSeenFlush = duration.Duration(time.Second)
+	cfg.ShutdownTimeout = duration.Duration(2 * time.Second)
 	for _, o := range opts {
 		o(&cfg)
 	}

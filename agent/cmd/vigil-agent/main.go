@@ -12,6 +12,8 @@
 package main
 
 import (
+	"github.com/vigil-rmm/vigil/internal/duration"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,11 +159,11 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "metrics-interval":
-			cfg.MetricsInterval = config.Duration(*interval)
+			cfg.MetricsInterval = duration.Duration(*interval)
 		case "outbox-max":
 			cfg.OutboxMaxReports = *outboxMax
 		case "backoff-max":
-			cfg.BackoffMax = config.Duration(*backoffMax)
+			cfg.BackoffMax = duration.Duration(*backoffMax)
 		case "log-level":
 			cfg.LogLevel = *logLevel
 		case "log-format":

@@ -13,9 +13,11 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-rmm/vigil/internal/duration"
 	"os"
 	"path/filepath"
 	"time"
@@ -35,37 +37,17 @@ const (
 	StatusFile   = "status.json"
 )
 
-// Duration is a time.Duration written as "60s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: want a string such as \"60s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // Config is the agent's run-time configuration.
 type Config struct {
 	// StateDir is where identity, keys and the outbox live.
 	StateDir string `json:"-"`
 	// MetricsInterval is the time between samples.
-	MetricsInterval Duration `json:"metrics_interval"`
+	MetricsInterval duration.Duration `json:"metrics_interval"`
 	// OutboxMaxReports bounds the outbox; the oldest samples go first.
 	OutboxMaxReports int `json:"outbox_max_reports"`
 	// BackoffBase and BackoffMax shape reconnect delays (full jitter).
-	BackoffBase Duration `json:"backoff_base"`
-	BackoffMax  Duration `json:"backoff_max"`
+	BackoffBase duration.Duration `json:"backoff_base"`
+	BackoffMax  duration.Duration `json:"backoff_max"`
 	// LogLevel is debug, info, warn or error; LogFormat text or json.
 	LogLevel  string `json:"log_level"`
 	LogFormat string `json:"log_format"`
@@ -76,10 +58,10 @@ type Config struct {
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		MetricsInterval:  Duration(60 * time.Second),
+		MetricsInterval:  duration.Duration(60 * time.Second),
 		OutboxMaxReports: 20000,
-		BackoffBase:      Duration(time.Second),
-		BackoffMax:       Duration(5 * time.Minute),
+		BackoffBase:      duration.Duration(time.Second),
+		BackoffMax:       duration.Duration(5 * time.Minute),
 		LogLevel:         "info",
 		LogFormat:        "text",
 		Collectors:       collector.Default(),
@@ -96,7 +78,9 @@ func (c *Config) LoadFile() error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if err := json.Unmarshal(b, c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	return nil

@@ -9,6 +9,8 @@
 package main
 
 import (
+	"github.com/vigil-rmm/vigil/internal/duration"
+
 	"context"
 	"errors"
 	"flag"
@@ -155,9 +157,9 @@ func cmdRun(args []string, stderr io.Writer) error {
 		case "api-listen":
 			cfg.APIListen = *apiListen
 		case "retention":
-			cfg.Retention = server.Duration(*retention)
+			cfg.Retention = duration.Duration(*retention)
 		case "shutdown-timeout":
-			cfg.ShutdownTimeout = server.Duration(*shutdown)
+			cfg.ShutdownTimeout = duration.Duration(*shutdown)
 		case "log-level":
 			cfg.LogLevel = *logLevel
 		case "log-format":

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-rmm/vigil/internal/duration"
 	"net"
 	"os"
 	"strings"
@@ -20,35 +21,15 @@ type Config struct {
 	// APIListen is the address vigilctl and the console dial (TLS + token).
 	APIListen string `json:"api_listen"`
 	// Retention is how long metric samples are kept; whole days are dropped.
-	Retention Duration `json:"retention"`
+	Retention duration.Duration `json:"retention"`
 	// LastSeenFlush is how often in-memory last-seen times are persisted.
-	LastSeenFlush Duration `json:"last_seen_flush"`
+	LastSeenFlush duration.Duration `json:"last_seen_flush"`
 	// ShutdownTimeout bounds graceful stop before streams are cut.
-	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	ShutdownTimeout duration.Duration `json:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `json:"log_format"`
-}
-
-// Duration is a time.Duration that reads and writes as "10m" in JSON.
-type Duration time.Duration
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: want a string such as \"10m\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
 }
 
 // Default returns the defaults.
@@ -57,9 +38,9 @@ func Default() Config {
 		DataDir:         "./var/ctl",
 		AgentListen:     "127.0.0.1:7443",
 		APIListen:       "127.0.0.1:7444",
-		Retention:       Duration(10 * 24 * time.Hour),
-		LastSeenFlush:   Duration(30 * time.Second),
-		ShutdownTimeout: Duration(5 * time.Second),
+		Retention:       duration.Duration(10 * 24 * time.Hour),
+		LastSeenFlush:   duration.Duration(30 * time.Second),
+		ShutdownTimeout: duration.Duration(5 * time.Second),
 		LogLevel:        "info",
 		LogFormat:       "text",
 	}
