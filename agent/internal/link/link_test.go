@@ -2,9 +2,11 @@ package link
 
 import (
 	"context"
+	"crypto/tls"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,5 +213,34 @@ func TestBackoffFullJitter(t *testing.T) {
 		if mean := sum / n; mean < ceil*35/100 || mean > ceil*65/100 {
 			t.Fatalf("attempt %d: mean %s not near %s/2", attempt, mean, ceil)
 		}
+	}
+}
+
+// TestSessionResumption checks that a reconnect after a controller restart
+// resumes the TLS session (no full handshake), because the controller
+// keeps its ticket keys and the agent its session cache.
+func TestSessionResumption(t *testing.T) {
+	r := newRig(t)
+	var resumed []bool
+	var mu sync.Mutex
+	cfg := r.agent.TLS.Clone()
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		mu.Lock()
+		resumed = append(resumed, cs.DidResume)
+		mu.Unlock()
+		return nil
+	}
+	r.agent.TLS = cfg
+	r.startLink()
+	r.appendSample(1)
+	waitFor(t, "first session", 10*time.Second, func() bool { return len(r.samples()) == 1 })
+	r.ctl.Restart(t)
+	r.appendSample(2)
+	waitFor(t, "second session", 10*time.Second, func() bool { return len(r.samples()) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resumed) < 2 || resumed[0] || !resumed[len(resumed)-1] {
+		t.Fatalf("handshakes resumed: %v; want a full first handshake and a resumed one after the restart", resumed)
 	}
 }

@@ -108,6 +108,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS13,
 	}
+	tickets, err := loadTicketKeys(cfg.DataDir, time.Now())
+	if err != nil {
+		st.Close()
+		mdb.Close()
+		return nil, err
+	}
+	agentTLS.SetSessionTicketKeys(tickets)
 	s.agentSrv = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(agentTLS)),
 		grpc.MaxRecvMsgSize(agentapi.MaxAgentMessage),
