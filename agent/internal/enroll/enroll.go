@@ -68,33 +68,7 @@ func Enroll(ctx context.Context, p Params) (*config.Identity, error) {
 	if err := os.Chmod(p.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate key: %w", err)
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: p.Hostname}}, key)
-	if err != nil {
-		return nil, fmt.Errorf("create CSR: %w", err)
-	}
-
-	var (
-		mu       sync.Mutex
-		pinErr   error
-		pinnedCA *x509.Certificate
-	)
-	tc := &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		// Verification is done below against the pinned CA only; the
-		// system roots are never consulted.
-		InsecureSkipVerify: true, //nolint:gosec // replaced by VerifyPeerCertificate
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			ca, err := pin.VerifyChain(digest, raw, host)
-			mu.Lock()
-			defer mu.Unlock()
-			pinErr, pinnedCA = err, ca
-			return err
-		},
-	}
+	pinned, tc := PinnedTLS(digest, host)
 	conn, err := grpc.NewClient("passthrough:///"+p.Controller, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
 	if err != nil {
 		return nil, err
@@ -105,31 +79,17 @@ func Enroll(ctx context.Context, p Params) (*config.Identity, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	resp, err := agentv1.NewAgentServiceClient(conn).Enroll(cctx, &agentv1.EnrollRequest{
-		Token: p.Token, CsrDer: csr, Hostname: p.Hostname, AgentVersion: version.String(),
-	})
-	mu.Lock()
-	perr, ca := pinErr, pinnedCA
-	mu.Unlock()
+	key, resp, cert, err := Request(cctx, agentv1.NewAgentServiceClient(conn), p.Token, p.Hostname)
+	ca, perr := pinned()
 	if perr != nil {
 		return nil, perr
 	}
 	if err != nil {
-		if s, ok := status.FromError(err); ok {
-			return nil, fmt.Errorf("enrollment refused (%s): %s", s.Code(), s.Message())
-		}
 		return nil, err
 	}
 	// The CA the controller returns must be the one we pinned.
 	if ca == nil || string(resp.GetCaCertificateDer()) != string(ca.Raw) {
 		return nil, errors.New("controller returned a CA that differs from the pinned one")
-	}
-	cert, err := x509.ParseCertificate(resp.GetCertificateDer())
-	if err != nil {
-		return nil, fmt.Errorf("controller returned a bad certificate: %w", err)
-	}
-	if cert.Subject.CommonName != resp.GetAgentId() || !cert.PublicKey.(*ecdsa.PublicKey).Equal(&key.PublicKey) {
-		return nil, errors.New("controller returned a certificate for another identity or key")
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
@@ -185,4 +145,61 @@ func LoadTLS(dir string) (*tls.Config, error) {
 		MinVersion:         tls.VersionTLS13,
 		ClientSessionCache: tls.NewLRUClientSessionCache(4),
 	}, nil
+}
+
+// PinnedTLS returns a TLS configuration that trusts only a CA whose public
+// key matches digest, and a function reporting the pinned CA seen in the
+// handshake (or the pin error).
+func PinnedTLS(digest []byte, host string) (func() (*x509.Certificate, error), *tls.Config) {
+	var (
+		mu       sync.Mutex
+		pinErr   error
+		pinnedCA *x509.Certificate
+	)
+	tc := &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		// Verification is done in VerifyPeerCertificate against the pinned
+		// CA only; the system roots are never consulted.
+		InsecureSkipVerify: true, //nolint:gosec // replaced by VerifyPeerCertificate
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			ca, err := pin.VerifyChain(digest, raw, host)
+			mu.Lock()
+			defer mu.Unlock()
+			pinErr, pinnedCA = err, ca
+			return err
+		},
+	}
+	return func() (*x509.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return pinnedCA, pinErr
+	}, tc
+}
+
+// Request generates a key on this host, sends a CSR with the token, and
+// checks that the certificate returned names the new agent and our key.
+func Request(ctx context.Context, c agentv1.AgentServiceClient, token, hostname string) (*ecdsa.PrivateKey, *agentv1.EnrollResponse, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("generate key: %w", err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: hostname}}, key)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("create CSR: %w", err)
+	}
+	resp, err := c.Enroll(ctx, &agentv1.EnrollRequest{Token: token, CsrDer: csr, Hostname: hostname, AgentVersion: version.String()})
+	if err != nil {
+		if s, ok := status.FromError(err); ok {
+			return nil, nil, nil, fmt.Errorf("enrollment refused (%s): %s", s.Code(), s.Message())
+		}
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(resp.GetCertificateDer())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("controller returned a bad certificate: %w", err)
+	}
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || cert.Subject.CommonName != resp.GetAgentId() || !pub.Equal(&key.PublicKey) {
+		return nil, nil, nil, errors.New("controller returned a certificate for another identity or key")
+	}
+	return key, resp, cert, nil
 }

@@ -57,8 +57,11 @@ type Config struct {
 	// WelcomeTimeout bounds the wait for Welcome.
 	WelcomeTimeout time.Duration
 	Logger         *slog.Logger
-	// Dialer overrides how connections are made (tests, the simulator).
+	// DialOptions are added to the link's own (tests, the simulator).
 	DialOptions []grpc.DialOption
+	// OnState, if set, is called when a session is established (true) and
+	// when it ends (false).
+	OnState func(connected bool)
 }
 
 // Status is the link's state for `vigil-agent status`.
@@ -207,6 +210,10 @@ func (l *Link) session(ctx context.Context) (established bool, err error) {
 	l.update(func(s *Status) {
 		s.Connected, s.Since, s.AckedSeq, s.SentSeq, s.NextAttemptIn = true, time.Now().UTC(), committed, committed, ""
 	})
+	if l.cfg.OnState != nil {
+		l.cfg.OnState(true)
+		defer l.cfg.OnState(false)
+	}
 	l.logger.InfoContext(ctx, "connected", "agent_id", welcome.GetAgentId(), "protocol", welcome.GetProtocolVersion(),
 		"committed_seq", committed)
 

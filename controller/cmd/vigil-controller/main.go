@@ -33,7 +33,7 @@ const usage = `vigil-controller: the vigil controller.
 
 Usage:
   vigil-controller init --data DIR --admin-config FILE [--api-address HOST:PORT] [--san NAME]...
-  vigil-controller run  --data DIR [--config FILE] [--agent-listen ADDR] [--api-listen ADDR] [--retention 240h]
+  vigil-controller run  --data DIR [--config FILE] [--agent-listen ADDR] [--api-listen ADDR] [--retention 240h] [--debug-listen 127.0.0.1:7445]
   vigil-controller version
 
 Run "vigil-controller COMMAND -h" for a command's flags.
@@ -133,6 +133,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	data := fs.String("data", cfg.DataDir, "data directory")
 	agentListen := fs.String("agent-listen", cfg.AgentListen, "agent listener address (mTLS)")
 	apiListen := fs.String("api-listen", cfg.APIListen, "API listener address")
+	debugListen := fs.String("debug-listen", "", "serve pprof and /debug/vars on this loopback address (off by default)")
 	retention := fs.Duration("retention", time.Duration(cfg.Retention), "metric retention (whole days)")
 	shutdown := fs.Duration("shutdown-timeout", time.Duration(cfg.ShutdownTimeout), "graceful stop deadline")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -156,6 +157,8 @@ func cmdRun(args []string, stderr io.Writer) error {
 			cfg.AgentListen = *agentListen
 		case "api-listen":
 			cfg.APIListen = *apiListen
+		case "debug-listen":
+			cfg.DebugListen = *debugListen
 		case "retention":
 			cfg.Retention = duration.Duration(*retention)
 		case "shutdown-timeout":

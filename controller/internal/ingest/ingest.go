@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-rmm/vigil/controller/internal/metrics"
@@ -56,6 +57,7 @@ var ErrStopped = errors.New("ingest: writer stopped")
 
 // Writer is the single ingest writer.
 type Writer struct {
+	stats   Stats
 	opts    Options
 	store   store.Store
 	samples SampleWriter
@@ -141,7 +143,9 @@ func (w *Writer) drain(batch []Item) {
 }
 
 func (w *Writer) commit(ctx context.Context, batch []Item) {
+	start := time.Now()
 	committed, err := w.apply(ctx, batch)
+	w.stats.record(len(batch), time.Since(start), err)
 	for _, it := range batch {
 		if err != nil {
 			it.Done(0, err)
@@ -257,4 +261,37 @@ func loadState(tx store.Tx, agents map[string]*agentState, id string) (*agentSta
 	st := &agentState{rec: rec, seq: seq}
 	agents[id] = st
 	return st, nil
+}
+
+// Stats counts the writer's work, for the debug endpoint and benchmarks.
+type Stats struct {
+	Reports  atomic.Uint64 // reports committed
+	Batches  atomic.Uint64 // commits
+	Failures atomic.Uint64 // failed commits
+	CommitNS atomic.Uint64 // total time spent committing
+	MaxBatch atomic.Uint64 // largest batch so far
+}
+
+func (s *Stats) record(n int, d time.Duration, err error) {
+	if err != nil {
+		s.Failures.Add(1)
+		return
+	}
+	s.Reports.Add(uint64(n))
+	s.Batches.Add(1)
+	s.CommitNS.Add(uint64(d))
+	for {
+		cur := s.MaxBatch.Load()
+		if uint64(n) <= cur || s.MaxBatch.CompareAndSwap(cur, uint64(n)) {
+			return
+		}
+	}
+}
+
+// Snapshot returns the counters as a map, for expvar.
+func (w *Writer) Snapshot() map[string]uint64 {
+	return map[string]uint64{
+		"reports": w.stats.Reports.Load(), "batches": w.stats.Batches.Load(), "failures": w.stats.Failures.Load(),
+		"commit_ns": w.stats.CommitNS.Load(), "max_batch": w.stats.MaxBatch.Load(), "queued": uint64(len(w.in)),
+	}
 }

@@ -20,6 +20,9 @@ type Config struct {
 	AgentListen string `json:"agent_listen"`
 	// APIListen is the address vigilctl and the console dial (TLS + token).
 	APIListen string `json:"api_listen"`
+	// DebugListen, if set, serves pprof and /debug/vars (unauthenticated:
+	// keep it on loopback).
+	DebugListen string `json:"debug_listen"`
 	// Retention is how long metric samples are kept; whole days are dropped.
 	Retention duration.Duration `json:"retention"`
 	// LastSeenFlush is how often in-memory last-seen times are persisted.
@@ -70,6 +73,13 @@ func (c Config) Validate() error {
 	for name, addr := range map[string]string{"agent_listen": c.AgentListen, "api_listen": c.APIListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
+		}
+	}
+	if c.DebugListen != "" {
+		if host, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			errs = append(errs, fmt.Errorf("debug_listen: %q is not host:port", c.DebugListen))
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			errs = append(errs, fmt.Errorf("debug_listen: %q is not a loopback address; the debug endpoint has no authentication", c.DebugListen))
 		}
 	}
 	if c.AgentListen == c.APIListen && !strings.HasSuffix(c.AgentListen, ":0") {

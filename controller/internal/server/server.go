@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -63,6 +64,8 @@ type Server struct {
 	agentLn, apiLn net.Listener
 	agentSrv       *grpc.Server
 	apiSrv         *grpc.Server
+	debugSrv       *http.Server
+	debugAddr      string
 
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
@@ -183,6 +186,9 @@ func (s *Server) Start() error {
 			s.logger.Error("api server", "err", err)
 		}
 	}()
+	if err := s.startDebug(); err != nil {
+		s.logger.Error("debug listener", "err", err)
+	}
 	s.logger.Info("controller listening", "agent_addr", s.agentLn.Addr().String(), "api_addr", s.apiLn.Addr().String(),
 		"data_dir", s.cfg.DataDir)
 	return nil
@@ -235,6 +241,9 @@ func (s *Server) Stop() {
 		wg.Wait()
 		s.ingestCx()
 		s.ingestWG.Wait()
+		if s.debugSrv != nil {
+			_ = s.debugSrv.Close()
+		}
 		s.bgCancel()
 		s.bg.Wait()
 		if err := s.metrics.Close(); err != nil {

@@ -1,0 +1,53 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/vigil-rmm/vigil/controller/controllertest"
+	"github.com/vigil-rmm/vigil/controller/internal/server"
+)
+
+func TestDebugVars(t *testing.T) {
+	c := controllertest.Start(t, func(cfg *server.Config) { cfg.DebugListen = "127.0.0.1:0" })
+	c.Tenant(t, "acme")
+	resp, err := http.Get("http://" + c.Server().DebugAddr() + "/debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Goroutines   int               `json:"goroutines"`
+		OpenFiles    int               `json:"open_files"`
+		AgentsOnline int               `json:"agents_online"`
+		Ingest       map[string]uint64 `json:"ingest"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Goroutines == 0 || v.OpenFiles <= 0 || v.Ingest == nil {
+		t.Fatalf("vars %+v", v)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := map[string]func(*server.Config){
+		"data_dir":     func(c *server.Config) { c.DataDir = "" },
+		"agent_listen": func(c *server.Config) { c.AgentListen = "nope" },
+		"must differ":  func(c *server.Config) { c.APIListen = c.AgentListen },
+		"retention":    func(c *server.Config) { c.Retention = 0 },
+		"loopback":     func(c *server.Config) { c.DebugListen = "0.0.0.0:7445" },
+	}
+	for want, mutate := range cases {
+		c := server.Default()
+		mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: Validate() = %v", want, err)
+		}
+	}
+	if err := server.Default().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+}
