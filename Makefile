@@ -12,7 +12,7 @@ LDFLAGS := -X $(MODULE)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 # Binaries go to bin/, plugins to bin/plugins/.
-CMDS := ./controller/cmd/vigil-controller ./agent/cmd/vigil-agent ./console/cmd/vigilctl
+CMDS := ./controller/cmd/vigil-controller ./agent/cmd/vigil-agent ./agent/cmd/vigil-agentsim ./console/cmd/vigilctl
 # Plugin main packages, e.g. ./plugins/cmd/vigil-plugin-x. Empty for now.
 PLUGINS :=
 
@@ -22,7 +22,7 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 # Per-target fuzzing time in make test; e.g. make test FUZZTIME=1m
 FUZZTIME  ?= 10s
 
-.PHONY: help build test check proto demo bench tools clean clean-all
+.PHONY: help build test check proto demo bench bench-scale bench-agent tools clean clean-all
 
 help: ## Show this list of targets.
 	@echo "usage: make <target> [VAR=value]"
@@ -46,8 +46,21 @@ proto: ## Regenerate Go code from proto/**/*.proto (needs protoc: make tools).
 demo: build ## Controller + one local agent on the embedded store under var/demo; prints how to use vigilctl.
 	bash scripts/demo.sh
 
-bench: ## Run every benchmark once with -benchmem.
+bench: build ## Go benchmarks (ingest, stores, queries, encoding), then a short scale run (500 agents, 90 s).
 	go test -run '^$$' -bench . -benchmem -count 1 $(PKGS)
+	go run ./scripts/benchscale -agents 500 -duration 90s -interval 10s
+
+# e.g. make bench-scale AGENTS=10000 DURATION=10m
+AGENTS   ?= 10000
+DURATION ?= 10m
+INTERVAL ?= 60s
+OUTBOX   ?= bolt
+bench-scale: build ## Full scale run: AGENTS simulated agents for DURATION (controller and simulator on separate cores).
+	go run ./scripts/benchscale -agents $(AGENTS) -duration $(DURATION) -interval $(INTERVAL) -outbox $(OUTBOX)
+
+bench-agent: build ## One real agent beside Prometheus node_exporter for BENCH_AGENT_TIME (default 10m): RSS, CPU, bytes per sample.
+	@command -v prometheus-node-exporter >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-node-exporter >/dev/null)
+	go run ./scripts/benchagent -duration $(or $(BENCH_AGENT_TIME),10m)
 
 tools: ## Install missing system packages (protoc) with apt-get.
 	bash scripts/tools.sh

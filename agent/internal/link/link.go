@@ -139,23 +139,31 @@ func (l *Link) Run(ctx context.Context) error {
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	attempt := 0
 	for {
-		established, err := l.session(ctx)
+		healthy, err := l.session(ctx)
 		if ctx.Err() != nil {
 			l.update(func(s *Status) { s.Connected = false })
 			return nil
 		}
-		if established {
+		// Only a session that did real work resets the backoff; one that
+		// dies right after Welcome (a failing controller, an identity
+		// clash) keeps backing off, or a fleet would reconnect in a loop.
+		if healthy {
 			attempt = 0
 		}
 		delay := Backoff(l.cfg.BackoffBase, l.cfg.BackoffMax, attempt, r)
 		var ga *errGoAway
 		switch {
 		case errors.As(err, &ga):
-			delay = ga.after + Backoff(l.cfg.BackoffBase, ga.after+l.cfg.BackoffBase, 0, r)
+			// Spread the whole fleet over [after, 2*after] so a restarted
+			// controller is not hit by every agent in the same second.
+			delay = ga.after + time.Duration(r.Int64N(int64(max(ga.after, l.cfg.BackoffBase))+1))
 		case status.Code(err) == codes.PermissionDenied:
 			// Revoked: keep knocking, slowly, so re-enrollment is noticed.
 			delay = l.cfg.BackoffMax
 			l.logger.ErrorContext(ctx, "controller refused this agent; re-enroll it", "err", err)
+		case status.Code(err) == codes.Aborted:
+			l.logger.ErrorContext(ctx, "another connection with this agent's identity replaced ours; "+
+				"is a copy of this state directory (a cloned VM?) running elsewhere? re-enroll one of them", "err", err)
 		}
 		l.update(func(s *Status) {
 			s.Connected = false
@@ -176,13 +184,20 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 }
 
-// session runs one stream; established reports whether Welcome arrived.
-func (l *Link) session(ctx context.Context) (established bool, err error) {
+// HealthyAfter is how long a session must last, if no ack arrived, to count
+// as healthy and reset the reconnect backoff.
+const HealthyAfter = time.Minute
+
+// session runs one stream; healthy reports whether it did real work: an
+// ack arrived, or it stayed up for HealthyAfter.
+func (l *Link) session(ctx context.Context) (healthy bool, err error) {
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(l.cfg.TLS)),
 		grpc.WithKeepaliveParams(Keepalive),
-		grpc.WithReadBufferSize(16 << 10),
-		grpc.WithWriteBufferSize(16 << 10),
+		grpc.WithReadBufferSize(4 << 10),
+		grpc.WithWriteBufferSize(4 << 10),
+		grpc.WithStaticStreamWindowSize(64 << 10),
+		grpc.WithStaticConnWindowSize(64 << 10),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 10)),
 	}, l.cfg.DialOptions...)
 	conn, err := grpc.NewClient("passthrough:///"+l.cfg.Address, opts...)
@@ -205,7 +220,7 @@ func (l *Link) session(ctx context.Context) (established bool, err error) {
 	}
 	committed := welcome.GetCommittedSeq()
 	if err := l.cfg.Outbox.Resume(ctx, committed); err != nil {
-		return true, fmt.Errorf("outbox resume: %w", err)
+		return false, fmt.Errorf("outbox resume: %w", err)
 	}
 	l.update(func(s *Status) {
 		s.Connected, s.Since, s.AckedSeq, s.SentSeq, s.NextAttemptIn = true, time.Now().UTC(), committed, committed, ""
@@ -223,17 +238,19 @@ func (l *Link) session(ctx context.Context) (established bool, err error) {
 	recvDone := make(chan error, 1)
 	go func() { recvDone <- l.recvLoop(sctx, stream, &acked, ackCh) }()
 
+	began := time.Now()
 	sendErr := l.sendLoop(sctx, stream, committed, &acked, ackCh, recvDone)
+	healthy = acked.Load() > committed || time.Since(began) >= HealthyAfter
 	var re *recvEnded
 	if errors.As(sendErr, &re) {
-		return true, re.err
+		return healthy, re.err
 	}
 	cancel(sendErr)
 	rerr := <-recvDone
 	if errors.Is(sendErr, errRecvEnded) {
-		return true, rerr
+		return healthy, rerr
 	}
-	return true, sendErr
+	return healthy, sendErr
 }
 
 var errRecvEnded = errors.New("receive side ended")

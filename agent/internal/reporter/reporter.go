@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
+	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
@@ -91,6 +92,7 @@ func (r *Reporter) Once(ctx context.Context) error {
 	now := r.cfg.Now().UnixMilli()
 	if s.Facts != nil {
 		s.Facts.AgentVersion = r.cfg.AgentVersion
+		limits.CleanFacts(s.Facts)
 		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(s.Facts)
 		if err != nil {
 			return err
@@ -110,7 +112,17 @@ func (r *Reporter) Once(ctx context.Context) error {
 	if s.Metrics == nil {
 		return errors.New("no metrics collected")
 	}
-	if _, err := r.cfg.Outbox.Append(ctx, &agentv1.Report{TimeUnixMs: now, Body: &agentv1.Report_Metrics{Metrics: s.Metrics}}); err != nil {
+	if dropped := limits.CleanMetrics(s.Metrics); dropped > 0 {
+		r.logger.WarnContext(ctx, "too many volumes; reporting the largest", "volumes", len(s.Metrics.GetVolumes())+dropped,
+			"reported", limits.MaxVolumes)
+	}
+	rep := &agentv1.Report{TimeUnixMs: now, Body: &agentv1.Report_Metrics{Metrics: s.Metrics}}
+	if n := proto.Size(rep); n > limits.MaxReport {
+		// Never queue what the controller would refuse: it would wedge the outbox.
+		r.logger.ErrorContext(ctx, "metrics report too large; sample dropped", "bytes", n, "limit", limits.MaxReport)
+		return nil
+	}
+	if _, err := r.cfg.Outbox.Append(ctx, rep); err != nil {
 		return fmt.Errorf("append metrics: %w", err)
 	}
 	if _, err := r.cfg.Outbox.AppendStatus(ctx); err != nil {

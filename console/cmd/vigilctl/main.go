@@ -56,6 +56,9 @@ Exit codes: 0 ok, 1 error, 2 usage.
 
 type usageError struct{ error }
 
+// helpOut receives subcommand help (-h); run points it at stdout.
+var helpOut io.Writer = os.Stdout
+
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -85,6 +88,7 @@ func (e *env) dial(ctx context.Context) (*client.Client, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	helpOut = stdout
 	e := &env{stdout: stdout, stderr: stderr}
 	gfs := flag.NewFlagSet("vigilctl", flag.ContinueOnError)
 	gfs.SetOutput(io.Discard)
@@ -172,7 +176,8 @@ func flags(fs *flag.FlagSet, args []string, positional ...string) ([]string, err
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("%s: flags:%s", fs.Name(), flagHelp(fs))
+				fmt.Fprintf(helpOut, "usage: vigilctl %s %s [flags]\nflags:%s\n", fs.Name(), strings.Join(positional, " "), flagHelp(fs))
+				return nil, flag.ErrHelp
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}

@@ -117,7 +117,9 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	}
 	cc := &clientconfig.Config{Controller: *apiAddr, CAPEM: string(res.CAPEM), Token: res.AdminToken, Principal: res.AdminName}
 	if err := cc.Save(*adminCfg); err != nil {
-		return fmt.Errorf("write admin config: %w", err)
+		// The admin exists now; do not lose its only copy of the token.
+		return fmt.Errorf("write admin config %s: %w\nthe controller is initialised (ca-pin: %s); admin token, shown once: %s",
+			*adminCfg, err, res.CAPin, res.AdminToken)
 	}
 	fmt.Fprintf(stdout, "initialised %s\n", *data)
 	fmt.Fprintf(stdout, "ca-pin: %s\n", res.CAPin)

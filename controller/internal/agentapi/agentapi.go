@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -211,31 +211,6 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 		return err
 	}
 	logger := s.logger.With("agent_id", agentID)
-	var committed uint64
-	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		rec, err := schema.GetAgent(tx, agentID)
-		if err != nil {
-			return err
-		}
-		if rec.GetRevoked() {
-			return fleet.ErrRevoked
-		}
-		if rec.GetCertSerial() != serial {
-			return fmt.Errorf("certificate %s superseded", serial)
-		}
-		committed, err = schema.CommittedSeq(tx, agentID)
-		return err
-	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return status.Error(codes.Unauthenticated, "unknown agent "+agentID)
-	case errors.Is(err, fleet.ErrRevoked):
-		logger.WarnContext(ctx, "revoked agent refused", "peer", peerAddr(ctx))
-		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
-	case err != nil:
-		logger.ErrorContext(ctx, "connect lookup", "err", err)
-		return status.Error(codes.PermissionDenied, err.Error())
-	}
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -263,8 +238,16 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	if err != nil {
 		return err
 	}
+	// Attach before checking the record: a revocation committed after the
+	// check below then finds this stream to close, and one committed
+	// before it is seen by the check.
 	detach := s.cfg.Fleet.Attach(agentID, cancel)
 	defer detach()
+	committed, err := s.admit(sctx, agentID, serial)
+	if err != nil {
+		logger.WarnContext(ctx, "stream refused", "peer", peerAddr(ctx), "err", err)
+		return err
+	}
 	proto := min(hello.GetProtocolVersion(), version.Protocol)
 	if err := stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Welcome{Welcome: &agentv1.Welcome{
 		ProtocolVersion:  proto,
@@ -278,17 +261,37 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	logger.InfoContext(ctx, "agent connected", "protocol", proto, "agent_version", hello.GetAgentVersion(),
 		"committed_seq", committed, "peer", peerAddr(ctx))
 
-	// One goroutine sends; acks coalesce into the highest committed seq.
+	// This goroutine is the stream's only sender: it forwards reports to
+	// ingest and sends acks, which coalesce into the highest committed seq.
+	// Keeping sends here (not in a goroutine of their own) saves one
+	// goroutine stack per connected agent.
 	var ackSeq atomic.Uint64
 	ackReady := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer wg.Wait() // the sender must stop before the handler returns
-	defer cancel(nil)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.sendLoop(sctx, stream, &ackSeq, ackReady, logger)
-	}()
+	var sent uint64
+	sendAck := func() error {
+		seq := ackSeq.Load()
+		if seq <= sent {
+			return nil
+		}
+		sent = seq
+		return stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
+	}
+	done := func(seq uint64, err error) {
+		if err != nil {
+			cancel(err)
+			return
+		}
+		for {
+			cur := ackSeq.Load()
+			if seq <= cur || ackSeq.CompareAndSwap(cur, seq) {
+				break
+			}
+		}
+		select {
+		case ackReady <- struct{}{}:
+		default:
+		}
+	}
 
 	highest := committed
 	for {
@@ -307,24 +310,13 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 				logger.WarnContext(ctx, "invalid report skipped", "seq", r.GetSeq(), "err", err)
 				r = &agentv1.Report{Seq: r.GetSeq(), TimeUnixMs: r.GetTimeUnixMs()}
 			}
-			done := func(seq uint64, err error) {
-				if err != nil {
-					cancel(err)
-					return
-				}
-				for {
-					cur := ackSeq.Load()
-					if seq <= cur || ackSeq.CompareAndSwap(cur, seq) {
-						break
-					}
-				}
-				select {
-				case ackReady <- struct{}{}:
-				default:
-				}
+			if err := s.cfg.Ingest.Submit(sctx, ingest.Item{Ctx: sctx, AgentID: agentID, Report: r, Done: done}); err != nil {
+				return s.closeStatus(sctx, stream, &ackSeq, &sent, cmp.Or(context.Cause(sctx), err), logger)
 			}
-			if err := s.cfg.Ingest.Submit(sctx, ingest.Item{AgentID: agentID, Report: r, Done: done}); err != nil {
-				return s.closeStatus(sctx, err, logger)
+		case <-ackReady:
+			if err := sendAck(); err != nil {
+				logger.DebugContext(ctx, "send ack", "err", err)
+				return err
 			}
 		case err := <-recvErr:
 			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
@@ -334,9 +326,44 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 			logger.InfoContext(ctx, "agent stream ended", "err", err)
 			return err
 		case <-sctx.Done():
-			return s.closeStatus(sctx, context.Cause(sctx), logger)
+			return s.closeStatus(sctx, stream, &ackSeq, &sent, context.Cause(sctx), logger)
 		}
 	}
+}
+
+// ErrSuperseded means the agent presented a certificate other than the one
+// on record.
+var ErrSuperseded = errors.New("agent certificate superseded; re-enroll")
+
+// admit checks the agent's record and returns its committed sequence.
+func (s *Server) admit(ctx context.Context, agentID, serial string) (uint64, error) {
+	var committed uint64
+	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		rec, err := schema.GetAgent(tx, agentID)
+		if err != nil {
+			return err
+		}
+		if rec.GetRevoked() {
+			return fleet.ErrRevoked
+		}
+		if rec.GetCertSerial() != serial {
+			return ErrSuperseded
+		}
+		committed, err = schema.CommittedSeq(tx, agentID)
+		return err
+	})
+	switch {
+	case err == nil:
+		return committed, nil
+	case errors.Is(err, store.ErrNotFound):
+		return 0, status.Error(codes.Unauthenticated, "unknown agent "+agentID+"; re-enroll")
+	case errors.Is(err, fleet.ErrRevoked):
+		return 0, status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+	case errors.Is(err, ErrSuperseded):
+		return 0, status.Error(codes.PermissionDenied, ErrSuperseded.Error())
+	}
+	s.logger.ErrorContext(ctx, "connect: read agent record", "agent_id", agentID, "err", err)
+	return 0, status.Error(codes.Unavailable, "controller store unavailable; retry later")
 }
 
 func (s *Server) awaitHello(ctx context.Context, msgs <-chan *agentv1.AgentMessage, recvErr <-chan error) (*agentv1.Hello, error) {
@@ -361,36 +388,8 @@ func (s *Server) awaitHello(ctx context.Context, msgs <-chan *agentv1.AgentMessa
 	}
 }
 
-func (s *Server) sendLoop(ctx context.Context, stream agentv1.AgentService_ConnectServer, ackSeq *atomic.Uint64, ready <-chan struct{}, logger *slog.Logger) {
-	var sent uint64
-	for {
-		select {
-		case <-ready:
-			seq := ackSeq.Load()
-			if seq <= sent {
-				continue
-			}
-			if err := stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}}); err != nil {
-				logger.DebugContext(ctx, "send ack", "err", err)
-				return
-			}
-			sent = seq
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), fleet.ErrShutdown) {
-				// Flush the last ack, then tell the agent when to come back.
-				if seq := ackSeq.Load(); seq > sent {
-					_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
-				}
-				_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Goaway{Goaway: &agentv1.GoAway{
-					Reason: "controller shutting down", RetryAfterSeconds: uint32(s.cfg.RetryAfter / time.Second),
-				}}})
-			}
-			return
-		}
-	}
-}
-
-func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logger) error {
+func (s *Server) closeStatus(ctx context.Context, stream agentv1.AgentService_ConnectServer, ackSeq *atomic.Uint64, sent *uint64,
+	cause error, logger *slog.Logger) error {
 	switch {
 	case errors.Is(cause, fleet.ErrRevoked):
 		logger.InfoContext(ctx, "stream closed: agent revoked")
@@ -398,9 +397,18 @@ func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logg
 	case errors.Is(cause, fleet.ErrReplaced):
 		return status.Error(codes.Aborted, fleet.ErrReplaced.Error())
 	case errors.Is(cause, fleet.ErrShutdown):
+		// Flush the last ack, then tell the agent when to come back.
+		if seq := ackSeq.Load(); seq > *sent {
+			_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
+		}
+		_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Goaway{Goaway: &agentv1.GoAway{
+			Reason: "controller shutting down", RetryAfterSeconds: uint32(s.cfg.RetryAfter / time.Second),
+		}}})
 		return status.Error(codes.Unavailable, fleet.ErrShutdown.Error())
-	case errors.Is(cause, context.Canceled):
-		return status.Error(codes.Canceled, "stream closed")
+	case errors.Is(cause, ingest.ErrAgentGone):
+		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+	case errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
+		return status.FromContextError(cause).Err()
 	}
 	logger.ErrorContext(ctx, "stream closed", "err", cause)
 	return status.Error(codes.Unavailable, "controller could not commit reports; retry later")

@@ -144,3 +144,64 @@ func TestConnectProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokedBeforeHello: a revocation that lands while a stream is being
+// set up (after the TLS handshake, before Hello) must still refuse it.
+func TestRevokedBeforeHello(t *testing.T) {
+	c := controllertest.Start(t)
+	c.Tenant(t, "acme")
+	a := c.EnrollAgent(t, "acme", "h")
+	s := connect(t, c.AgentClient(t, a.TLS))
+	if _, err := c.Admin(t).RevokeAgent(context.Background(), &managev1.RevokeAgentRequest{Id: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Send(hello())
+	_ = s.Send(report(1, 1))
+	for {
+		m, err := s.Recv()
+		if err != nil {
+			if status.Code(err) != codes.PermissionDenied {
+				t.Fatalf("got %v, want PermissionDenied", err)
+			}
+			break
+		}
+		if m.GetAck() != nil {
+			t.Fatal("a revoked agent's report was acknowledged")
+		}
+	}
+	if n := len(samples(t, c, a.ID)); n != 0 {
+		t.Fatalf("revoked agent stored %d samples", n)
+	}
+}
+
+// TestBadVolumeCostsOnlyItself: one malformed volume is dropped, the rest
+// of the sample is stored.
+func TestBadVolumeCostsOnlyItself(t *testing.T) {
+	c := controllertest.Start(t)
+	c.Tenant(t, "acme")
+	a := c.EnrollAgent(t, "acme", "h")
+	s := connect(t, c.AgentClient(t, a.TLS))
+	_ = s.Send(hello())
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Send(&agentv1.AgentMessage{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 1, TimeUnixMs: time.Now().UnixMilli(),
+		Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{CpuPercent: 5, Volumes: []*agentv1.Volume{
+			{Mount: "/", Total: 10, Used: 1, Free: 9},
+			{Mount: "/mnt/bad\ttab", Total: 10, Used: 1},
+			{Mount: "/data", Total: 1, Used: 5},
+		}}}}}})
+	for {
+		m, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetAck().GetSeq() == 1 {
+			break
+		}
+	}
+	got := samples(t, c, a.ID)
+	if len(got) != 1 || len(got[0].GetMetrics().GetVolumes()) != 1 || got[0].GetMetrics().GetCpuPercent() != 5 {
+		t.Fatalf("stored %v", got)
+	}
+}

@@ -71,7 +71,6 @@ func TestValidateReport(t *testing.T) {
 		"nan cpu":       {Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{CpuPercent: nan}}},
 		"cpu > 100":     {Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{CpuPercent: 250}}},
 		"used > total":  {Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{MemTotal: 1, MemUsed: 2}}},
-		"volume mount":  {Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{Volumes: []*agentv1.Volume{{}}}}},
 		"facts control": {Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Facts{Facts: &agentv1.Facts{Hostname: "x\ny"}}},
 	}
 	for name, r := range cases {
@@ -83,5 +82,10 @@ func TestValidateReport(t *testing.T) {
 		Volumes: []*agentv1.Volume{{Mount: "C:", Fstype: "NTFS", Total: 9, Used: 1, Free: 8}}}}}
 	if err := validateReport(ok); err != nil {
 		t.Errorf("valid report refused: %v", err)
+	}
+	withBad := &agentv1.Report{Seq: 1, TimeUnixMs: 1, Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{Volumes: []*agentv1.Volume{
+		{}, {Mount: "/", Total: 2, Used: 1}}}}}
+	if err := validateReport(withBad); err != nil || len(withBad.GetMetrics().GetVolumes()) != 1 {
+		t.Errorf("a bad volume must be dropped alone: err %v, %d volumes", err, len(withBad.GetMetrics().GetVolumes()))
 	}
 }

@@ -5,18 +5,20 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 // Limits on what an agent may send. Every byte from an agent is hostile.
+// Report limits are shared with the agent (internal/limits).
 const (
 	maxTokenLen    = 256
 	maxCSRLen      = 4096
-	maxShortString = 256
-	maxVolumes     = 128
+	maxShortString = limits.MaxString
+	maxVolumes     = limits.MaxVolumes
 	maxCaps        = 64
 	// MaxAgentMessage is the gRPC receive limit on the agent listener.
-	MaxAgentMessage = 64 << 10
+	MaxAgentMessage = limits.MaxMessage
 )
 
 func checkString(field, s string, max int) error {
@@ -111,23 +113,33 @@ func validateMetrics(m *agentv1.Metrics) error {
 	if m.GetSwapUsed() > m.GetSwapTotal() {
 		return fmt.Errorf("metrics.swap_used: %d exceeds swap_total %d", m.GetSwapUsed(), m.GetSwapTotal())
 	}
-	if len(m.GetVolumes()) > maxVolumes {
-		return fmt.Errorf("metrics.volumes: %d entries, limit %d", len(m.GetVolumes()), maxVolumes)
-	}
+	// A bad volume costs only itself: the sample's other figures stay.
+	kept := m.Volumes[:0]
 	for i, v := range m.GetVolumes() {
-		f := fmt.Sprintf("metrics.volumes[%d]", i)
-		if v.GetMount() == "" {
-			return fmt.Errorf("%s.mount: required", f)
+		if len(kept) == maxVolumes {
+			break
 		}
-		if err := checkString(f+".mount", v.GetMount(), maxShortString); err != nil {
-			return err
+		if err := validateVolume(fmt.Sprintf("metrics.volumes[%d]", i), v); err != nil {
+			continue
 		}
-		if err := checkString(f+".fstype", v.GetFstype(), 64); err != nil {
-			return err
-		}
-		if v.GetUsed() > v.GetTotal() {
-			return fmt.Errorf("%s.used: %d exceeds total %d", f, v.GetUsed(), v.GetTotal())
-		}
+		kept = append(kept, v)
+	}
+	m.Volumes = kept
+	return nil
+}
+
+func validateVolume(f string, v *agentv1.Volume) error {
+	if v.GetMount() == "" {
+		return fmt.Errorf("%s.mount: required", f)
+	}
+	if err := checkString(f+".mount", v.GetMount(), maxShortString); err != nil {
+		return err
+	}
+	if err := checkString(f+".fstype", v.GetFstype(), limits.MaxFSType); err != nil {
+		return err
+	}
+	if v.GetUsed() > v.GetTotal() {
+		return fmt.Errorf("%s.used: %d exceeds total %d", f, v.GetUsed(), v.GetTotal())
 	}
 	return nil
 }

@@ -31,6 +31,11 @@ type SampleWriter interface {
 
 // Item is one report from one agent.
 type Item struct {
+	// Ctx is the submitting stream's context. An item whose stream has
+	// ended (in particular because an earlier commit of its reports
+	// failed) is not committed: committing it would move the agent's
+	// committed sequence past reports that were never stored.
+	Ctx     context.Context
 	AgentID string
 	Report  *agentv1.Report
 	// Done is called by the writer goroutine once the report is committed
@@ -54,6 +59,10 @@ type Options struct {
 
 // ErrStopped is returned by Submit after the writer stopped.
 var ErrStopped = errors.New("ingest: writer stopped")
+
+// ErrAgentGone means the agent was revoked or deleted: its reports are
+// not committed.
+var ErrAgentGone = errors.New("ingest: agent revoked or unknown")
 
 // Writer is the single ingest writer.
 type Writer struct {
@@ -143,25 +152,61 @@ func (w *Writer) drain(batch []Item) {
 }
 
 func (w *Writer) commit(ctx context.Context, batch []Item) {
-	start := time.Now()
-	committed, err := w.apply(ctx, batch)
-	w.stats.record(len(batch), time.Since(start), err)
+	live := batch[:0:0]
 	for _, it := range batch {
-		if err != nil {
-			it.Done(0, err)
+		if it.Ctx != nil && it.Ctx.Err() != nil {
+			it.Done(0, it.Ctx.Err())
 			continue
 		}
-		it.Done(committed[it.AgentID], nil)
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	start := time.Now()
+	committed, err := w.apply(ctx, live)
+	w.stats.record(len(live), time.Since(start), err)
+	for _, it := range live {
+		switch {
+		case err != nil:
+			it.Done(0, err)
+		case committed[it.AgentID] == 0 && it.Report.GetSeq() > 0:
+			it.Done(0, ErrAgentGone)
+		default:
+			it.Done(committed[it.AgentID], nil)
+		}
 	}
 }
 
 // apply commits a batch and returns each agent's committed sequence.
 func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, error) {
 	now := w.opts.Now()
+	// Revoked or deleted agents get nothing stored, samples included.
+	gone := map[string]bool{}
+	err := w.store.View(ctx, func(tx store.Tx) error {
+		for _, it := range batch {
+			if _, seen := gone[it.AgentID]; seen {
+				continue
+			}
+			rec, err := schema.GetAgent(tx, it.AgentID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				gone[it.AgentID] = true
+			case err != nil:
+				return err
+			default:
+				gone[it.AgentID] = rec.GetRevoked()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: read agents: %w", err)
+	}
 	var samples []metrics.Sample
 	for _, it := range batch {
 		m := it.Report.GetMetrics()
-		if m == nil {
+		if m == nil || gone[it.AgentID] {
 			continue
 		}
 		ts := it.Report.GetTimeUnixMs()
@@ -178,7 +223,7 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 		}
 	}
 	committed := make(map[string]uint64)
-	err := w.store.Update(ctx, func(tx store.Tx) error {
+	err = w.store.Update(ctx, func(tx store.Tx) error {
 		clear(committed)
 		agents := map[string]*agentState{}
 		for _, it := range batch {
@@ -187,7 +232,7 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 				return err
 			}
 			if st == nil {
-				continue // agent deleted meanwhile; nothing to record
+				continue // agent revoked or deleted: nothing to record
 			}
 			seq := it.Report.GetSeq()
 			if seq <= st.seq {
@@ -253,6 +298,10 @@ func loadState(tx store.Tx, agents map[string]*agentState, id string) (*agentSta
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rec.GetRevoked() {
+		agents[id] = nil // nothing from a revoked identity is committed
+		return nil, nil
 	}
 	seq, err := schema.CommittedSeq(tx, id)
 	if err != nil {

@@ -46,7 +46,9 @@ func byAgent(get func(req any) string) func(context.Context, store.Tx, any) (str
 	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
 		a, err := schema.GetAgent(tx, get(req))
 		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.NotFound("agent", get(req))
+			// The same bare NotFound as for another tenant's agent, so a
+			// tenant-scoped caller cannot tell the two apart.
+			return "", true, apierr.ErrNotFound
 		}
 		if err != nil {
 			return "", true, err

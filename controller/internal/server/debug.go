@@ -36,6 +36,9 @@ func (s *Server) debugHandler() http.Handler {
 			"heap_alloc":    ms.HeapAlloc,
 			"heap_inuse":    ms.HeapInuse,
 			"sys":           ms.Sys,
+			"stack_inuse":   ms.StackInuse,
+			"heap_idle":     ms.HeapIdle,
+			"heap_released": ms.HeapReleased,
 			"num_gc":        ms.NumGC,
 			"ingest":        s.ingest.Snapshot(),
 		})

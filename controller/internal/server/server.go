@@ -48,6 +48,11 @@ const (
 	AgentKeepaliveTime = 60 * time.Second
 	KeepaliveTimeout   = 20 * time.Second
 	MaxAPIMessage      = 4 << 20
+	// AgentConnBuffer is the gRPC read and write buffer per agent connection.
+	AgentConnBuffer = 4 << 10
+	// AgentWindow is the fixed HTTP/2 flow-control window per agent stream
+	// and connection (the protocol minimum, ample for reports under 1 kB).
+	AgentWindow = 64 << 10
 )
 
 // Server is a running controller.
@@ -125,8 +130,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		grpc.MaxConcurrentStreams(4),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: EnforcementMinTime, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: KeepaliveTimeout}),
-		grpc.ReadBufferSize(16<<10),
-		grpc.WriteBufferSize(16<<10),
+		// Agents send a few hundred bytes a minute: small per-connection
+		// buffers and fixed flow-control windows (no BDP probing) keep
+		// tens of thousands of idle streams cheap. See docs/benchmarks.md.
+		grpc.ReadBufferSize(AgentConnBuffer),
+		grpc.WriteBufferSize(AgentConnBuffer),
+		grpc.StaticStreamWindowSize(AgentWindow),
+		grpc.StaticConnWindowSize(AgentWindow),
 		grpc.ConnectionTimeout(10*time.Second),
 	)
 	agentv1.RegisterAgentServiceServer(s.agentSrv, agentapi.New(agentapi.Config{

@@ -1,0 +1,177 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-rmm/vigil/controller/internal/ingest"
+	"github.com/vigil-rmm/vigil/controller/internal/metrics"
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/internal/logging"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
+)
+
+// flakySamples fails the next n Put calls, then stores for real.
+type flakySamples struct {
+	real *metrics.DB
+	fail atomic.Int32
+}
+
+func (f *flakySamples) Put(ctx context.Context, s []metrics.Sample) (int, error) {
+	if f.fail.Add(-1) >= 0 {
+		return 0, errors.New("disk I/O error")
+	}
+	return f.real.Put(ctx, s)
+}
+
+type result struct {
+	seq uint64
+	err error
+}
+
+// submit queues reports without waiting, as a stream does.
+func submit(t *testing.T, w *ingest.Writer, ctx context.Context, agent string, reps []*agentv1.Report) []chan result {
+	t.Helper()
+	var out []chan result
+	for _, r := range reps {
+		ch := make(chan result, 1)
+		out = append(out, ch)
+		if err := w.Submit(ctx, ingest.Item{Ctx: ctx, AgentID: agent, Report: r, Done: func(seq uint64, err error) { ch <- result{seq, err} }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func committedSeq(t *testing.T, st store.Store, agent string) uint64 {
+	t.Helper()
+	var seq uint64
+	_ = st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		seq, err = schema.CommittedSeq(tx, agent)
+		return err
+	})
+	return seq
+}
+
+// TestFailedCommitLosesNothing: after a failed commit, later reports of the
+// same stream must not commit (that would move the committed sequence past
+// reports that were never stored and make the agent delete them).
+func TestFailedCommitLosesNothing(t *testing.T) {
+	r := newRig(t, 1)
+	r.cancel()
+	<-r.done
+	flaky := &flakySamples{real: r.mdb}
+	flaky.fail.Store(1)
+	w := ingest.New(r.st, flaky, ingest.Options{Logger: logging.Discard(), MaxBatch: 2})
+	agent := r.agents[0]
+
+	// A stream whose context is cancelled by the first failure, as Connect does.
+	sctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var reps []*agentv1.Report
+	for seq := uint64(1); seq <= 4; seq++ {
+		reps = append(reps, metricsReport(seq))
+	}
+	var chans []chan result
+	for _, rep := range reps {
+		ch := make(chan result, 1)
+		chans = append(chans, ch)
+		_ = w.Submit(sctx, ingest.Item{Ctx: sctx, AgentID: agent, Report: rep, Done: func(seq uint64, err error) {
+			if err != nil {
+				cancel(err)
+			}
+			ch <- result{seq, err}
+		}})
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	for i, ch := range chans {
+		if res := <-ch; res.err == nil {
+			t.Errorf("report %d committed (seq %d) after an earlier failure in its stream", i+1, res.seq)
+		}
+	}
+	if got := committedSeq(t, r.st, agent); got != 0 {
+		t.Fatalf("committed seq %d after a failed commit; the agent would drop reports 1-%d", got, got)
+	}
+	// The agent reconnects and resends everything: all of it commits.
+	res := submit(t, w, context.Background(), agent, reps)
+	for _, ch := range res {
+		if r := <-ch; r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	stop()
+	<-done
+	if got := committedSeq(t, r.st, agent); got != 4 {
+		t.Fatalf("committed seq %d, want 4", got)
+	}
+	samples, _, _ := r.mdb.Query(context.Background(), agent, time.Unix(0, 0), time.Now().Add(time.Hour), 100)
+	if len(samples) != 4 {
+		t.Fatalf("%d samples stored, want 4", len(samples))
+	}
+}
+
+func TestReplaysAndFacts(t *testing.T) {
+	r := newRig(t, 1)
+	agent := r.agents[0]
+	facts := &agentv1.Report{Seq: 2, TimeUnixMs: time.Now().UnixMilli(), Body: &agentv1.Report_Facts{Facts: &agentv1.Facts{Hostname: "web-01", AgentVersion: "1.2"}}}
+	status := &agentv1.Report{Seq: 3, TimeUnixMs: time.Now().UnixMilli(), Body: &agentv1.Report_Outbox{Outbox: &agentv1.OutboxStatus{DroppedMetrics: 7}}}
+	reps := []*agentv1.Report{metricsReport(1), facts, status, metricsReport(4)}
+	for _, ch := range submit(t, r.w, context.Background(), agent, reps) {
+		if res := <-ch; res.err != nil {
+			t.Fatal(res.err)
+		}
+	}
+	// Replaying everything changes nothing: no double count, no duplicate.
+	var last result
+	for _, ch := range submit(t, r.w, context.Background(), agent, reps) {
+		last = <-ch
+	}
+	if last.err != nil || last.seq != 4 {
+		t.Fatalf("replay: %+v", last)
+	}
+	_ = r.st.View(context.Background(), func(tx store.Tx) error {
+		a, err := schema.GetAgent(tx, agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.GetHostname() != "web-01" || a.GetAgentVersion() != "1.2" || a.GetDroppedMetrics() != 7 || a.GetFactsSeq() != 2 {
+			t.Fatalf("agent record %v", a)
+		}
+		return nil
+	})
+	samples, _, _ := r.mdb.Query(context.Background(), agent, time.Unix(0, 0), time.Now().Add(time.Hour), 100)
+	if len(samples) != 2 {
+		t.Fatalf("%d samples, want 2", len(samples))
+	}
+}
+
+func TestRevokedAgentStoresNothing(t *testing.T) {
+	r := newRig(t, 1)
+	agent := r.agents[0]
+	err := r.st.Update(context.Background(), func(tx store.Tx) error {
+		a, err := schema.GetAgent(tx, agent)
+		if err != nil {
+			return err
+		}
+		a.Revoked = true
+		return schema.PutAgent(tx, a)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := <-submit(t, r.w, context.Background(), agent, []*agentv1.Report{metricsReport(1)})[0]
+	if !errors.Is(res.err, ingest.ErrAgentGone) {
+		t.Fatalf("got %+v, want ErrAgentGone", res)
+	}
+	samples, _, _ := r.mdb.Query(context.Background(), agent, time.Unix(0, 0), time.Now().Add(time.Hour), 100)
+	if len(samples) != 0 || committedSeq(t, r.st, agent) != 0 {
+		t.Fatal("a revoked agent's report was stored")
+	}
+}
