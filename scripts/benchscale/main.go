@@ -230,9 +230,9 @@ loop:
 			if allOnline == 0 && smp.Online*100 >= o.agents*99 {
 				allOnline = el
 			}
-			// Storm once the fleet has been fully online for 60% of the
+			// Storm once the fleet has been fully online for 45% of the
 			// simulator's post-ramp time, leaving the rest for recovery.
-			if o.storm && stormAt == 0 && allOnline > 0 && el > allOnline+(o.duration-o.ramp)*6/10 {
+			if o.storm && stormAt == 0 && allOnline > 0 && el > allOnline+(o.duration-o.ramp)*45/100 {
 				stormAt = el
 				res.StormAt = el.Seconds()
 				_ = ctl.Process.Kill()
@@ -392,8 +392,14 @@ func printSummary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "  reports acked          %.1f /s\n", sim.Steady.ReportsPerS)
 	fmt.Fprintf(w, "  wire                   %.0f bytes per agent per day; largest report %d bytes\n", sim.Steady.BytesPerAgentPerDay, sim.MaxReportBytes)
 	if sim.Recovery != nil {
-		fmt.Fprintf(w, "  reconnect storm        kill -9 at %.0f s: lowest %d connected; 99%% back in %.0f s, 100%% in %.0f s\n",
-			r.StormAt, sim.Recovery.Low, sim.Recovery.To99, sim.Recovery.To100)
+		back := func(s float64) string {
+			if s < 0 {
+				return "not within the run"
+			}
+			return fmt.Sprintf("%.0f s", s)
+		}
+		fmt.Fprintf(w, "  reconnect storm        kill -9 at %.0f s: lowest %d connected; 99%% back in %s, 100%% in %s\n",
+			r.StormAt, sim.Recovery.Low, back(sim.Recovery.To99), back(sim.Recovery.To100))
 	}
 }
 

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"github.com/vigil-rmm/vigil/internal/cli"
 	"github.com/vigil-rmm/vigil/internal/duration"
 
 	"context"
@@ -39,6 +40,7 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
 	"github.com/vigil-rmm/vigil/agent/internal/reporter"
 	"github.com/vigil-rmm/vigil/internal/logging"
+	"github.com/vigil-rmm/vigil/internal/pin"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -54,8 +56,6 @@ Usage:
 
 Run "vigil-agent COMMAND -h" for a command's flags.
 `
-
-type usageError struct{ error }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -82,28 +82,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil-agent: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	var ue usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "vigil-agent: %v\n", err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "vigil-agent: %v\n", err)
-		return 1
-	}
+	return cli.Exit("vigil-agent", err, stderr, nil)
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+		return cli.Usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }
@@ -113,8 +100,8 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var p enroll.Params
 	fs.StringVar(&p.Controller, "controller", "", "controller agent address, host:port (required)")
-	fs.StringVar(&p.CAPin, "ca-pin", "", "controller CA pin, sha256:<hex>, as printed by `vigil-controller init` (required)")
-	fs.StringVar(&p.Token, "token", "", "enrollment token from `vigilctl token create` (required; or VIGIL_ENROLL_TOKEN)")
+	fs.StringVar(&p.CAPin, "ca-pin", "", "controller CA pin, sha256:<hex>, as printed by 'vigil-controller init' (required)")
+	fs.StringVar(&p.Token, "token", "", "enrollment token from 'vigilctl token create' (required; or VIGIL_ENROLL_TOKEN)")
 	fs.StringVar(&p.StateDir, "state", "", "state directory (required)")
 	fs.BoolVar(&p.Force, "force", false, "replace an existing identity in the state directory")
 	fs.DurationVar(&p.Timeout, "timeout", 30*time.Second, "how long to wait for the controller")
@@ -126,8 +113,11 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	}
 	for name, v := range map[string]string{"--controller": p.Controller, "--ca-pin": p.CAPin, "--token": p.Token, "--state": p.StateDir} {
 		if v == "" {
-			return usageError{fmt.Errorf("enroll: %s is required", name)}
+			return cli.Usagef("enroll: %s is required", name)
 		}
+	}
+	if _, err := pin.Parse(p.CAPin); err != nil {
+		return cli.Usagef("enroll: --ca-pin: %v", err)
 	}
 	p.Hostname, _ = os.Hostname()
 	id, err := enroll.Enroll(context.Background(), p)
@@ -151,7 +141,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 		return cfg, err
 	}
 	if cfg.StateDir == "" {
-		return cfg, usageError{errors.New(fs.Name() + ": --state is required")}
+		return cfg, cli.Usagef("%s: --state is required", fs.Name())
 	}
 	if err := cfg.LoadFile(); err != nil {
 		return cfg, err
@@ -171,7 +161,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 		}
 	})
 	if err := cfg.Validate(); err != nil {
-		return cfg, usageError{err}
+		return cfg, cli.UsageError{Err: err}
 	}
 	return cfg, nil
 }
@@ -185,7 +175,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	logger, err := logging.New(stderr, logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	id, err := config.LoadIdentity(cfg.StateDir)
 	if err != nil {
@@ -221,7 +211,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 		Interval: time.Duration(cfg.MetricsInterval), Sampler: set, Outbox: ob, AgentVersion: version.String(),
 		FactsFile: filepath.Join(cfg.StateDir, config.FactsFile), Logger: logger,
 	})
-	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", time.Duration(cfg.MetricsInterval),
+	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", cfg.MetricsInterval.String(),
 		"collectors", set.Names())
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -298,7 +288,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *state == "" {
-		return usageError{errors.New("status: --state is required")}
+		return cli.Usagef("status: --state is required")
 	}
 	id, err := config.LoadIdentity(*state)
 	if err != nil {
@@ -322,7 +312,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(s)
 	}
 	if *out != "table" {
-		return usageError{fmt.Errorf("status: -o %q: want table or json", *out)}
+		return cli.Usagef("status: -o %q: want table or json", *out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "agent\t%s\n", s.AgentID)
@@ -336,7 +326,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		if s.Link.LastError != "" {
 			fmt.Fprintf(tw, "last error\t%s (%s)\n", s.Link.LastError, s.Link.LastErrorAt.Format(time.RFC3339))
 		}
-		fmt.Fprintf(tw, "outbox pending\t%d (acked through %d)\n", s.Outbox.Pending, s.Link.AckedSeq)
+		fmt.Fprintf(tw, "outbox pending\t%d (acked through %d)\n", s.Outbox.Pending, s.Outbox.Acked)
 		fmt.Fprintf(tw, "samples dropped\t%d\n", s.Outbox.DroppedTotal)
 	}
 	return tw.Flush()
@@ -351,10 +341,10 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*once {
-		return usageError{errors.New("collect: only --once is supported")}
+		return cli.Usagef("collect: only --once is supported")
 	}
 	if *out != "json" {
-		return usageError{fmt.Errorf("collect: -o %q: want json", *out)}
+		return cli.Usagef("collect: -o %q: want json", *out)
 	}
 	logger, _ := logging.New(stderr, logging.Options{Level: "warn"})
 	set, err := collector.New(collector.Default(), logger)
@@ -368,9 +358,23 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	if s.Facts != nil {
 		s.Facts.AgentVersion = version.String()
 	}
-	mo := protojson.MarshalOptions{UseProtoNames: true, Multiline: true, EmitUnpopulated: true}
-	fb, _ := mo.Marshal(s.Facts)
-	mb, _ := mo.Marshal(s.Metrics)
-	fmt.Fprintf(stdout, "{\n\"facts\": %s,\n\"metrics\": %s\n}\n", fb, mb)
-	return nil
+	// protojson output is deliberately unstable in spacing; re-indent it.
+	mo := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
+	fb, err := mo.Marshal(s.Facts)
+	if err != nil {
+		return err
+	}
+	mb, err := mo.Marshal(s.Metrics)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(struct {
+		Facts   json.RawMessage `json:"facts"`
+		Metrics json.RawMessage `json:"metrics"`
+	}{fb, mb}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"sync"
+	"time"
 
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -24,7 +25,7 @@ func (m *memOutbox) Append(_ context.Context, r *agentv1.Report) (uint64, error)
 	r.Seq = m.next
 	m.next++
 	if r.TimeUnixMs == 0 {
-		r.TimeUnixMs = nowMS()
+		r.TimeUnixMs = time.Now().UnixMilli()
 	}
 	m.reports = append(m.reports, r)
 	m.mu.Unlock()

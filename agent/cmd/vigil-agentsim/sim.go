@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-rmm/vigil/agent/internal/link"
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
+	"github.com/vigil-rmm/vigil/internal/fdlimit"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -58,10 +59,13 @@ func (r *recorder) Append(ctx context.Context, rep *agentv1.Report) (uint64, err
 }
 
 func (r *recorder) Ack(ctx context.Context, seq uint64) error {
+	// The latency ends when the ack arrives, before this simulated agent's
+	// own outbox write: thousands of simulated outboxes share one disk
+	// here, unlike real agents.
+	now := time.Now()
 	if err := r.simOutbox.Ack(ctx, seq); err != nil {
 		return err
 	}
-	now := time.Now()
 	var lat []latency
 	r.mu.Lock()
 	for s, t := range r.pending {
@@ -175,7 +179,8 @@ type Recovery struct {
 	DisturbedAtSeconds float64 `json:"disturbed_at_s"`
 	LowestConnected    int64   `json:"lowest_connected"`
 	To99PctSeconds     float64 `json:"to_99pct_s"`
-	To100PctSeconds    float64 `json:"to_100pct_s"`
+	// To100PctSeconds is -1 when not every agent was back by the end.
+	To100PctSeconds float64 `json:"to_100pct_s"`
 	// ConnectsPerSecond after the disturbance shows how backoff spread
 	// the reconnects.
 	ConnectsPerSecond []int64 `json:"connects_per_s"`
@@ -192,7 +197,11 @@ type Point struct {
 
 // Run enrolls what is missing, runs the agents for o.Duration and reports.
 func Run(ctx context.Context, o Options, logger *slog.Logger) (*Report, error) {
-	raiseFileLimit(logger)
+	// One socket per agent, plus one file each with the bolt outbox.
+	need := uint64(o.Agents)*2 + 256
+	if lim, err := fdlimit.Raise(need); err != nil || lim < need {
+		return nil, fmt.Errorf("open-file limit %d is below the %d this run needs (ulimit -n); use fewer agents or --outbox memory", lim, need)
+	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -388,11 +397,11 @@ func summarise(rep *Report, o Options, start time.Time, lat []latency) {
 		}
 		if reached && p.T > from && p.Connected < target && rep.Recovery == nil {
 			to = p.T - 1
-			rec := &Recovery{DisturbedAtSeconds: p.T, LowestConnected: p.Connected}
+			rec := &Recovery{DisturbedAtSeconds: p.T, LowestConnected: p.Connected, To99PctSeconds: -1, To100PctSeconds: -1}
 			for _, q := range tl[i:] {
 				rec.LowestConnected = min(rec.LowestConnected, q.Connected)
 				rec.ConnectsPerSecond = append(rec.ConnectsPerSecond, q.Connects)
-				if rec.To99PctSeconds == 0 && q.Connected >= target && q.T > p.T {
+				if rec.To99PctSeconds < 0 && q.Connected >= target && q.T > p.T {
 					rec.To99PctSeconds = q.T - p.T
 				}
 				if q.Connected >= int64(o.Agents) && q.T > p.T {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
@@ -62,12 +63,6 @@ func Enroll(ctx context.Context, p Params) (*config.Identity, error) {
 	if id, err := config.LoadIdentity(p.StateDir); err == nil && !p.Force {
 		return nil, fmt.Errorf("%w as %s (tenant %s) in %s; pass --force to replace it", ErrAlreadyEnrolled, id.AgentID, id.Tenant, p.StateDir)
 	}
-	if err := os.MkdirAll(p.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir: %w", err)
-	}
-	if err := os.Chmod(p.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir: %w", err)
-	}
 	pinned, tc := PinnedTLS(digest, host)
 	conn, err := grpc.NewClient("passthrough:///"+p.Controller, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
 	if err != nil {
@@ -90,6 +85,13 @@ func Enroll(ctx context.Context, p Params) (*config.Identity, error) {
 	// The CA the controller returns must be the one we pinned.
 	if ca == nil || string(resp.GetCaCertificateDer()) != string(ca.Raw) {
 		return nil, errors.New("controller returned a CA that differs from the pinned one")
+	}
+	// Only now, with an identity in hand, does the state directory appear.
+	if err := os.MkdirAll(p.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	if err := os.Chmod(p.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
@@ -190,6 +192,9 @@ func Request(ctx context.Context, c agentv1.AgentServiceClient, token, hostname 
 	resp, err := c.Enroll(ctx, &agentv1.EnrollRequest{Token: token, CsrDer: csr, Hostname: hostname, AgentVersion: version.String()})
 	if err != nil {
 		if s, ok := status.FromError(err); ok {
+			if s.Code() == codes.Unavailable || s.Code() == codes.DeadlineExceeded {
+				return nil, nil, nil, fmt.Errorf("cannot reach the controller (%s): %s", s.Code(), s.Message())
+			}
 			return nil, nil, nil, fmt.Errorf("enrollment refused (%s): %s", s.Code(), s.Message())
 		}
 		return nil, nil, nil, err

@@ -172,7 +172,7 @@ func (l *Link) Run(ctx context.Context) error {
 			s.Reconnects++
 			s.NextAttemptIn = delay.Round(time.Millisecond).String()
 		})
-		l.logger.WarnContext(ctx, "link down", "err", err, "retry_in", delay.Round(time.Millisecond), "attempt", attempt)
+		l.logger.WarnContext(ctx, "link down", "err", err, "retry_in", delay.Round(time.Millisecond).String(), "attempt", attempt)
 		attempt++
 		t := time.NewTimer(delay)
 		select {
@@ -229,7 +229,7 @@ func (l *Link) session(ctx context.Context) (healthy bool, err error) {
 		l.cfg.OnState(true)
 		defer l.cfg.OnState(false)
 	}
-	l.logger.InfoContext(ctx, "connected", "agent_id", welcome.GetAgentId(), "protocol", welcome.GetProtocolVersion(),
+	l.logger.InfoContext(ctx, "connected", "protocol", welcome.GetProtocolVersion(),
 		"committed_seq", committed)
 
 	var acked atomic.Uint64

@@ -1,6 +1,10 @@
 package outbox
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vigil-rmm/vigil/internal/boltfile"
+)
 
 var (
 	// ErrClosed is returned by every method called after Close.
@@ -8,11 +12,11 @@ var (
 
 	// ErrInUse is returned by Open when another process (usually another
 	// vigil-agent) holds the outbox file's lock past Options.Timeout.
-	ErrInUse = errors.New("in use by another process")
+	ErrInUse = boltfile.ErrLocked
 
 	// ErrCorrupt is returned by Open when the file is not a bbolt database,
 	// is damaged, or is a bbolt database that is not an outbox.
-	ErrCorrupt = errors.New("corrupt or not an outbox")
+	ErrCorrupt = boltfile.ErrCorrupt
 
 	// ErrSchemaTooNew is returned by Open when the file was written by a newer
 	// agent whose schema version this code does not know.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vigil-rmm/vigil/internal/boltfile"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Defaults for Options.
@@ -72,20 +72,20 @@ type Outbox struct {
 // Stats describes the outbox at one instant.
 type Stats struct {
 	// Pending is the number of reports not yet acknowledged.
-	Pending int
+	Pending int `json:"pending"`
 	// FirstSeq is the oldest pending sequence number, 0 when none is pending.
-	FirstSeq uint64
+	FirstSeq uint64 `json:"first_seq"`
 	// LastSeq is the last sequence number assigned, pending or not.
-	LastSeq uint64
+	LastSeq uint64 `json:"last_seq"`
 	// Acked is the highest sequence number the controller acknowledged.
-	Acked uint64
+	Acked uint64 `json:"acked_seq"`
 	// UnreportedDrops counts metric reports dropped since the last
 	// OutboxStatus report was appended.
-	UnreportedDrops uint64
+	UnreportedDrops uint64 `json:"unreported_drops"`
 	// DroppedTotal counts metric reports dropped over the file's lifetime.
-	DroppedTotal uint64
+	DroppedTotal uint64 `json:"dropped_total"`
 	// FileBytes is the size of the file on disk; bbolt never shrinks it.
-	FileBytes int64
+	FileBytes int64 `json:"file_bytes"`
 }
 
 // Open opens the outbox at path, creating it (mode 0600) if it is missing.
@@ -94,9 +94,10 @@ func Open(path string, opts Options) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	db, err := boltfile.Open("outbox", path, &bolt.Options{Timeout: opts.Timeout},
+		boltfile.Hints{Locked: "stop the other vigil-agent using it", Corrupt: "move it aside to start a new one"})
 	if err != nil {
-		return nil, openError(path, opts.Timeout, err)
+		return nil, err
 	}
 	if err := db.Update(initSchema); err != nil && !errors.Is(err, errNoop) {
 		_ = db.Close() // the schema error is the one to report
@@ -123,10 +124,6 @@ func Open(path string, opts Options) (*Outbox, error) {
 // openError turns a bbolt or schema error into one that says what to do.
 func openError(path string, timeout time.Duration, err error) error {
 	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("open outbox %s: %w (lock not free after %s); stop the other vigil-agent using it", path, ErrInUse, timeout)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("open outbox %s: %w: %w; move it aside to start a new one", path, err, ErrCorrupt)
 	case errors.Is(err, ErrCorrupt):
 		return fmt.Errorf("open outbox %s: %w; move it aside to start a new one", path, err)
 	case errors.Is(err, ErrSchemaTooNew):

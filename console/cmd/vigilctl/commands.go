@@ -4,26 +4,29 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigil-rmm/vigil/console/client"
+	"github.com/vigil-rmm/vigil/internal/cli"
 	"github.com/vigil-rmm/vigil/internal/clientconfig"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
-// output registers -o on fs with the allowed formats.
-func output(fs *flag.FlagSet, formats ...string) func() (string, error) {
+// parse registers -o with the allowed formats (the first is the default),
+// parses the flags, and checks the positional arguments.
+func parse(fs *flag.FlagSet, args []string, formats []string, positional ...string) ([]string, string, error) {
 	o := fs.String("o", formats[0], "output format: "+strings.Join(formats, ", "))
-	return func() (string, error) {
-		for _, f := range formats {
-			if *o == f {
-				return f, nil
-			}
-		}
-		return "", usagef("%s: -o %q: want %s", fs.Name(), *o, strings.Join(formats, " or "))
+	pos, err := flags(fs, args, positional...)
+	if err != nil {
+		return nil, "", err
 	}
+	if !slices.Contains(formats, *o) {
+		return nil, "", cli.Usagef("%s: -o %q: want %s", fs.Name(), *o, strings.Join(formats, " or "))
+	}
+	return pos, *o, nil
 }
 
 // call dials, runs f with a timeout, and closes.
@@ -40,11 +43,7 @@ func call(e *env, f func(ctx context.Context, c *client.Client) error) error {
 
 func whoami(e *env, args []string) error {
 	fs := flag.NewFlagSet("whoami", flag.ContinueOnError)
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}
@@ -72,12 +71,7 @@ func tenantCreate(e *env, args []string) error {
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
 	name := fs.String("name", "", "display name (default: the id)")
 	tz := fs.String("timezone", "UTC", "IANA time zone, e.g. Europe/Paris")
-	out := output(fs, "table", "json")
-	pos, err := flags(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
 	if err != nil {
 		return err
 	}
@@ -110,11 +104,7 @@ func printTenants(e *env, o string, ts []*managev1.Tenant, single bool) error {
 
 func tenantList(e *env, args []string) error {
 	fs := flag.NewFlagSet("tenant list", flag.ContinueOnError)
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}
@@ -129,12 +119,7 @@ func tenantList(e *env, args []string) error {
 
 func tenantShow(e *env, args []string) error {
 	fs := flag.NewFlagSet("tenant show", flag.ContinueOnError)
-	out := output(fs, "table", "json")
-	pos, err := flags(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
 	if err != nil {
 		return err
 	}
@@ -152,16 +137,12 @@ func tokenCreate(e *env, args []string) error {
 	tenant := fs.String("tenant", "", "tenant the enrolled agents join (required)")
 	ttl := fs.Duration("ttl", time.Hour, "validity, 1m to 720h")
 	uses := fs.Uint("uses", 1, "number of agents that may enroll with it")
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}
 	if *tenant == "" {
-		return usagef("token create: --tenant is required")
+		return cli.Usagef("token create: --tenant is required")
 	}
 	return call(e, func(ctx context.Context, c *client.Client) error {
 		r, err := c.CreateEnrollToken(ctx, &managev1.CreateEnrollTokenRequest{Tenant: *tenant, TtlSeconds: int64(ttl.Seconds()), Uses: uint32(*uses)})
@@ -184,11 +165,7 @@ func tokenCreate(e *env, args []string) error {
 func tokenList(e *env, args []string) error {
 	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "only this tenant")
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}
@@ -215,11 +192,7 @@ func tokenList(e *env, args []string) error {
 func agentsList(e *env, args []string) error {
 	fs := flag.NewFlagSet("agents list", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "only this tenant")
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}
@@ -252,12 +225,7 @@ func agentsList(e *env, args []string) error {
 
 func agentsShow(e *env, args []string) error {
 	fs := flag.NewFlagSet("agents show", flag.ContinueOnError)
-	out := output(fs, "table", "json")
-	pos, err := flags(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
 	if err != nil {
 		return err
 	}
@@ -309,12 +277,7 @@ func agentsShow(e *env, args []string) error {
 func agentsRevoke(e *env, args []string) error {
 	fs := flag.NewFlagSet("agents revoke", flag.ContinueOnError)
 	reason := fs.String("reason", "", "why, recorded with the revocation")
-	out := output(fs, "table", "json")
-	pos, err := flags(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
 	if err != nil {
 		return err
 	}
@@ -347,7 +310,7 @@ func parseTime(flagName, s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, usagef("--%s %q: want a duration such as 1h or 10d, or an RFC 3339 time", flagName, s)
+	return time.Time{}, cli.Usagef("--%s %q: want a duration such as 1h or 10d, or an RFC 3339 time", flagName, s)
 }
 
 func metricsCmd(e *env, args []string) error {
@@ -355,12 +318,7 @@ func metricsCmd(e *env, args []string) error {
 	since := fs.String("since", "1h", "start: duration ago (1h, 10d) or RFC 3339 time")
 	until := fs.String("until", "", "end: duration ago or RFC 3339 time (default now)")
 	limit := fs.Uint("limit", 0, "at most this many samples (default and max 10000)")
-	out := output(fs, "table", "json", "csv")
-	pos, err := flags(fs, args, "AGENT")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json", "csv"}, "AGENT")
 	if err != nil {
 		return err
 	}
@@ -414,18 +372,13 @@ func principalCreate(e *env, args []string) error {
 	role := fs.String("role", "", "admin, technician, client-approver or client-viewer (required)")
 	tenant := fs.String("tenant", "", "tenant, required for client roles")
 	writeCfg := fs.String("write-config", "", "also write a vigilctl config file for the new principal")
-	out := output(fs, "table", "json")
-	pos, err := flags(fs, args, "NAME")
-	if err != nil {
-		return err
-	}
-	o, err := out()
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "NAME")
 	if err != nil {
 		return err
 	}
 	r, ok := roleFlags[*role]
 	if !ok {
-		return usagef("principal create: --role %q: want admin, technician, client-approver or client-viewer", *role)
+		return cli.Usagef("principal create: --role %q: want admin, technician, client-approver or client-viewer", *role)
 	}
 	return call(e, func(ctx context.Context, c *client.Client) error {
 		resp, err := c.CreatePrincipal(ctx, &managev1.CreatePrincipalRequest{Name: pos[0], Role: r, Tenant: *tenant})
@@ -458,11 +411,7 @@ func principalCreate(e *env, args []string) error {
 func principalList(e *env, args []string) error {
 	fs := flag.NewFlagSet("principal list", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "only this tenant")
-	out := output(fs, "table", "json")
-	if _, err := flags(fs, args); err != nil {
-		return err
-	}
-	o, err := out()
+	_, o, err := parse(fs, args, []string{"table", "json"})
 	if err != nil {
 		return err
 	}

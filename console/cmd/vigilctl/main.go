@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/console/client"
+	"github.com/vigil-rmm/vigil/internal/cli"
 	"github.com/vigil-rmm/vigil/internal/clientconfig"
 	"github.com/vigil-rmm/vigil/internal/version"
 )
@@ -54,12 +55,8 @@ Global flags:
 Exit codes: 0 ok, 1 error, 2 usage.
 `
 
-type usageError struct{ error }
-
 // helpOut receives subcommand help (-h); run points it at stdout.
 var helpOut io.Writer = os.Stdout
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -114,22 +111,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	err := dispatch(e, rest)
-	var ue usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "vigilctl: %v\n", err)
-		return 2
-	default:
+	return cli.Exit("vigilctl", dispatch(e, rest), stderr, func(err error) string {
 		if s, ok := status.FromError(err); ok {
-			fmt.Fprintf(stderr, "vigilctl: %s: %s\n", s.Code(), s.Message())
-		} else {
-			fmt.Fprintf(stderr, "vigilctl: %v\n", err)
+			return s.Code().String() + ": " + s.Message()
 		}
-		return 1
-	}
+		return err.Error()
+	})
 }
 
 func dispatch(e *env, args []string) error {
@@ -159,11 +146,11 @@ func dispatch(e *env, args []string) error {
 	}
 	g, ok := groups[cmd]
 	if !ok {
-		return usagef("unknown command %q (see vigilctl help)", cmd)
+		return cli.Usagef("unknown command %q (see vigilctl help)", cmd)
 	}
 	h, ok := g[sub]
 	if !ok {
-		return usagef("%s: unknown or missing subcommand %q; want one of %s", cmd, sub, strings.Join(slices.Sorted(maps.Keys(g)), ", "))
+		return cli.Usagef("%s: unknown or missing subcommand %q; want one of %s", cmd, sub, strings.Join(slices.Sorted(maps.Keys(g)), ", "))
 	}
 	return h(e, rest[1:])
 }
@@ -179,7 +166,7 @@ func flags(fs *flag.FlagSet, args []string, positional ...string) ([]string, err
 				fmt.Fprintf(helpOut, "usage: vigilctl %s %s [flags]\nflags:%s\n", fs.Name(), strings.Join(positional, " "), flagHelp(fs))
 				return nil, flag.ErrHelp
 			}
-			return nil, usagef("%s: %v", fs.Name(), err)
+			return nil, cli.Usagef("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -193,7 +180,7 @@ func flags(fs *flag.FlagSet, args []string, positional ...string) ([]string, err
 		if len(positional) > 0 {
 			want = strings.Join(positional, " ")
 		}
-		return nil, usagef("%s: want %s, got %d argument(s)", fs.Name(), want, len(pos))
+		return nil, cli.Usagef("%s: want %s, got %d argument(s)", fs.Name(), want, len(pos))
 	}
 	return pos, nil
 }

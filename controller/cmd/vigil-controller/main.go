@@ -9,10 +9,10 @@
 package main
 
 import (
+	"github.com/vigil-rmm/vigil/internal/cli"
 	"github.com/vigil-rmm/vigil/internal/duration"
 
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/vigil-rmm/vigil/controller/internal/server"
 	"github.com/vigil-rmm/vigil/internal/clientconfig"
+	"github.com/vigil-rmm/vigil/internal/fdlimit"
 	"github.com/vigil-rmm/vigil/internal/logging"
 	"github.com/vigil-rmm/vigil/internal/version"
 )
@@ -38,8 +39,6 @@ Usage:
 
 Run "vigil-controller COMMAND -h" for a command's flags.
 `
-
-type usageError struct{ error }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -64,19 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil-controller: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "vigil-controller: %v\n", err)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "vigil-controller: %v\n", err)
-		return 1
-	}
+	return cli.Exit("vigil-controller", err, stderr, nil)
 }
 
 type multiFlag []string
@@ -93,18 +80,15 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	adminName := fs.String("admin-name", "admin", "name of the first admin principal")
 	var sans multiFlag
 	fs.Var(&sans, "san", "extra DNS name or IP for the controller certificate (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *adminCfg == "" {
-		return usageError{errors.New("init: --admin-config is required")}
+		return cli.Usagef("init: --admin-config is required")
 	}
 	host, _, err := net.SplitHostPort(*apiAddr)
 	if err != nil {
-		return usageError{fmt.Errorf("init: --api-address %q is not host:port", *apiAddr)}
+		return cli.Usagef("init: --api-address %q is not host:port", *apiAddr)
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1", host}
 	if h, err := os.Hostname(); err == nil {
@@ -140,11 +124,8 @@ func cmdRun(args []string, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", time.Duration(cfg.ShutdownTimeout), "graceful stop deadline")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
 	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *cfgFile != "" {
 		if err := cfg.LoadFile(*cfgFile); err != nil {
@@ -172,11 +153,15 @@ func cmdRun(args []string, stderr io.Writer) error {
 		}
 	})
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	logger, err := logging.New(stderr, logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
+	}
+	// One socket per connected agent: ask for room for 200k.
+	if lim, err := fdlimit.Raise(200_000); err == nil {
+		logger.Info("open-file limit", "limit", lim, "agents_max_approx", lim-64)
 	}
 	srv, err := server.New(cfg, logger)
 	if err != nil {

@@ -75,8 +75,10 @@ func finite(field string, f float32, lo, hi float64) error {
 	return nil
 }
 
-// validateReport checks one report; an invalid report is skipped (and
-// counted) so that a faulty agent cannot wedge its own outbox.
+// validateReport checks one report. An invalid report is logged and its
+// body dropped, but its sequence is committed, so that a faulty agent
+// cannot wedge its own outbox (docs/adr/0005). Bad volumes are dropped
+// one by one and cost the sample nothing else.
 func validateReport(r *agentv1.Report) error {
 	if r.GetSeq() == 0 {
 		return fmt.Errorf("report.seq: required")

@@ -7,6 +7,7 @@ package manageapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -111,7 +112,7 @@ func (s *Server) CreateTenant(ctx context.Context, req *managev1.CreateTenantReq
 	t := &storev1.Tenant{Id: req.GetId(), Name: name, Timezone: tz, CreatedUnix: s.cfg.Now().Unix()}
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := schema.GetTenant(tx, t.Id); err == nil {
-			return errors.Join(apierr.ErrExists, errors.New("tenant "+t.Id))
+			return fmt.Errorf("%w: tenant %q", apierr.ErrExists, t.Id)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -407,7 +408,7 @@ func (s *Server) CreatePrincipal(ctx context.Context, req *managev1.CreatePrinci
 		return schema.CreatePrincipal(tx, p)
 	})
 	if errors.Is(err, schema.ErrNameTaken) {
-		return nil, errors.Join(apierr.ErrExists, errors.New("principal "+p.Name))
+		return nil, fmt.Errorf("%w: principal %q", apierr.ErrExists, p.Name)
 	}
 	if err != nil {
 		return nil, err

@@ -1,6 +1,10 @@
 package metrics
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vigil-rmm/vigil/internal/boltfile"
+)
 
 var (
 	// ErrInvalid is returned for bad input: an empty or malformed agent ID,
@@ -14,11 +18,11 @@ var (
 
 	// ErrLocked is returned by Open when another process (or another DB in
 	// this one) holds the file and did not let go within Options.Timeout.
-	ErrLocked = errors.New("metrics: file is in use by another process")
+	ErrLocked = boltfile.ErrLocked
 
 	// ErrCorrupt is returned by Open when the file is not a bbolt database
 	// or its metadata is damaged.
-	ErrCorrupt = errors.New("metrics: file is corrupt")
+	ErrCorrupt = boltfile.ErrCorrupt
 
 	// ErrNotMetrics is returned by Open for a bbolt file that holds other
 	// data, such as the control store: the path is probably wrong.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vigil-rmm/vigil/internal/boltfile"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -124,15 +125,15 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+	bdb, err := boltfile.Open("metrics", path, &bolt.Options{
 		Timeout: opts.Timeout,
 		NoSync:  opts.NoSync,
 		// Dropping a day frees many pages at once; the hash-map freelist
 		// allocates from a large freelist in constant time.
 		FreelistType: bolt.FreelistMapType,
-	})
+	}, boltfile.Hints{Locked: "is another vigil-controller running?", Corrupt: "move it aside; the controller starts a new one"})
 	if err != nil {
-		return nil, openError(path, opts.Timeout, err)
+		return nil, err
 	}
 	if err := bdb.Update(initSchema); err != nil {
 		_ = bdb.Close()
@@ -151,20 +152,6 @@ func Open(path string, opts Options) (*DB, error) {
 		log:         log,
 		retainEvery: time.Hour,
 	}, nil
-}
-
-// openError names the file and wraps a sentinel for the failures an
-// operator can act on.
-func openError(path string, timeout time.Duration, err error) error {
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("open metrics %s: %w (gave up after %s; is another vigil-controller running?)", path, ErrLocked, timeout)
-	case errors.Is(err, berrors.ErrInvalid),
-		errors.Is(err, berrors.ErrChecksum),
-		errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("open metrics %s: %w: %w", path, ErrCorrupt, err)
-	}
-	return fmt.Errorf("open metrics %s: %w", path, err)
 }
 
 // initSchema stamps a new file with the schema version, or checks the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vigil-rmm/vigil/internal/boltfile"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -54,12 +55,12 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	log = log.With("component", "store", "path", path)
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	db, err := boltfile.Open("store", path, &bolt.Options{
 		Timeout: opts.Timeout,
 		NoSync:  opts.NoSync,
-	})
+	}, boltfile.Hints{Locked: "is another vigil-controller running?", Corrupt: "restore it from a backup"})
 	if err != nil {
-		return nil, openError(path, opts.Timeout, err)
+		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(kvBucket)
@@ -74,20 +75,6 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	log.Debug("store opened")
 	return &Bolt{db: db, path: path, log: log}, nil
-}
-
-// openError turns a bbolt Open error into one that names the file and,
-// for the two failures an operator can act on, wraps a sentinel.
-func openError(path string, timeout time.Duration, err error) error {
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("open store %s: %w (gave up after %s; is another vigil-controller running?)", path, ErrLocked, timeout)
-	case errors.Is(err, berrors.ErrInvalid),
-		errors.Is(err, berrors.ErrChecksum),
-		errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("open store %s: %w: %w", path, ErrCorrupt, err)
-	}
-	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // View implements Store.

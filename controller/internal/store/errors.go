@@ -1,6 +1,10 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vigil-rmm/vigil/internal/boltfile"
+)
 
 var (
 	// ErrNotFound is returned by Tx.Get when the key is absent.
@@ -30,10 +34,10 @@ var (
 	// open Bolt in this one) holds the file and did not let go within
 	// BoltOptions.Timeout. Usually another vigil-controller is running
 	// against the same data directory.
-	ErrLocked = errors.New("store: file is in use by another process")
+	ErrLocked = boltfile.ErrLocked
 
 	// ErrCorrupt is returned by OpenBolt when the file is not a bbolt
 	// database or both of its meta pages are damaged. Restore it from a
 	// backup; do not delete it unless its data may be lost.
-	ErrCorrupt = errors.New("store: file is corrupt or not a bbolt database")
+	ErrCorrupt = boltfile.ErrCorrupt
 )

@@ -37,7 +37,14 @@ func DefaultConfig() Config {
 type Collector struct{}
 
 // New returns a host collector.
-func New(Config) *Collector { return &Collector{} }
+func New(Config) *Collector {
+	// On Windows the boot time is computed as now minus uptime and can
+	// shift by a second between calls, which would change the facts hash
+	// and resend facts; cache it (it cannot change without a reboot,
+	// which restarts the agent).
+	host.EnableBootTimeCache(true)
+	return &Collector{}
+}
 
 // Name returns Name.
 func (*Collector) Name() string { return Name }
