@@ -198,7 +198,10 @@ type Point struct {
 // Run enrolls what is missing, runs the agents for o.Duration and reports.
 func Run(ctx context.Context, o Options, logger *slog.Logger) (*Report, error) {
 	// One socket per agent, plus one file each with the bolt outbox.
-	need := uint64(o.Agents)*2 + 256
+	need := uint64(o.Agents) + 256
+	if o.OutboxKind == "bolt" {
+		need += uint64(o.Agents)
+	}
 	if lim, err := fdlimit.Raise(need); err != nil || lim < need {
 		return nil, fmt.Errorf("open-file limit %d is below the %d this run needs (ulimit -n); use fewer agents or --outbox memory", lim, need)
 	}

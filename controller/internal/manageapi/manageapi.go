@@ -71,7 +71,7 @@ var (
 const (
 	MinTokenTTL   = time.Minute
 	MaxTokenTTL   = 30 * 24 * time.Hour
-	MaxTokenUses  = 10000
+	MaxTokenUses  = 100000
 	MaxSamples    = 10000
 	maxTenantName = 128
 )

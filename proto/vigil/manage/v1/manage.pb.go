@@ -480,7 +480,7 @@ type CreateEnrollTokenRequest struct {
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// ttl_seconds is how long the token is valid (1 minute to 30 days).
 	TtlSeconds int64 `protobuf:"varint,2,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
-	// uses is how many agents may enroll with it (1 to 10000).
+	// uses is how many agents may enroll with it (1 to 100000).
 	Uses          uint32 `protobuf:"varint,3,opt,name=uses,proto3" json:"uses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
