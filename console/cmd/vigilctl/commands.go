@@ -429,8 +429,31 @@ func principalList(e *env, args []string) error {
 		}
 		var rows [][]string
 		for _, v := range views {
-			rows = append(rows, []string{v.Name, v.Role, dash(v.Tenant), v.ID, v.CreatedAt.Format(time.RFC3339)})
+			state := "active"
+			if v.RevokedAt != nil {
+				state = "revoked " + v.RevokedAt.Format(time.RFC3339)
+			}
+			rows = append(rows, []string{v.Name, v.Role, dash(v.Tenant), v.ID, v.CreatedAt.Format(time.RFC3339), state})
 		}
-		return table(e.stdout, []string{"NAME", "ROLE", "TENANT", "ID", "CREATED"}, rows)
+		return table(e.stdout, []string{"NAME", "ROLE", "TENANT", "ID", "CREATED", "STATE"}, rows)
+	})
+}
+
+func principalRevoke(e *env, args []string) error {
+	fs := flag.NewFlagSet("principal revoke", flag.ContinueOnError)
+	pos, o, err := parse(fs, args, []string{"table", "json"}, "NAME")
+	if err != nil {
+		return err
+	}
+	return call(e, func(ctx context.Context, c *client.Client) error {
+		p, err := c.RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: pos[0]})
+		if err != nil {
+			return err
+		}
+		if o == "json" {
+			return writeJSON(e.stdout, principalOf(p))
+		}
+		fmt.Fprintf(e.stdout, "principal %s revoked; its API token no longer works\n", p.GetName())
+		return nil
 	})
 }

@@ -283,6 +283,11 @@ func TestQuickstart(t *testing.T) {
 	if !strings.Contains(evil, "NotFound") {
 		t.Fatalf("other tenant's viewer: %s", evil)
 	}
+	// A leaked token is revoked and stops working at once.
+	w.run(0, "vigilctl", "principal", "revoke", "eve")
+	if out := w.run(1, "vigilctl", "--config", w.path("eve.json"), "whoami"); !strings.Contains(out, "Unauthenticated") {
+		t.Fatalf("revoked principal: %s", out)
+	}
 
 	// Revocation through the CLI: offline within a second, reconnects refused.
 	w.run(0, "vigilctl", "agents", "revoke", id, "--reason", "decommissioned")

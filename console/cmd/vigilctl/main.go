@@ -45,6 +45,7 @@ Commands:
   principal create NAME --role ROLE [--tenant T] [--write-config FILE]
                                                roles: admin, technician, client-approver, client-viewer
   principal list [--tenant T]
+  principal revoke NAME                        its API token stops working at once (admin)
   version
 
 Global flags:
@@ -130,7 +131,7 @@ func dispatch(e *env, args []string) error {
 		"tenant":    {"create": tenantCreate, "list": tenantList, "show": tenantShow},
 		"token":     {"create": tokenCreate, "list": tokenList},
 		"agents":    {"list": agentsList, "show": agentsShow, "revoke": agentsRevoke},
-		"principal": {"create": principalCreate, "list": principalList},
+		"principal": {"create": principalCreate, "list": principalList, "revoke": principalRevoke},
 	}
 	switch cmd {
 	case "help", "-h", "--help":

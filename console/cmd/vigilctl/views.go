@@ -138,11 +138,12 @@ type agentDetailView struct {
 }
 
 type principalView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	Tenant    string    `json:"tenant"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	Tenant    string     `json:"tenant"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 var roleNames = map[managev1.Role]string{
@@ -151,7 +152,8 @@ var roleNames = map[managev1.Role]string{
 }
 
 func principalOf(p *managev1.Principal) principalView {
-	return principalView{ID: p.GetId(), Name: p.GetName(), Role: roleNames[p.GetRole()], Tenant: p.GetTenant(), CreatedAt: unix(p.GetCreatedUnix())}
+	return principalView{ID: p.GetId(), Name: p.GetName(), Role: roleNames[p.GetRole()], Tenant: p.GetTenant(), CreatedAt: unix(p.GetCreatedUnix()),
+		RevokedAt: unixPtr(p.GetRevokedUnix())}
 }
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }

@@ -76,6 +76,17 @@ var Rules = map[string]Rule{
 		Target: byAgent(func(r any) string { return r.(*managev1.QueryMetricsRequest).GetAgentId() })},
 	managev1.ManageService_CreatePrincipal_FullMethodName: {Roles: admin,
 		Target: byTenantField(func(r any) string { return r.(*managev1.CreatePrincipalRequest).GetTenant() })},
+	managev1.ManageService_RevokePrincipal_FullMethodName: {Roles: admin,
+		Target: func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
+			p, err := schema.PrincipalByName(tx, req.(*managev1.RevokePrincipalRequest).GetName())
+			if errors.Is(err, store.ErrNotFound) {
+				return "", true, apierr.ErrNotFound
+			}
+			if err != nil {
+				return "", true, err
+			}
+			return p.GetTenant(), true, nil
+		}},
 	managev1.ManageService_ListPrincipals_FullMethodName: {Roles: approver,
 		Target: byTenantField(func(r any) string { return r.(*managev1.ListPrincipalsRequest).GetTenant() })},
 }

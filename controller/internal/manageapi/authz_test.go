@@ -101,7 +101,8 @@ func TestTenantIsolation(t *testing.T) {
 		"CreatePrincipal": func() proto.Message {
 			return &managev1.CreatePrincipalRequest{Name: "intruder", Role: managev1.Role_ROLE_CLIENT_VIEWER, Tenant: "tenant-b"}
 		},
-		"ListPrincipals": func() proto.Message { return &managev1.ListPrincipalsRequest{Tenant: "tenant-b"} },
+		"ListPrincipals":  func() proto.Message { return &managev1.ListPrincipalsRequest{Tenant: "tenant-b"} },
+		"RevokePrincipal": func() proto.Message { return &managev1.RevokePrincipalRequest{Name: "viewer-b"} },
 	}
 	// Methods that name no object: allowed, but nothing of B may show.
 	global := map[string]func() proto.Message{
@@ -225,5 +226,29 @@ func TestRolePermissions(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestRevokePrincipal(t *testing.T) {
+	c := controllertest.Start(t)
+	c.Tenant(t, "acme")
+	ctx := context.Background()
+	tok := c.Principal(t, "leaky", managev1.Role_ROLE_TECHNICIAN, "")
+	tech := c.Client(t, tok)
+	if _, err := tech.WhoAmI(ctx, &managev1.WhoAmIRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Admin(t).RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: "leaky"})
+	if err != nil || p.GetRevokedUnix() == 0 {
+		t.Fatalf("revoke: %v %v", p, err)
+	}
+	if _, err := tech.WhoAmI(ctx, &managev1.WhoAmIRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("revoked token still works: %v", err)
+	}
+	if _, err := c.Admin(t).RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: "admin"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("self-revocation: %v", err)
+	}
+	if _, err := c.Admin(t).RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: "nobody"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown principal: %v", err)
 	}
 }

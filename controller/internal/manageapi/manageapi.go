@@ -78,7 +78,7 @@ const (
 
 func principalProto(p *storev1.Principal) *managev1.Principal {
 	return &managev1.Principal{Id: p.GetId(), Name: p.GetName(), Role: auth.Role(p.GetRole()).Proto(),
-		Tenant: p.GetTenant(), CreatedUnix: p.GetCreatedUnix()}
+		Tenant: p.GetTenant(), CreatedUnix: p.GetCreatedUnix(), RevokedUnix: p.GetRevokedUnix()}
 }
 
 func tenantProto(t *storev1.Tenant) *managev1.Tenant {
@@ -454,4 +454,29 @@ func (s *Server) ListPrincipals(ctx context.Context, req *managev1.ListPrincipal
 		out.Principals = append(out.Principals, principalProto(q))
 	}
 	return out, nil
+}
+
+// RevokePrincipal implements managev1.ManageServiceServer.
+func (s *Server) RevokePrincipal(ctx context.Context, req *managev1.RevokePrincipalRequest) (*managev1.Principal, error) {
+	caller := auth.PrincipalFrom(ctx)
+	if req.GetName() == caller.GetName() {
+		return nil, apierr.Invalid("name", "%q is you; another admin must revoke it, so the installation always keeps one", req.GetName())
+	}
+	var p *storev1.Principal
+	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = schema.PrincipalByName(tx, req.GetName())
+		if errors.Is(err, store.ErrNotFound) {
+			return apierr.NotFound("principal", req.GetName())
+		}
+		if err != nil || p.GetRevokedUnix() != 0 {
+			return err
+		}
+		return schema.RevokePrincipal(tx, p, s.cfg.Now().Unix())
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "principal revoked", "principal", p.GetName(), "by", caller.GetName())
+	return principalProto(p), nil
 }

@@ -294,3 +294,22 @@ func ListPrincipals(tx store.Tx) ([]*storev1.Principal, error) {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 	return ps, err
 }
+
+// PrincipalByName resolves a principal's name.
+func PrincipalByName(tx store.Tx, name string) (*storev1.Principal, error) {
+	id, err := tx.Get("principalnames/" + name)
+	if err != nil {
+		return nil, err
+	}
+	return GetPrincipal(tx, string(id))
+}
+
+// RevokePrincipal marks p revoked at unix and deletes its token index, so
+// its API token no longer resolves.
+func RevokePrincipal(tx store.Tx, p *storev1.Principal, unix int64) error {
+	if err := tx.Delete("apitokens/" + p.GetTokenHash()); err != nil {
+		return err
+	}
+	p.RevokedUnix = unix
+	return putProto(tx, "principals/"+p.GetId(), p)
+}

@@ -137,7 +137,9 @@ type Principal struct {
 	// tenant scopes client roles to one tenant; empty for MSP roles.
 	Tenant string `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// created_unix is the creation time, seconds since the Unix epoch.
-	CreatedUnix   int64 `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	CreatedUnix int64 `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// revoked_unix is when the principal was revoked; zero while active.
+	RevokedUnix   int64 `protobuf:"varint,6,opt,name=revoked_unix,json=revokedUnix,proto3" json:"revoked_unix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +205,13 @@ func (x *Principal) GetTenant() string {
 func (x *Principal) GetCreatedUnix() int64 {
 	if x != nil {
 		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *Principal) GetRevokedUnix() int64 {
+	if x != nil {
+		return x.RevokedUnix
 	}
 	return 0
 }
@@ -1590,18 +1599,65 @@ func (x *ListPrincipalsResponse) GetPrincipals() []*Principal {
 	return nil
 }
 
+// RevokePrincipalRequest names the principal to revoke.
+type RevokePrincipalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the principal's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePrincipalRequest) Reset() {
+	*x = RevokePrincipalRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePrincipalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePrincipalRequest) ProtoMessage() {}
+
+func (x *RevokePrincipalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePrincipalRequest.ProtoReflect.Descriptor instead.
+func (*RevokePrincipalRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RevokePrincipalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_vigil_manage_v1_manage_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\n" +
 	"\x1cvigil/manage/v1/manage.proto\x12\x0fvigil.manage.v1\x1a\x1avigil/agent/v1/agent.proto\"\x0f\n" +
-	"\rWhoAmIRequest\"\x95\x01\n" +
+	"\rWhoAmIRequest\"\xb8\x01\n" +
 	"\tPrincipal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12)\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x15.vigil.manage.v1.RoleR\x04role\x12\x16\n" +
 	"\x06tenant\x18\x04 \x01(\tR\x06tenant\x12!\n" +
-	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\"k\n" +
+	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\x12!\n" +
+	"\frevoked_unix\x18\x06 \x01(\x03R\vrevokedUnix\"k\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -1689,14 +1745,16 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\x16ListPrincipalsResponse\x12:\n" +
 	"\n" +
 	"principals\x18\x01 \x03(\v2\x1a.vigil.manage.v1.PrincipalR\n" +
-	"principals*s\n" +
+	"principals\",\n" +
+	"\x16RevokePrincipalRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*s\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x13\n" +
 	"\x0fROLE_TECHNICIAN\x10\x02\x12\x18\n" +
 	"\x14ROLE_CLIENT_APPROVER\x10\x03\x12\x16\n" +
-	"\x12ROLE_CLIENT_VIEWER\x10\x042\xb1\b\n" +
+	"\x12ROLE_CLIENT_VIEWER\x10\x042\x89\t\n" +
 	"\rManageService\x12D\n" +
 	"\x06WhoAmI\x12\x1e.vigil.manage.v1.WhoAmIRequest\x1a\x1a.vigil.manage.v1.Principal\x12M\n" +
 	"\fCreateTenant\x12$.vigil.manage.v1.CreateTenantRequest\x1a\x17.vigil.manage.v1.Tenant\x12G\n" +
@@ -1710,7 +1768,8 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\vRevokeAgent\x12#.vigil.manage.v1.RevokeAgentRequest\x1a\x16.vigil.manage.v1.Agent\x12[\n" +
 	"\fQueryMetrics\x12$.vigil.manage.v1.QueryMetricsRequest\x1a%.vigil.manage.v1.QueryMetricsResponse\x12d\n" +
 	"\x0fCreatePrincipal\x12'.vigil.manage.v1.CreatePrincipalRequest\x1a(.vigil.manage.v1.CreatePrincipalResponse\x12a\n" +
-	"\x0eListPrincipals\x12&.vigil.manage.v1.ListPrincipalsRequest\x1a'.vigil.manage.v1.ListPrincipalsResponseB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x0eListPrincipals\x12&.vigil.manage.v1.ListPrincipalsRequest\x1a'.vigil.manage.v1.ListPrincipalsResponse\x12V\n" +
+	"\x0fRevokePrincipal\x12'.vigil.manage.v1.RevokePrincipalRequest\x1a\x1a.vigil.manage.v1.PrincipalB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
 var (
 	file_vigil_manage_v1_manage_proto_rawDescOnce sync.Once
@@ -1725,7 +1784,7 @@ func file_vigil_manage_v1_manage_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_manage_v1_manage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_vigil_manage_v1_manage_proto_goTypes = []any{
 	(Role)(0),                         // 0: vigil.manage.v1.Role
 	(*WhoAmIRequest)(nil),             // 1: vigil.manage.v1.WhoAmIRequest
@@ -1753,8 +1812,9 @@ var file_vigil_manage_v1_manage_proto_goTypes = []any{
 	(*CreatePrincipalResponse)(nil),   // 23: vigil.manage.v1.CreatePrincipalResponse
 	(*ListPrincipalsRequest)(nil),     // 24: vigil.manage.v1.ListPrincipalsRequest
 	(*ListPrincipalsResponse)(nil),    // 25: vigil.manage.v1.ListPrincipalsResponse
-	(*v1.Facts)(nil),                  // 26: vigil.agent.v1.Facts
-	(*v1.Metrics)(nil),                // 27: vigil.agent.v1.Metrics
+	(*RevokePrincipalRequest)(nil),    // 26: vigil.manage.v1.RevokePrincipalRequest
+	(*v1.Facts)(nil),                  // 27: vigil.agent.v1.Facts
+	(*v1.Metrics)(nil),                // 28: vigil.agent.v1.Metrics
 }
 var file_vigil_manage_v1_manage_proto_depIdxs = []int32{
 	0,  // 0: vigil.manage.v1.Principal.role:type_name -> vigil.manage.v1.Role
@@ -1763,9 +1823,9 @@ var file_vigil_manage_v1_manage_proto_depIdxs = []int32{
 	9,  // 3: vigil.manage.v1.ListEnrollTokensResponse.tokens:type_name -> vigil.manage.v1.EnrollToken
 	13, // 4: vigil.manage.v1.ListAgentsResponse.agents:type_name -> vigil.manage.v1.Agent
 	13, // 5: vigil.manage.v1.AgentDetail.agent:type_name -> vigil.manage.v1.Agent
-	26, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
+	27, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
 	19, // 7: vigil.manage.v1.AgentDetail.latest:type_name -> vigil.manage.v1.MetricSample
-	27, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
+	28, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
 	19, // 9: vigil.manage.v1.QueryMetricsResponse.samples:type_name -> vigil.manage.v1.MetricSample
 	0,  // 10: vigil.manage.v1.CreatePrincipalRequest.role:type_name -> vigil.manage.v1.Role
 	2,  // 11: vigil.manage.v1.CreatePrincipalResponse.principal:type_name -> vigil.manage.v1.Principal
@@ -1782,20 +1842,22 @@ var file_vigil_manage_v1_manage_proto_depIdxs = []int32{
 	20, // 22: vigil.manage.v1.ManageService.QueryMetrics:input_type -> vigil.manage.v1.QueryMetricsRequest
 	22, // 23: vigil.manage.v1.ManageService.CreatePrincipal:input_type -> vigil.manage.v1.CreatePrincipalRequest
 	24, // 24: vigil.manage.v1.ManageService.ListPrincipals:input_type -> vigil.manage.v1.ListPrincipalsRequest
-	2,  // 25: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
-	3,  // 26: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
-	3,  // 27: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
-	7,  // 28: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
-	10, // 29: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
-	12, // 30: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
-	15, // 31: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
-	17, // 32: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
-	13, // 33: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
-	21, // 34: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
-	23, // 35: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
-	25, // 36: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
-	25, // [25:37] is the sub-list for method output_type
-	13, // [13:25] is the sub-list for method input_type
+	26, // 25: vigil.manage.v1.ManageService.RevokePrincipal:input_type -> vigil.manage.v1.RevokePrincipalRequest
+	2,  // 26: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
+	3,  // 27: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
+	3,  // 28: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
+	7,  // 29: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
+	10, // 30: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
+	12, // 31: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
+	15, // 32: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
+	17, // 33: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
+	13, // 34: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
+	21, // 35: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
+	23, // 36: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
+	25, // 37: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
+	2,  // 38: vigil.manage.v1.ManageService.RevokePrincipal:output_type -> vigil.manage.v1.Principal
+	26, // [26:39] is the sub-list for method output_type
+	13, // [13:26] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1812,7 +1874,7 @@ func file_vigil_manage_v1_manage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_manage_proto_rawDesc), len(file_vigil_manage_v1_manage_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	ManageService_QueryMetrics_FullMethodName      = "/vigil.manage.v1.ManageService/QueryMetrics"
 	ManageService_CreatePrincipal_FullMethodName   = "/vigil.manage.v1.ManageService/CreatePrincipal"
 	ManageService_ListPrincipals_FullMethodName    = "/vigil.manage.v1.ManageService/ListPrincipals"
+	ManageService_RevokePrincipal_FullMethodName   = "/vigil.manage.v1.ManageService/RevokePrincipal"
 )
 
 // ManageServiceClient is the client API for ManageService service.
@@ -70,6 +71,9 @@ type ManageServiceClient interface {
 	CreatePrincipal(ctx context.Context, in *CreatePrincipalRequest, opts ...grpc.CallOption) (*CreatePrincipalResponse, error)
 	// ListPrincipals lists principals the caller may see.
 	ListPrincipals(ctx context.Context, in *ListPrincipalsRequest, opts ...grpc.CallOption) (*ListPrincipalsResponse, error)
+	// RevokePrincipal disables a principal: its API token stops working at
+	// once. Admin only; an admin cannot revoke itself.
+	RevokePrincipal(ctx context.Context, in *RevokePrincipalRequest, opts ...grpc.CallOption) (*Principal, error)
 }
 
 type manageServiceClient struct {
@@ -200,6 +204,16 @@ func (c *manageServiceClient) ListPrincipals(ctx context.Context, in *ListPrinci
 	return out, nil
 }
 
+func (c *manageServiceClient) RevokePrincipal(ctx context.Context, in *RevokePrincipalRequest, opts ...grpc.CallOption) (*Principal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Principal)
+	err := c.cc.Invoke(ctx, ManageService_RevokePrincipal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ManageServiceServer is the server API for ManageService service.
 // All implementations must embed UnimplementedManageServiceServer
 // for forward compatibility.
@@ -232,6 +246,9 @@ type ManageServiceServer interface {
 	CreatePrincipal(context.Context, *CreatePrincipalRequest) (*CreatePrincipalResponse, error)
 	// ListPrincipals lists principals the caller may see.
 	ListPrincipals(context.Context, *ListPrincipalsRequest) (*ListPrincipalsResponse, error)
+	// RevokePrincipal disables a principal: its API token stops working at
+	// once. Admin only; an admin cannot revoke itself.
+	RevokePrincipal(context.Context, *RevokePrincipalRequest) (*Principal, error)
 	mustEmbedUnimplementedManageServiceServer()
 }
 
@@ -277,6 +294,9 @@ func (UnimplementedManageServiceServer) CreatePrincipal(context.Context, *Create
 }
 func (UnimplementedManageServiceServer) ListPrincipals(context.Context, *ListPrincipalsRequest) (*ListPrincipalsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPrincipals not implemented")
+}
+func (UnimplementedManageServiceServer) RevokePrincipal(context.Context, *RevokePrincipalRequest) (*Principal, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokePrincipal not implemented")
 }
 func (UnimplementedManageServiceServer) mustEmbedUnimplementedManageServiceServer() {}
 func (UnimplementedManageServiceServer) testEmbeddedByValue()                       {}
@@ -515,6 +535,24 @@ func _ManageService_ListPrincipals_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManageService_RevokePrincipal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokePrincipalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).RevokePrincipal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_RevokePrincipal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).RevokePrincipal(ctx, req.(*RevokePrincipalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ManageService_ServiceDesc is the grpc.ServiceDesc for ManageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -569,6 +607,10 @@ var ManageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPrincipals",
 			Handler:    _ManageService_ListPrincipals_Handler,
+		},
+		{
+			MethodName: "RevokePrincipal",
+			Handler:    _ManageService_RevokePrincipal_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

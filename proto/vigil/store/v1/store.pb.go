@@ -377,7 +377,10 @@ type Principal struct {
 	// token_hash is the SHA-256 of the API token (hex).
 	TokenHash string `protobuf:"bytes,5,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
 	// created_unix is the creation time.
-	CreatedUnix   int64 `protobuf:"varint,6,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	CreatedUnix int64 `protobuf:"varint,6,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// revoked_unix is when the principal was revoked (its token index is
+	// deleted then); zero while active.
+	RevokedUnix   int64 `protobuf:"varint,7,opt,name=revoked_unix,json=revokedUnix,proto3" json:"revoked_unix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -454,6 +457,13 @@ func (x *Principal) GetCreatedUnix() int64 {
 	return 0
 }
 
+func (x *Principal) GetRevokedUnix() int64 {
+	if x != nil {
+		return x.RevokedUnix
+	}
+	return 0
+}
+
 var File_vigil_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_store_v1_store_proto_rawDesc = "" +
@@ -489,7 +499,7 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\tfacts_seq\x18\v \x01(\x04R\bfactsSeq\x12'\n" +
 	"\x0fdropped_metrics\x18\f \x01(\x04R\x0edroppedMetrics\x12$\n" +
 	"\x0elast_seen_unix\x18\r \x01(\x03R\flastSeenUnix\x12#\n" +
-	"\ragent_version\x18\x0e \x01(\tR\fagentVersion\"\x9d\x01\n" +
+	"\ragent_version\x18\x0e \x01(\tR\fagentVersion\"\xc0\x01\n" +
 	"\tPrincipal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -497,7 +507,8 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\x06tenant\x18\x04 \x01(\tR\x06tenant\x12\x1d\n" +
 	"\n" +
 	"token_hash\x18\x05 \x01(\tR\ttokenHash\x12!\n" +
-	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnixB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
+	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnix\x12!\n" +
+	"\frevoked_unix\x18\a \x01(\x03R\vrevokedUnixB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
 
 var (
 	file_vigil_store_v1_store_proto_rawDescOnce sync.Once
