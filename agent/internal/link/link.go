@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -56,6 +57,11 @@ type Config struct {
 	MaxInFlight int
 	// WelcomeTimeout bounds the wait for Welcome.
 	WelcomeTimeout time.Duration
+	// ConnectTimeout bounds one TCP and TLS connection attempt. It is
+	// shorter than the kernel's later SYN retransmissions (15 s, 31 s) so
+	// that, when an overloaded controller drops SYNs, the agent's jittered
+	// backoff decides when it retries, not the kernel's synchronized timers.
+	ConnectTimeout time.Duration
 	Logger         *slog.Logger
 	// DialOptions are added to the link's own (tests, the simulator).
 	DialOptions []grpc.DialOption
@@ -98,6 +104,9 @@ func New(cfg Config) *Link {
 	}
 	if cfg.WelcomeTimeout <= 0 {
 		cfg.WelcomeTimeout = 30 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	return &Link{cfg: cfg, logger: cfg.Logger.With("component", "link")}
 }
@@ -194,6 +203,7 @@ func (l *Link) session(ctx context.Context) (healthy bool, err error) {
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(l.cfg.TLS)),
 		grpc.WithKeepaliveParams(Keepalive),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: l.cfg.ConnectTimeout}),
 		grpc.WithReadBufferSize(4 << 10),
 		grpc.WithWriteBufferSize(4 << 10),
 		grpc.WithStaticStreamWindowSize(64 << 10),
