@@ -104,3 +104,46 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestPipelined is the shape of a real backlog replay: each
+// stream keeps up to window reports in flight (the agent link allows 256)
+// and the writer commits whatever is queued in one transaction.
+func BenchmarkIngestPipelined(b *testing.B) {
+	const window = 64
+	for _, streams := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			r := newRig(b, streams)
+			per := b.N/streams + 1
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for _, id := range r.agents {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					slots := make(chan struct{}, window)
+					var inner sync.WaitGroup
+					for seq := uint64(1); seq <= uint64(per); seq++ {
+						slots <- struct{}{}
+						inner.Add(1)
+						err := r.w.Submit(context.Background(), ingest.Item{AgentID: id, Report: metricsReport(seq),
+							Done: func(_ uint64, err error) {
+								if err != nil {
+									b.Error(err)
+								}
+								<-slots
+								inner.Done()
+							}})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+					inner.Wait()
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(per*streams)/time.Since(start).Seconds(), "reports/s")
+		})
+	}
+}
