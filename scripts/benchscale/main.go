@@ -382,6 +382,9 @@ func printSummary(w io.Writer, r *Result) {
 	_ = json.Unmarshal(r.Sim, &sim)
 	s := r.Steady
 	fmt.Fprintf(w, "vigil scale run: %d agents, interval %s, %s (%s, pinned=%v)\n", r.Agents, r.Interval, r.Duration, r.Machine, r.Pinned)
+	if s.ToS-s.FromS < 10 {
+		fmt.Fprintf(w, "  steady window %.0f-%.0f s is too short to measure; run longer (ramp + interval + a few minutes)\n", s.FromS, s.ToS)
+	}
 	fmt.Fprintf(w, "  connected max          %d\n", sim.ConnectedMax)
 	fmt.Fprintf(w, "  controller CPU         %.3f cores (steady window %.0f-%.0f s)\n", s.CPUCores, s.FromS, s.ToS)
 	fmt.Fprintf(w, "  controller RSS         %.1f MiB max, %.1f MiB at 0 agents, %.1f KiB per agent\n",

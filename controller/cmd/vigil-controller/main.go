@@ -9,8 +9,13 @@
 package main
 
 import (
+	"path/filepath"
+	"slices"
+
+	"github.com/vigil-rmm/vigil/controller/internal/pki"
 	"github.com/vigil-rmm/vigil/internal/cli"
 	"github.com/vigil-rmm/vigil/internal/duration"
+	"github.com/vigil-rmm/vigil/internal/pin"
 
 	"context"
 	"flag"
@@ -35,6 +40,7 @@ const usage = `vigil-controller: the vigil controller.
 Usage:
   vigil-controller init --data DIR --admin-config FILE [--api-address HOST:PORT] [--san NAME]...
   vigil-controller run  --data DIR [--config FILE] [--agent-listen ADDR] [--api-listen ADDR] [--retention 240h] [--debug-listen 127.0.0.1:7445]
+  vigil-controller ca-pin --data DIR      print the CA pin agents enroll with
   vigil-controller version
 
 Run "vigil-controller COMMAND -h" for a command's flags.
@@ -55,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInit(args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(args[1:], stderr)
+	case "ca-pin":
+		err = cmdPin(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "vigil-controller %s (agent protocol %d)\n", version.String(), version.Protocol)
 	case "-h", "--help", "help":
@@ -94,7 +102,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if h, err := os.Hostname(); err == nil {
 		hosts = append(hosts, h)
 	}
-	hosts = append(hosts, sans...)
+	hosts = slices.Compact(slices.Sorted(slices.Values(append(hosts, sans...))))
 	res, err := server.Init(context.Background(), *data, hosts, *adminName)
 	if err != nil {
 		return err
@@ -108,6 +116,25 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "initialised %s\n", *data)
 	fmt.Fprintf(stdout, "ca-pin: %s\n", res.CAPin)
 	fmt.Fprintf(stdout, "admin config: %s (principal %q; keep it secret)\n", *adminCfg, res.AdminName)
+	return nil
+}
+
+func cmdPin(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ca-pin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./var/ctl", "data directory")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(*data, pki.CACertFile))
+	if err != nil {
+		return fmt.Errorf("read CA certificate: %w (is --data right?)", err)
+	}
+	cert, err := pki.ParseCertPEM(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pki.CACertFile, err)
+	}
+	fmt.Fprintf(stdout, "ca-pin: %s\n", pin.Of(cert))
 	return nil
 }
 

@@ -321,8 +321,9 @@ func (s *Server) RevokeAgent(ctx context.Context, req *managev1.RevokeAgentReque
 		return nil, apierr.Invalid("reason", "%d bytes, limit 512", len(req.GetReason()))
 	}
 	var (
-		a   *storev1.Agent
-		seq uint64
+		a       *storev1.Agent
+		seq     uint64
+		already bool
 	)
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
@@ -334,7 +335,7 @@ func (s *Server) RevokeAgent(ctx context.Context, req *managev1.RevokeAgentReque
 		if seq, err = schema.CommittedSeq(tx, a.Id); err != nil {
 			return err
 		}
-		if a.Revoked {
+		if already = a.Revoked; already {
 			return nil
 		}
 		a.Revoked, a.RevokedUnix, a.RevokedReason = true, s.cfg.Now().Unix(), req.GetReason()
@@ -346,7 +347,9 @@ func (s *Server) RevokeAgent(ctx context.Context, req *managev1.RevokeAgentReque
 	// Committed first, then the stream closes: a reconnect can only see the
 	// revoked record.
 	s.cfg.Fleet.Kick(a.Id, fleet.ErrRevoked)
-	s.cfg.Logger.InfoContext(ctx, "agent revoked", "agent_id", a.Id, "by", auth.PrincipalFrom(ctx).GetName())
+	if !already {
+		s.cfg.Logger.InfoContext(ctx, "agent revoked", "agent_id", a.Id, "by", auth.PrincipalFrom(ctx).GetName())
+	}
 	return s.agentProto(a, seq, 0), nil
 }
 
