@@ -10,6 +10,7 @@ package main
 
 import (
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 
 	"github.com/vigil-rmm/vigil/controller/internal/pki"
@@ -73,6 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return cli.Exit("vigil-controller", err, stderr, nil)
 }
+
+// DefaultGCPercent is the controller's GOGC unless the environment sets one.
+const DefaultGCPercent = 50
 
 type multiFlag []string
 
@@ -185,6 +189,12 @@ func cmdRun(args []string, stderr io.Writer) error {
 	logger, err := logging.New(stderr, logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
 		return cli.UsageError{Err: err}
+	}
+	// Tens of thousands of mostly idle streams make a large, slowly
+	// changing heap: half the default GC headroom saved 17 KiB per agent
+	// at no measurable CPU cost (docs/benchmarks.md). GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGCPercent)
 	}
 	// One socket per connected agent: ask for room for 200k.
 	if lim, err := fdlimit.Raise(200_000); err == nil {
