@@ -1,10 +1,8 @@
 package apt
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
+	"github.com/vigil-rmm/vigil/internal/golden"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,9 +10,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-type golden struct {
+type goldenResult struct {
 	Updates  []Update
 	Removals []Removal
 }
@@ -30,31 +26,14 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var g golden
+			var g goldenResult
 			if g.Updates, err = ParseSimulate(in); err != nil {
 				t.Fatalf("ParseSimulate: %v", err)
 			}
 			if g.Removals, err = ParseRemovals(in); err != nil {
 				t.Fatalf("ParseRemovals: %v", err)
 			}
-			got, err := json.MarshalIndent(g, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := strings.TrimSuffix(f, ".txt") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from parse result:\n%s", path, got)
-			}
+			golden.JSON(t, strings.TrimSuffix(f, ".txt")+".golden.json", g)
 		})
 	}
 }

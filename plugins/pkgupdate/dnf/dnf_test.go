@@ -1,18 +1,14 @@
 package dnf
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
+	"github.com/vigil-rmm/vigil/internal/golden"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
@@ -34,24 +30,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			b, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b = append(b, '\n')
-			path := strings.TrimSuffix(f, ".txt") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(path, b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(b, want) {
-				t.Errorf("%s differs from parse result:\n%s", path, b)
-			}
+			golden.JSON(t, strings.TrimSuffix(f, ".txt")+".golden.json", got)
 		})
 	}
 }
