@@ -6,18 +6,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/vigil-rmm/vigil/scripts/procstat"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -27,39 +24,6 @@ type proc struct {
 	cmd       *exec.Cmd
 	cpu0, cpu float64
 	rss       []uint64
-}
-
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
-func rss(pid int) uint64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
-func freeAddr() string {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func must(err error) {
@@ -98,7 +62,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	b := func(n string) string { p, _ := filepath.Abs(filepath.Join(*bin, n)); return p }
 
-	agentAddr, apiAddr, neAddr := freeAddr(), freeAddr(), freeAddr()
+	agentAddr, apiAddr, neAddr := procstat.FreeAddr(), procstat.FreeAddr(), procstat.FreeAddr()
 	out, err := exec.Command(b("vigil-controller"), "init", "--data", dir+"/ctl", "--admin-config", dir+"/admin.json", "--api-address", apiAddr).CombinedOutput()
 	must(err)
 	var pin string
@@ -141,7 +105,7 @@ func main() {
 	}
 	time.Sleep(3 * time.Second) // let both settle; the first sample is not measured
 	for _, p := range procs {
-		p.cpu0 = cpuSeconds(p.cmd.Process.Pid)
+		p.cpu0 = procstat.CPUSeconds(p.cmd.Process.Pid)
 	}
 	var scrapeBytes, scrapeRaw []int
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
@@ -169,7 +133,7 @@ func main() {
 			scrape()
 		case <-rssT.C:
 			for _, p := range procs {
-				p.rss = append(p.rss, rss(p.cmd.Process.Pid))
+				p.rss = append(p.rss, procstat.RSS(p.cmd.Process.Pid))
 			}
 		}
 	}
@@ -186,7 +150,7 @@ func main() {
 	res.Scrapes["uncompressed_bytes_mean"] = mean(scrapeRaw)
 	res.Scrapes["count"] = len(scrapeBytes)
 	for _, p := range procs {
-		p.cpu = cpuSeconds(p.cmd.Process.Pid) - p.cpu0
+		p.cpu = procstat.CPUSeconds(p.cmd.Process.Pid) - p.cpu0
 		var sum, mx uint64
 		for _, r := range p.rss {
 			sum += r

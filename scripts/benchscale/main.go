@@ -7,15 +7,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vigil-rmm/vigil/scripts/procstat"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -111,15 +109,6 @@ type SteadySummary struct {
 	AckP50MS, AckP99MS float64
 }
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func pinned(core int, name string, args ...string) *exec.Cmd {
 	if _, err := exec.LookPath("taskset"); err == nil {
 		return exec.Command("taskset", append([]string{"-c", strconv.Itoa(core), name}, args...)...)
@@ -137,7 +126,7 @@ func run(o opts) (*Result, error) {
 		return nil, err
 	}
 	bin := func(n string) string { p, _ := filepath.Abs(filepath.Join(o.bin, n)); return p }
-	agentAddr, apiAddr, debugAddr := freeAddr(), freeAddr(), freeAddr()
+	agentAddr, apiAddr, debugAddr := procstat.FreeAddr(), procstat.FreeAddr(), procstat.FreeAddr()
 	admin := filepath.Join(dir, "admin.json")
 	out, err := exec.Command(bin("vigil-controller"), "init", "--data", filepath.Join(dir, "ctl"), "--admin-config", admin,
 		"--api-address", apiAddr).CombinedOutput()
@@ -276,25 +265,7 @@ func machine() string {
 
 func sample(pid int, debugAddr string, t float64) Sample {
 	s := Sample{T: t}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// Fields after the ")" that ends the command name.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 13 {
-			ut, _ := strconv.ParseFloat(f[11], 64)
-			st, _ := strconv.ParseFloat(f[12], 64)
-			s.CPUSeconds = (ut + st) / 100 // USER_HZ
-		}
-	}
-	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				kb, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
-				s.RSSBytes = kb * 1024
-			}
-		}
-		f.Close()
-	}
+	s.CPUSeconds, s.RSSBytes = procstat.CPUSeconds(pid), procstat.RSS(pid)
 	cl := http.Client{Timeout: 2 * time.Second}
 	if resp, err := cl.Get("http://" + debugAddr + "/debug/vars"); err == nil {
 		var v struct {

@@ -13,11 +13,11 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/vigil-rmm/vigil/internal/duration"
+	"github.com/vigil-rmm/vigil/internal/jsonfile"
 	"os"
 	"path/filepath"
 	"time"
@@ -68,22 +68,14 @@ func Default() Config {
 	}
 }
 
-// LoadFile overlays StateDir/config.json if it exists.
+// LoadFile overlays StateDir/config.json if it exists. Unknown fields are
+// errors.
 func (c *Config) LoadFile() error {
-	path := filepath.Join(c.StateDir, ConfigFile)
-	b, err := os.ReadFile(path)
+	err := jsonfile.Decode(filepath.Join(c.StateDir, ConfigFile), c)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // Validate names every bad field.

@@ -57,6 +57,11 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
+// DefaultMaxFuture is how far ahead of the controller's clock a sample may
+// be stamped. The server gives the metrics store the same limit, so the
+// two checks agree; ingest's runs first and names the agent.
+const DefaultMaxFuture = 10 * time.Minute
+
 // ErrStopped is returned by Submit after the writer stopped.
 var ErrStopped = errors.New("ingest: writer stopped")
 
@@ -84,7 +89,7 @@ func New(s store.Store, samples SampleWriter, opts Options) *Writer {
 		opts.MaxBatch = 2000
 	}
 	if opts.MaxFuture <= 0 {
-		opts.MaxFuture = 10 * time.Minute
+		opts.MaxFuture = DefaultMaxFuture
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -1,12 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/vigil-rmm/vigil/internal/duration"
+	"github.com/vigil-rmm/vigil/internal/jsonfile"
 	"net"
-	"os"
 	"strings"
 	"time"
 )
@@ -50,19 +49,7 @@ func Default() Config {
 }
 
 // LoadFile overlays a JSON config file on c. Unknown fields are errors.
-func (c *Config) LoadFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	return nil
-}
+func (c *Config) LoadFile(path string) error { return jsonfile.Decode(path, c) }
 
 // Validate checks every field and names the first bad one.
 func (c Config) Validate() error {

@@ -99,7 +99,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	mdb, err := metrics.Open(filepath.Join(cfg.DataDir, MetricsFile), metrics.Options{Retention: time.Duration(cfg.Retention), Timeout: time.Second, Logger: logger})
+	mdb, err := metrics.Open(filepath.Join(cfg.DataDir, MetricsFile), metrics.Options{Retention: time.Duration(cfg.Retention), MaxSkew: ingest.DefaultMaxFuture, Timeout: time.Second, Logger: logger})
 	if err != nil {
 		st.Close()
 		return nil, err
