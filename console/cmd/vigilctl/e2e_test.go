@@ -81,6 +81,10 @@ func newWorld(t *testing.T) *world {
 		t.Fatalf("init printed no ca-pin line:\n%s", out)
 	}
 	w.pin = m[1]
+	// The pin can be printed again later, and it is the same.
+	if again := w.run(0, "vigil-controller", "ca-pin", "--data", w.path("ctl")); strings.TrimSpace(again) != "ca-pin: "+w.pin {
+		t.Fatalf("ca-pin printed %q, init printed %q", again, w.pin)
+	}
 	t.Cleanup(w.stopAll)
 	return w
 }
