@@ -13,7 +13,9 @@ var Version = "dev"
 // History:
 //
 //	1: Hello/Welcome, cumulative Ack, reports (metrics, facts, outbox status).
-const Protocol uint32 = 1
+//	2: patch scans, reboot state, inventory and state digests; ScanRequest
+//	   (capability "scan-request").
+const Protocol uint32 = 2
 
 // String returns the version with the VCS revision when the build has one.
 func String() string {

@@ -89,6 +89,24 @@ var Rules = map[string]Rule{
 		}},
 	managev1.ManageService_ListPrincipals_FullMethodName: {Roles: approver,
 		Target: byTenantField(func(r any) string { return r.(*managev1.ListPrincipalsRequest).GetTenant() })},
+	managev1.ManageService_ListPatchSummaries_FullMethodName: {Roles: anyone,
+		Target: byTenantField(func(r any) string { return r.(*managev1.ListPatchSummariesRequest).GetTenant() })},
+	managev1.ManageService_GetPatchState_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.GetPatchStateRequest).GetAgentId() })},
+	managev1.ManageService_ListPatchHistory_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.ListPatchHistoryRequest).GetAgentId() })},
+	managev1.ManageService_GetPatchCompliance_FullMethodName: {Roles: anyone,
+		Target: byTenantField(func(r any) string { return r.(*managev1.GetPatchComplianceRequest).GetTenant() })},
+	// A rescan reads state and changes nothing, but it costs the client's
+	// server CPU and bandwidth: viewers may not ask for one.
+	managev1.ManageService_RescanAgent_FullMethodName: {Roles: approver,
+		Target: byAgent(func(r any) string { return r.(*managev1.RescanAgentRequest).GetAgentId() })},
+	managev1.ManageService_GetRebootState_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.GetRebootStateRequest).GetAgentId() })},
+	managev1.ManageService_GetInventory_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.GetInventoryRequest).GetAgentId() })},
+	managev1.ManageService_ListInventoryChanges_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.ListInventoryChangesRequest).GetAgentId() })},
 }
 
 // Unauthenticated lists the ManageService methods callable without a

@@ -25,6 +25,343 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// StateKind names one kind of scanned state.
+type StateKind int32
+
+const (
+	// STATE_KIND_UNSPECIFIED means every kind where a list is allowed.
+	StateKind_STATE_KIND_UNSPECIFIED StateKind = 0
+	// STATE_KIND_PATCHES is the patch scan (PatchScan).
+	StateKind_STATE_KIND_PATCHES StateKind = 1
+	// STATE_KIND_REBOOT is the reboot-required state (RebootState).
+	StateKind_STATE_KIND_REBOOT StateKind = 2
+	// STATE_KIND_INVENTORY is the hardware and software inventory (Inventory).
+	StateKind_STATE_KIND_INVENTORY StateKind = 3
+)
+
+// Enum value maps for StateKind.
+var (
+	StateKind_name = map[int32]string{
+		0: "STATE_KIND_UNSPECIFIED",
+		1: "STATE_KIND_PATCHES",
+		2: "STATE_KIND_REBOOT",
+		3: "STATE_KIND_INVENTORY",
+	}
+	StateKind_value = map[string]int32{
+		"STATE_KIND_UNSPECIFIED": 0,
+		"STATE_KIND_PATCHES":     1,
+		"STATE_KIND_REBOOT":      2,
+		"STATE_KIND_INVENTORY":   3,
+	}
+)
+
+func (x StateKind) Enum() *StateKind {
+	p := new(StateKind)
+	*p = x
+	return p
+}
+
+func (x StateKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StateKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (StateKind) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[0]
+}
+
+func (x StateKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StateKind.Descriptor instead.
+func (StateKind) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
+// ScanStatus is the outcome of a patch scan.
+type ScanStatus int32
+
+const (
+	// SCAN_STATUS_UNSPECIFIED is not sent.
+	ScanStatus_SCAN_STATUS_UNSPECIFIED ScanStatus = 0
+	// SCAN_STATUS_OK means the lists are complete.
+	ScanStatus_SCAN_STATUS_OK ScanStatus = 1
+	// SCAN_STATUS_FAILED means the scanner reported an error (error_code
+	// names it, for example WU_E_PT_WINHTTP_NAME_NOT_RESOLVED or
+	// apt_exit_100).
+	ScanStatus_SCAN_STATUS_FAILED ScanStatus = 2
+	// SCAN_STATUS_TIMEOUT means the scan ran past its deadline and the agent
+	// killed the scanner.
+	ScanStatus_SCAN_STATUS_TIMEOUT ScanStatus = 3
+	// SCAN_STATUS_CRASHED means the scanner process died during the scan.
+	ScanStatus_SCAN_STATUS_CRASHED ScanStatus = 4
+	// SCAN_STATUS_UNAVAILABLE means no scanner could run: the plugin is not
+	// installed, fails its checksum, or the host has no supported package
+	// manager.
+	ScanStatus_SCAN_STATUS_UNAVAILABLE ScanStatus = 5
+)
+
+// Enum value maps for ScanStatus.
+var (
+	ScanStatus_name = map[int32]string{
+		0: "SCAN_STATUS_UNSPECIFIED",
+		1: "SCAN_STATUS_OK",
+		2: "SCAN_STATUS_FAILED",
+		3: "SCAN_STATUS_TIMEOUT",
+		4: "SCAN_STATUS_CRASHED",
+		5: "SCAN_STATUS_UNAVAILABLE",
+	}
+	ScanStatus_value = map[string]int32{
+		"SCAN_STATUS_UNSPECIFIED": 0,
+		"SCAN_STATUS_OK":          1,
+		"SCAN_STATUS_FAILED":      2,
+		"SCAN_STATUS_TIMEOUT":     3,
+		"SCAN_STATUS_CRASHED":     4,
+		"SCAN_STATUS_UNAVAILABLE": 5,
+	}
+)
+
+func (x ScanStatus) Enum() *ScanStatus {
+	p := new(ScanStatus)
+	*p = x
+	return p
+}
+
+func (x ScanStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScanStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[1].Descriptor()
+}
+
+func (ScanStatus) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[1]
+}
+
+func (x ScanStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScanStatus.Descriptor instead.
+func (ScanStatus) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+// Classification is what kind of update an update is. Windows maps its
+// category GUIDs (names are localized); Linux maps the repository origin
+// (apt) or the advisory type (dnf).
+type Classification int32
+
+const (
+	// CLASSIFICATION_UNSPECIFIED is an update the scanner could not classify.
+	Classification_CLASSIFICATION_UNSPECIFIED Classification = 0
+	// CLASSIFICATION_CRITICAL is a Windows "Critical Updates" fix.
+	Classification_CLASSIFICATION_CRITICAL Classification = 1
+	// CLASSIFICATION_SECURITY fixes a vulnerability (Windows "Security
+	// Updates", an apt security origin, a dnf security advisory).
+	Classification_CLASSIFICATION_SECURITY Classification = 2
+	// CLASSIFICATION_DEFINITION is a definition (signature) update.
+	Classification_CLASSIFICATION_DEFINITION Classification = 3
+	// CLASSIFICATION_UPDATE_ROLLUP is a Windows update rollup.
+	Classification_CLASSIFICATION_UPDATE_ROLLUP Classification = 4
+	// CLASSIFICATION_SERVICE_PACK is a Windows service pack.
+	Classification_CLASSIFICATION_SERVICE_PACK Classification = 5
+	// CLASSIFICATION_FEATURE_PACK adds features (Windows feature packs, dnf
+	// enhancement advisories).
+	Classification_CLASSIFICATION_FEATURE_PACK Classification = 6
+	// CLASSIFICATION_UPDATE is an ordinary fix (Windows "Updates", an apt
+	// update from a non-security origin, a dnf bugfix advisory or a package
+	// without an advisory).
+	Classification_CLASSIFICATION_UPDATE Classification = 7
+	// CLASSIFICATION_DRIVER is a driver.
+	Classification_CLASSIFICATION_DRIVER Classification = 8
+	// CLASSIFICATION_TOOL is a Windows tool.
+	Classification_CLASSIFICATION_TOOL Classification = 9
+	// CLASSIFICATION_UPGRADE is a Windows feature upgrade.
+	Classification_CLASSIFICATION_UPGRADE Classification = 10
+)
+
+// Enum value maps for Classification.
+var (
+	Classification_name = map[int32]string{
+		0:  "CLASSIFICATION_UNSPECIFIED",
+		1:  "CLASSIFICATION_CRITICAL",
+		2:  "CLASSIFICATION_SECURITY",
+		3:  "CLASSIFICATION_DEFINITION",
+		4:  "CLASSIFICATION_UPDATE_ROLLUP",
+		5:  "CLASSIFICATION_SERVICE_PACK",
+		6:  "CLASSIFICATION_FEATURE_PACK",
+		7:  "CLASSIFICATION_UPDATE",
+		8:  "CLASSIFICATION_DRIVER",
+		9:  "CLASSIFICATION_TOOL",
+		10: "CLASSIFICATION_UPGRADE",
+	}
+	Classification_value = map[string]int32{
+		"CLASSIFICATION_UNSPECIFIED":   0,
+		"CLASSIFICATION_CRITICAL":      1,
+		"CLASSIFICATION_SECURITY":      2,
+		"CLASSIFICATION_DEFINITION":    3,
+		"CLASSIFICATION_UPDATE_ROLLUP": 4,
+		"CLASSIFICATION_SERVICE_PACK":  5,
+		"CLASSIFICATION_FEATURE_PACK":  6,
+		"CLASSIFICATION_UPDATE":        7,
+		"CLASSIFICATION_DRIVER":        8,
+		"CLASSIFICATION_TOOL":          9,
+		"CLASSIFICATION_UPGRADE":       10,
+	}
+)
+
+func (x Classification) Enum() *Classification {
+	p := new(Classification)
+	*p = x
+	return p
+}
+
+func (x Classification) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Classification) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[2].Descriptor()
+}
+
+func (Classification) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[2]
+}
+
+func (x Classification) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Classification.Descriptor instead.
+func (Classification) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{2}
+}
+
+// Severity is the vendor's severity rating (MsrcSeverity on Windows, the
+// advisory severity on dnf). Debian and Ubuntu rate nothing: UNSPECIFIED.
+type Severity int32
+
+const (
+	// SEVERITY_UNSPECIFIED means the vendor gave no rating.
+	Severity_SEVERITY_UNSPECIFIED Severity = 0
+	// SEVERITY_LOW is "Low".
+	Severity_SEVERITY_LOW Severity = 1
+	// SEVERITY_MODERATE is "Moderate".
+	Severity_SEVERITY_MODERATE Severity = 2
+	// SEVERITY_IMPORTANT is "Important".
+	Severity_SEVERITY_IMPORTANT Severity = 3
+	// SEVERITY_CRITICAL is "Critical".
+	Severity_SEVERITY_CRITICAL Severity = 4
+)
+
+// Enum value maps for Severity.
+var (
+	Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_LOW",
+		2: "SEVERITY_MODERATE",
+		3: "SEVERITY_IMPORTANT",
+		4: "SEVERITY_CRITICAL",
+	}
+	Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_LOW":         1,
+		"SEVERITY_MODERATE":    2,
+		"SEVERITY_IMPORTANT":   3,
+		"SEVERITY_CRITICAL":    4,
+	}
+)
+
+func (x Severity) Enum() *Severity {
+	p := new(Severity)
+	*p = x
+	return p
+}
+
+func (x Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[3].Descriptor()
+}
+
+func (Severity) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[3]
+}
+
+func (x Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Severity.Descriptor instead.
+func (Severity) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{3}
+}
+
+// RebootBehavior says whether installing an update may need a reboot.
+type RebootBehavior int32
+
+const (
+	// REBOOT_BEHAVIOR_UNSPECIFIED means unknown (Linux packages).
+	RebootBehavior_REBOOT_BEHAVIOR_UNSPECIFIED RebootBehavior = 0
+	// REBOOT_BEHAVIOR_NEVER never requires a reboot.
+	RebootBehavior_REBOOT_BEHAVIOR_NEVER RebootBehavior = 1
+	// REBOOT_BEHAVIOR_ALWAYS always requires a reboot.
+	RebootBehavior_REBOOT_BEHAVIOR_ALWAYS RebootBehavior = 2
+	// REBOOT_BEHAVIOR_CAN_REQUEST may require a reboot.
+	RebootBehavior_REBOOT_BEHAVIOR_CAN_REQUEST RebootBehavior = 3
+)
+
+// Enum value maps for RebootBehavior.
+var (
+	RebootBehavior_name = map[int32]string{
+		0: "REBOOT_BEHAVIOR_UNSPECIFIED",
+		1: "REBOOT_BEHAVIOR_NEVER",
+		2: "REBOOT_BEHAVIOR_ALWAYS",
+		3: "REBOOT_BEHAVIOR_CAN_REQUEST",
+	}
+	RebootBehavior_value = map[string]int32{
+		"REBOOT_BEHAVIOR_UNSPECIFIED": 0,
+		"REBOOT_BEHAVIOR_NEVER":       1,
+		"REBOOT_BEHAVIOR_ALWAYS":      2,
+		"REBOOT_BEHAVIOR_CAN_REQUEST": 3,
+	}
+)
+
+func (x RebootBehavior) Enum() *RebootBehavior {
+	p := new(RebootBehavior)
+	*p = x
+	return p
+}
+
+func (x RebootBehavior) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RebootBehavior) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[4].Descriptor()
+}
+
+func (RebootBehavior) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[4]
+}
+
+func (x RebootBehavior) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RebootBehavior.Descriptor instead.
+func (RebootBehavior) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{4}
+}
+
 // EnrollRequest is sent once per agent identity.
 type EnrollRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -354,6 +691,10 @@ type Report struct {
 	//	*Report_Metrics
 	//	*Report_Facts
 	//	*Report_Outbox
+	//	*Report_Patches
+	//	*Report_Reboot
+	//	*Report_Inventory
+	//	*Report_Digest
 	Body          isReport_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -437,6 +778,42 @@ func (x *Report) GetOutbox() *OutboxStatus {
 	return nil
 }
 
+func (x *Report) GetPatches() *PatchScan {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Patches); ok {
+			return x.Patches
+		}
+	}
+	return nil
+}
+
+func (x *Report) GetReboot() *RebootState {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Reboot); ok {
+			return x.Reboot
+		}
+	}
+	return nil
+}
+
+func (x *Report) GetInventory() *Inventory {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Inventory); ok {
+			return x.Inventory
+		}
+	}
+	return nil
+}
+
+func (x *Report) GetDigest() *StateDigest {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Digest); ok {
+			return x.Digest
+		}
+	}
+	return nil
+}
+
 type isReport_Body interface {
 	isReport_Body()
 }
@@ -456,11 +833,1173 @@ type Report_Outbox struct {
 	Outbox *OutboxStatus `protobuf:"bytes,5,opt,name=outbox,proto3,oneof"`
 }
 
+type Report_Patches struct {
+	// patches is a patch scan whose result changed (or was asked for in
+	// full): pending updates, updates awaiting a reboot, scan status.
+	Patches *PatchScan `protobuf:"bytes,6,opt,name=patches,proto3,oneof"`
+}
+
+type Report_Reboot struct {
+	// reboot is the host's reboot-required state, sent when it changed.
+	Reboot *RebootState `protobuf:"bytes,7,opt,name=reboot,proto3,oneof"`
+}
+
+type Report_Inventory struct {
+	// inventory is the hardware and software inventory, sent when it changed.
+	Inventory *Inventory `protobuf:"bytes,8,opt,name=inventory,proto3,oneof"`
+}
+
+type Report_Digest struct {
+	// digest says a scan ran and found the same state as the last full
+	// report of its kind: only the hash travels.
+	Digest *StateDigest `protobuf:"bytes,9,opt,name=digest,proto3,oneof"`
+}
+
 func (*Report_Metrics) isReport_Body() {}
 
 func (*Report_Facts) isReport_Body() {}
 
 func (*Report_Outbox) isReport_Body() {}
+
+func (*Report_Patches) isReport_Body() {}
+
+func (*Report_Reboot) isReport_Body() {}
+
+func (*Report_Inventory) isReport_Body() {}
+
+func (*Report_Digest) isReport_Body() {}
+
+// StateDigest reports a scan whose result equals the last full report of
+// the same kind. The controller compares the hash with the one it stored;
+// on a mismatch it answers with a ScanRequest asking for the full state.
+type StateDigest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the state the scan read.
+	Kind StateKind `protobuf:"varint,1,opt,name=kind,proto3,enum=vigil.agent.v1.StateKind" json:"kind,omitempty"`
+	// hash is the content hash (see PatchScan.hash).
+	Hash []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	// request_id echoes ScanRequest.request_id when the scan was asked for.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// duration_ms is how long the scan took.
+	DurationMs    uint32 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateDigest) Reset() {
+	*x = StateDigest{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateDigest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateDigest) ProtoMessage() {}
+
+func (x *StateDigest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateDigest.ProtoReflect.Descriptor instead.
+func (*StateDigest) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StateDigest) GetKind() StateKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StateKind_STATE_KIND_UNSPECIFIED
+}
+
+func (x *StateDigest) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *StateDigest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StateDigest) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+// PatchScan is the result of one patch scan.
+type PatchScan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source names the scanner: "windowsupdate", "apt", "dnf4" or "dnf5".
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// status is the scan's outcome. On anything but OK the lists are empty
+	// and the controller keeps the previous lists.
+	Status ScanStatus `protobuf:"varint,2,opt,name=status,proto3,enum=vigil.agent.v1.ScanStatus" json:"status,omitempty"`
+	// error_code names a failure: a WU_E_* name, "timeout", "crashed",
+	// "no_plugin", "checksum", "apt_exit_100", ...
+	ErrorCode string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// error_message is one human-readable line.
+	ErrorMessage string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// pending are the applicable updates not yet installed.
+	Pending []*PendingUpdate `protobuf:"bytes,5,rep,name=pending,proto3" json:"pending,omitempty"`
+	// installed_awaiting_reboot are updates installed whose installation
+	// completes at the next reboot.
+	InstalledAwaitingReboot []*PendingUpdate `protobuf:"bytes,6,rep,name=installed_awaiting_reboot,json=installedAwaitingReboot,proto3" json:"installed_awaiting_reboot,omitempty"`
+	// reboot_required is the update agent's own verdict (WUA
+	// ISystemInformation.RebootRequired); the agent also reports it as a
+	// reboot signal.
+	RebootRequired bool `protobuf:"varint,7,opt,name=reboot_required,json=rebootRequired,proto3" json:"reboot_required,omitempty"`
+	// duration_ms is how long the scan took.
+	DurationMs uint32 `protobuf:"varint,8,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// request_id echoes ScanRequest.request_id when the scan was asked for.
+	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// hash is the first 16 bytes of SHA-256 over the deterministic encoding
+	// of this message with hash, duration_ms and request_id cleared. The
+	// agent sends a StateDigest instead of the list when it did not change.
+	Hash          []byte `protobuf:"bytes,10,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchScan) Reset() {
+	*x = PatchScan{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchScan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchScan) ProtoMessage() {}
+
+func (x *PatchScan) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchScan.ProtoReflect.Descriptor instead.
+func (*PatchScan) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PatchScan) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *PatchScan) GetStatus() ScanStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ScanStatus_SCAN_STATUS_UNSPECIFIED
+}
+
+func (x *PatchScan) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *PatchScan) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *PatchScan) GetPending() []*PendingUpdate {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *PatchScan) GetInstalledAwaitingReboot() []*PendingUpdate {
+	if x != nil {
+		return x.InstalledAwaitingReboot
+	}
+	return nil
+}
+
+func (x *PatchScan) GetRebootRequired() bool {
+	if x != nil {
+		return x.RebootRequired
+	}
+	return false
+}
+
+func (x *PatchScan) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *PatchScan) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PatchScan) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+// PendingUpdate is one update.
+type PendingUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the stable key: "UpdateID.Revision" on Windows, the package name
+	// (with ":arch" when not native) on Linux.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// kb is the Knowledge Base article ("KB5034441"), Windows only.
+	Kb string `protobuf:"bytes,2,opt,name=kb,proto3" json:"kb,omitempty"`
+	// package is the package name, Linux only.
+	Package string `protobuf:"bytes,3,opt,name=package,proto3" json:"package,omitempty"`
+	// title is the update's title or "package old -> new".
+	Title string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	// classification is what kind of update it is.
+	Classification Classification `protobuf:"varint,5,opt,name=classification,proto3,enum=vigil.agent.v1.Classification" json:"classification,omitempty"`
+	// severity is the vendor's rating.
+	Severity Severity `protobuf:"varint,6,opt,name=severity,proto3,enum=vigil.agent.v1.Severity" json:"severity,omitempty"`
+	// size_bytes is the download size (Windows MaxDownloadSize, apt/dnf
+	// package size when known); zero when unknown.
+	SizeBytes uint64 `protobuf:"varint,7,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// reboot_behavior says whether installing it may need a reboot.
+	RebootBehavior RebootBehavior `protobuf:"varint,8,opt,name=reboot_behavior,json=rebootBehavior,proto3,enum=vigil.agent.v1.RebootBehavior" json:"reboot_behavior,omitempty"`
+	// release_unix is the vendor's release date, seconds since the Unix
+	// epoch; zero when unknown.
+	ReleaseUnix int64 `protobuf:"varint,9,opt,name=release_unix,json=releaseUnix,proto3" json:"release_unix,omitempty"`
+	// current_version is the installed version (Linux).
+	CurrentVersion string `protobuf:"bytes,10,opt,name=current_version,json=currentVersion,proto3" json:"current_version,omitempty"`
+	// available_version is the candidate version (Linux).
+	AvailableVersion string `protobuf:"bytes,11,opt,name=available_version,json=availableVersion,proto3" json:"available_version,omitempty"`
+	// origin is where it comes from: the apt origin ("Debian-Security"), the
+	// dnf repository or advisory id, empty on Windows.
+	Origin string `protobuf:"bytes,12,opt,name=origin,proto3" json:"origin,omitempty"`
+	// advisories lists advisory ids (RHSA-2024:1234, FEDORA-2024-...) or CVEs
+	// when the scanner knows them.
+	Advisories    []string `protobuf:"bytes,13,rep,name=advisories,proto3" json:"advisories,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingUpdate) Reset() {
+	*x = PendingUpdate{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingUpdate) ProtoMessage() {}
+
+func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
+func (*PendingUpdate) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PendingUpdate) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetKb() string {
+	if x != nil {
+		return x.Kb
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetPackage() string {
+	if x != nil {
+		return x.Package
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetClassification() Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return Classification_CLASSIFICATION_UNSPECIFIED
+}
+
+func (x *PendingUpdate) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *PendingUpdate) GetSizeBytes() uint64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *PendingUpdate) GetRebootBehavior() RebootBehavior {
+	if x != nil {
+		return x.RebootBehavior
+	}
+	return RebootBehavior_REBOOT_BEHAVIOR_UNSPECIFIED
+}
+
+func (x *PendingUpdate) GetReleaseUnix() int64 {
+	if x != nil {
+		return x.ReleaseUnix
+	}
+	return 0
+}
+
+func (x *PendingUpdate) GetCurrentVersion() string {
+	if x != nil {
+		return x.CurrentVersion
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetAvailableVersion() string {
+	if x != nil {
+		return x.AvailableVersion
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *PendingUpdate) GetAdvisories() []string {
+	if x != nil {
+		return x.Advisories
+	}
+	return nil
+}
+
+// RebootState is the host's reboot-required state. Every signal is listed,
+// present or not, so a technician can see which checks ran.
+type RebootState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pending is the verdict under the agent's reboot policy.
+	Pending bool `protobuf:"varint,1,opt,name=pending,proto3" json:"pending,omitempty"`
+	// pending_since_unix is the earliest first_seen_unix of the counting
+	// signals, zero when not pending.
+	PendingSinceUnix int64 `protobuf:"varint,2,opt,name=pending_since_unix,json=pendingSinceUnix,proto3" json:"pending_since_unix,omitempty"`
+	// signals are the individual checks.
+	Signals []*RebootSignal `protobuf:"bytes,3,rep,name=signals,proto3" json:"signals,omitempty"`
+	// hash is the content hash (as PatchScan.hash, with hash cleared).
+	Hash []byte `protobuf:"bytes,4,opt,name=hash,proto3" json:"hash,omitempty"`
+	// request_id echoes ScanRequest.request_id when the read was asked for.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootState) Reset() {
+	*x = RebootState{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootState) ProtoMessage() {}
+
+func (x *RebootState) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootState.ProtoReflect.Descriptor instead.
+func (*RebootState) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RebootState) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
+}
+
+func (x *RebootState) GetPendingSinceUnix() int64 {
+	if x != nil {
+		return x.PendingSinceUnix
+	}
+	return 0
+}
+
+func (x *RebootState) GetSignals() []*RebootSignal {
+	if x != nil {
+		return x.Signals
+	}
+	return nil
+}
+
+func (x *RebootState) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *RebootState) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// RebootSignal is one reboot-required check.
+type RebootSignal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name identifies the check ("wu_reboot_required", "cbs_reboot_pending",
+	// "run_reboot_required", "newer_kernel", ...).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// present is true when the check fired.
+	Present bool `protobuf:"varint,2,opt,name=present,proto3" json:"present,omitempty"`
+	// weak is true for checks with known false positives
+	// (PendingFileRenameOperations, UpdateExeVolatile).
+	Weak bool `protobuf:"varint,3,opt,name=weak,proto3" json:"weak,omitempty"`
+	// counts is true when the agent's policy counts this present signal.
+	Counts bool `protobuf:"varint,4,opt,name=counts,proto3" json:"counts,omitempty"`
+	// detail explains a present signal (package names, a pending name).
+	Detail string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	// first_seen_unix is when the agent first saw the signal present since
+	// it was last absent; it survives agent restarts. Zero when absent.
+	FirstSeenUnix int64 `protobuf:"varint,6,opt,name=first_seen_unix,json=firstSeenUnix,proto3" json:"first_seen_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootSignal) Reset() {
+	*x = RebootSignal{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootSignal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootSignal) ProtoMessage() {}
+
+func (x *RebootSignal) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootSignal.ProtoReflect.Descriptor instead.
+func (*RebootSignal) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RebootSignal) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RebootSignal) GetPresent() bool {
+	if x != nil {
+		return x.Present
+	}
+	return false
+}
+
+func (x *RebootSignal) GetWeak() bool {
+	if x != nil {
+		return x.Weak
+	}
+	return false
+}
+
+func (x *RebootSignal) GetCounts() bool {
+	if x != nil {
+		return x.Counts
+	}
+	return false
+}
+
+func (x *RebootSignal) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *RebootSignal) GetFirstSeenUnix() int64 {
+	if x != nil {
+		return x.FirstSeenUnix
+	}
+	return 0
+}
+
+// Inventory is the host's hardware and installed software.
+type Inventory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hardware is what the host is made of.
+	Hardware *Hardware `protobuf:"bytes,1,opt,name=hardware,proto3" json:"hardware,omitempty"`
+	// software lists installed packages or programs, sorted by name, arch,
+	// version.
+	Software []*Software `protobuf:"bytes,2,rep,name=software,proto3" json:"software,omitempty"`
+	// software_source names where the list came from: "dpkg", "rpm",
+	// "registry".
+	SoftwareSource string `protobuf:"bytes,3,opt,name=software_source,json=softwareSource,proto3" json:"software_source,omitempty"`
+	// errors lists the sources that failed ("wmi Win32_DiskDrive: timeout");
+	// what they would have filled is left empty.
+	Errors []string `protobuf:"bytes,4,rep,name=errors,proto3" json:"errors,omitempty"`
+	// hash is the content hash (as PatchScan.hash).
+	Hash []byte `protobuf:"bytes,5,opt,name=hash,proto3" json:"hash,omitempty"`
+	// request_id echoes ScanRequest.request_id when the read was asked for.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Inventory) Reset() {
+	*x = Inventory{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Inventory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Inventory) ProtoMessage() {}
+
+func (x *Inventory) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
+func (*Inventory) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Inventory) GetHardware() *Hardware {
+	if x != nil {
+		return x.Hardware
+	}
+	return nil
+}
+
+func (x *Inventory) GetSoftware() []*Software {
+	if x != nil {
+		return x.Software
+	}
+	return nil
+}
+
+func (x *Inventory) GetSoftwareSource() string {
+	if x != nil {
+		return x.SoftwareSource
+	}
+	return ""
+}
+
+func (x *Inventory) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *Inventory) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *Inventory) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Hardware describes the machine.
+type Hardware struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// manufacturer is the system manufacturer ("Dell Inc.", "QEMU").
+	Manufacturer string `protobuf:"bytes,1,opt,name=manufacturer,proto3" json:"manufacturer,omitempty"`
+	// model is the system model or product name.
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// serial_number is the system serial number, when readable.
+	SerialNumber string `protobuf:"bytes,3,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
+	// bios_vendor is the firmware vendor.
+	BiosVendor string `protobuf:"bytes,4,opt,name=bios_vendor,json=biosVendor,proto3" json:"bios_vendor,omitempty"`
+	// bios_version is the firmware version.
+	BiosVersion string `protobuf:"bytes,5,opt,name=bios_version,json=biosVersion,proto3" json:"bios_version,omitempty"`
+	// bios_release_unix is the firmware release date; zero when unknown.
+	BiosReleaseUnix int64 `protobuf:"varint,6,opt,name=bios_release_unix,json=biosReleaseUnix,proto3" json:"bios_release_unix,omitempty"`
+	// processors lists the CPU packages.
+	Processors []*Processor `protobuf:"bytes,7,rep,name=processors,proto3" json:"processors,omitempty"`
+	// memory_total_bytes is the installed physical memory.
+	MemoryTotalBytes uint64 `protobuf:"varint,8,opt,name=memory_total_bytes,json=memoryTotalBytes,proto3" json:"memory_total_bytes,omitempty"`
+	// memory_modules lists the memory modules, when the firmware says.
+	MemoryModules []*MemoryModule `protobuf:"bytes,9,rep,name=memory_modules,json=memoryModules,proto3" json:"memory_modules,omitempty"`
+	// disks lists physical disks.
+	Disks []*Disk `protobuf:"bytes,10,rep,name=disks,proto3" json:"disks,omitempty"`
+	// os_name is the OS product name ("Microsoft Windows Server 2022
+	// Standard", "Debian GNU/Linux 12 (bookworm)").
+	OsName string `protobuf:"bytes,11,opt,name=os_name,json=osName,proto3" json:"os_name,omitempty"`
+	// os_version is the OS version ("10.0.20348", "12").
+	OsVersion string `protobuf:"bytes,12,opt,name=os_version,json=osVersion,proto3" json:"os_version,omitempty"`
+	// os_install_unix is when the OS was installed; zero when unknown.
+	OsInstallUnix int64 `protobuf:"varint,13,opt,name=os_install_unix,json=osInstallUnix,proto3" json:"os_install_unix,omitempty"`
+	// virtual is true when the firmware identifies a hypervisor.
+	Virtual       bool `protobuf:"varint,14,opt,name=virtual,proto3" json:"virtual,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hardware) Reset() {
+	*x = Hardware{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hardware) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hardware) ProtoMessage() {}
+
+func (x *Hardware) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hardware.ProtoReflect.Descriptor instead.
+func (*Hardware) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Hardware) GetManufacturer() string {
+	if x != nil {
+		return x.Manufacturer
+	}
+	return ""
+}
+
+func (x *Hardware) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Hardware) GetSerialNumber() string {
+	if x != nil {
+		return x.SerialNumber
+	}
+	return ""
+}
+
+func (x *Hardware) GetBiosVendor() string {
+	if x != nil {
+		return x.BiosVendor
+	}
+	return ""
+}
+
+func (x *Hardware) GetBiosVersion() string {
+	if x != nil {
+		return x.BiosVersion
+	}
+	return ""
+}
+
+func (x *Hardware) GetBiosReleaseUnix() int64 {
+	if x != nil {
+		return x.BiosReleaseUnix
+	}
+	return 0
+}
+
+func (x *Hardware) GetProcessors() []*Processor {
+	if x != nil {
+		return x.Processors
+	}
+	return nil
+}
+
+func (x *Hardware) GetMemoryTotalBytes() uint64 {
+	if x != nil {
+		return x.MemoryTotalBytes
+	}
+	return 0
+}
+
+func (x *Hardware) GetMemoryModules() []*MemoryModule {
+	if x != nil {
+		return x.MemoryModules
+	}
+	return nil
+}
+
+func (x *Hardware) GetDisks() []*Disk {
+	if x != nil {
+		return x.Disks
+	}
+	return nil
+}
+
+func (x *Hardware) GetOsName() string {
+	if x != nil {
+		return x.OsName
+	}
+	return ""
+}
+
+func (x *Hardware) GetOsVersion() string {
+	if x != nil {
+		return x.OsVersion
+	}
+	return ""
+}
+
+func (x *Hardware) GetOsInstallUnix() int64 {
+	if x != nil {
+		return x.OsInstallUnix
+	}
+	return 0
+}
+
+func (x *Hardware) GetVirtual() bool {
+	if x != nil {
+		return x.Virtual
+	}
+	return false
+}
+
+// Processor is one CPU package.
+type Processor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// model is the CPU's model name.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// cores is the physical core count.
+	Cores uint32 `protobuf:"varint,2,opt,name=cores,proto3" json:"cores,omitempty"`
+	// threads is the logical processor count.
+	Threads uint32 `protobuf:"varint,3,opt,name=threads,proto3" json:"threads,omitempty"`
+	// max_mhz is the maximum clock, when known.
+	MaxMhz        uint32 `protobuf:"varint,4,opt,name=max_mhz,json=maxMhz,proto3" json:"max_mhz,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Processor) Reset() {
+	*x = Processor{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Processor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Processor) ProtoMessage() {}
+
+func (x *Processor) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Processor.ProtoReflect.Descriptor instead.
+func (*Processor) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Processor) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Processor) GetCores() uint32 {
+	if x != nil {
+		return x.Cores
+	}
+	return 0
+}
+
+func (x *Processor) GetThreads() uint32 {
+	if x != nil {
+		return x.Threads
+	}
+	return 0
+}
+
+func (x *Processor) GetMaxMhz() uint32 {
+	if x != nil {
+		return x.MaxMhz
+	}
+	return 0
+}
+
+// MemoryModule is one memory module.
+type MemoryModule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// slot is the bank or device locator ("DIMM A1").
+	Slot string `protobuf:"bytes,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	// capacity_bytes is the module's size.
+	CapacityBytes uint64 `protobuf:"varint,2,opt,name=capacity_bytes,json=capacityBytes,proto3" json:"capacity_bytes,omitempty"`
+	// speed_mhz is the module's speed, when known.
+	SpeedMhz uint32 `protobuf:"varint,3,opt,name=speed_mhz,json=speedMhz,proto3" json:"speed_mhz,omitempty"`
+	// manufacturer is the module's manufacturer.
+	Manufacturer string `protobuf:"bytes,4,opt,name=manufacturer,proto3" json:"manufacturer,omitempty"`
+	// part_number is the module's part number.
+	PartNumber    string `protobuf:"bytes,5,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemoryModule) Reset() {
+	*x = MemoryModule{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryModule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryModule) ProtoMessage() {}
+
+func (x *MemoryModule) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryModule.ProtoReflect.Descriptor instead.
+func (*MemoryModule) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MemoryModule) GetSlot() string {
+	if x != nil {
+		return x.Slot
+	}
+	return ""
+}
+
+func (x *MemoryModule) GetCapacityBytes() uint64 {
+	if x != nil {
+		return x.CapacityBytes
+	}
+	return 0
+}
+
+func (x *MemoryModule) GetSpeedMhz() uint32 {
+	if x != nil {
+		return x.SpeedMhz
+	}
+	return 0
+}
+
+func (x *MemoryModule) GetManufacturer() string {
+	if x != nil {
+		return x.Manufacturer
+	}
+	return ""
+}
+
+func (x *MemoryModule) GetPartNumber() string {
+	if x != nil {
+		return x.PartNumber
+	}
+	return ""
+}
+
+// Disk is one physical disk.
+type Disk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the device ("sda", "\\.\PHYSICALDRIVE0").
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// model is the disk's model.
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// serial_number is the disk's serial number, when readable.
+	SerialNumber string `protobuf:"bytes,3,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
+	// size_bytes is the capacity.
+	SizeBytes uint64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// rotational is true for spinning disks, false for SSDs and unknown.
+	Rotational bool `protobuf:"varint,5,opt,name=rotational,proto3" json:"rotational,omitempty"`
+	// interface is the bus ("SCSI", "NVMe", "IDE", "virtio").
+	Interface     string `protobuf:"bytes,6,opt,name=interface,proto3" json:"interface,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Disk) Reset() {
+	*x = Disk{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Disk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Disk) ProtoMessage() {}
+
+func (x *Disk) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Disk.ProtoReflect.Descriptor instead.
+func (*Disk) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Disk) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Disk) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Disk) GetSerialNumber() string {
+	if x != nil {
+		return x.SerialNumber
+	}
+	return ""
+}
+
+func (x *Disk) GetSizeBytes() uint64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Disk) GetRotational() bool {
+	if x != nil {
+		return x.Rotational
+	}
+	return false
+}
+
+func (x *Disk) GetInterface() string {
+	if x != nil {
+		return x.Interface
+	}
+	return ""
+}
+
+// Software is one installed package or program.
+type Software struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the package or display name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// version is the installed version.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// arch is the package architecture, when the source has one.
+	Arch string `protobuf:"bytes,3,opt,name=arch,proto3" json:"arch,omitempty"`
+	// publisher is the vendor (Windows Publisher value); empty on Linux.
+	Publisher string `protobuf:"bytes,4,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	// install_unix is the install time, when the source records it.
+	InstallUnix   int64 `protobuf:"varint,5,opt,name=install_unix,json=installUnix,proto3" json:"install_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Software) Reset() {
+	*x = Software{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Software) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Software) ProtoMessage() {}
+
+func (x *Software) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Software.ProtoReflect.Descriptor instead.
+func (*Software) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Software) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Software) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Software) GetArch() string {
+	if x != nil {
+		return x.Arch
+	}
+	return ""
+}
+
+func (x *Software) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
+	}
+	return ""
+}
+
+func (x *Software) GetInstallUnix() int64 {
+	if x != nil {
+		return x.InstallUnix
+	}
+	return 0
+}
 
 // Metrics is one health sample. Sizes are bytes, percentages 0-100.
 type Metrics struct {
@@ -493,7 +2032,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +2044,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +2057,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Metrics) GetCpuPercent() float32 {
@@ -617,7 +2156,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +2168,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +2181,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Volume) GetMount() string {
@@ -709,7 +2248,7 @@ type Facts struct {
 
 func (x *Facts) Reset() {
 	*x = Facts{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +2260,7 @@ func (x *Facts) String() string {
 func (*Facts) ProtoMessage() {}
 
 func (x *Facts) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +2273,7 @@ func (x *Facts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Facts.ProtoReflect.Descriptor instead.
 func (*Facts) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Facts) GetHostname() string {
@@ -822,7 +2361,7 @@ type OutboxStatus struct {
 
 func (x *OutboxStatus) Reset() {
 	*x = OutboxStatus{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +2373,7 @@ func (x *OutboxStatus) String() string {
 func (*OutboxStatus) ProtoMessage() {}
 
 func (x *OutboxStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +2386,7 @@ func (x *OutboxStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxStatus.ProtoReflect.Descriptor instead.
 func (*OutboxStatus) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OutboxStatus) GetDroppedMetrics() uint64 {
@@ -874,6 +2413,7 @@ type ControllerMessage struct {
 	//	*ControllerMessage_Welcome
 	//	*ControllerMessage_Ack
 	//	*ControllerMessage_Goaway
+	//	*ControllerMessage_Scan
 	Msg           isControllerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -881,7 +2421,7 @@ type ControllerMessage struct {
 
 func (x *ControllerMessage) Reset() {
 	*x = ControllerMessage{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +2433,7 @@ func (x *ControllerMessage) String() string {
 func (*ControllerMessage) ProtoMessage() {}
 
 func (x *ControllerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +2446,7 @@ func (x *ControllerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerMessage.ProtoReflect.Descriptor instead.
 func (*ControllerMessage) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ControllerMessage) GetMsg() isControllerMessage_Msg {
@@ -943,6 +2483,15 @@ func (x *ControllerMessage) GetGoaway() *GoAway {
 	return nil
 }
 
+func (x *ControllerMessage) GetScan() *ScanRequest {
+	if x != nil {
+		if x, ok := x.Msg.(*ControllerMessage_Scan); ok {
+			return x.Scan
+		}
+	}
+	return nil
+}
+
 type isControllerMessage_Msg interface {
 	isControllerMessage_Msg()
 }
@@ -962,11 +2511,86 @@ type ControllerMessage_Goaway struct {
 	Goaway *GoAway `protobuf:"bytes,3,opt,name=goaway,proto3,oneof"`
 }
 
+type ControllerMessage_Scan struct {
+	// scan asks the agent to scan now (sent only to agents that announced
+	// the "scan-request" capability).
+	Scan *ScanRequest `protobuf:"bytes,4,opt,name=scan,proto3,oneof"`
+}
+
 func (*ControllerMessage_Welcome) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Ack) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Goaway) isControllerMessage_Msg() {}
+
+func (*ControllerMessage_Scan) isControllerMessage_Msg() {}
+
+// ScanRequest asks the agent to read some state now rather than at its next
+// scheduled time. The agent answers with the usual reports, carrying
+// request_id, through its outbox.
+type ScanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request_id identifies the request; echoed in the answering reports.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// kinds lists what to read; empty means every kind.
+	Kinds []StateKind `protobuf:"varint,2,rep,packed,name=kinds,proto3,enum=vigil.agent.v1.StateKind" json:"kinds,omitempty"`
+	// full asks for the full state even when the hash did not change (the
+	// controller lost or never had it).
+	Full          bool `protobuf:"varint,3,opt,name=full,proto3" json:"full,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanRequest) Reset() {
+	*x = ScanRequest{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanRequest) ProtoMessage() {}
+
+func (x *ScanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
+func (*ScanRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ScanRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ScanRequest) GetKinds() []StateKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *ScanRequest) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
 
 // Welcome answers Hello.
 type Welcome struct {
@@ -990,7 +2614,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +2626,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +2639,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Welcome) GetProtocolVersion() uint32 {
@@ -1065,7 +2689,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +2701,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +2714,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1114,7 +2738,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +2750,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +2763,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GoAway) GetReason() string {
@@ -1179,15 +2803,129 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12#\n" +
 	"\ragent_version\x18\x03 \x01(\tR\fagentVersion\x12$\n" +
-	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\"\xe0\x01\n" +
+	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\"\xc0\x03\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12 \n" +
 	"\ftime_unix_ms\x18\x02 \x01(\x03R\n" +
 	"timeUnixMs\x123\n" +
 	"\ametrics\x18\x03 \x01(\v2\x17.vigil.agent.v1.MetricsH\x00R\ametrics\x12-\n" +
 	"\x05facts\x18\x04 \x01(\v2\x15.vigil.agent.v1.FactsH\x00R\x05facts\x126\n" +
-	"\x06outbox\x18\x05 \x01(\v2\x1c.vigil.agent.v1.OutboxStatusH\x00R\x06outboxB\x06\n" +
-	"\x04body\"\xe0\x02\n" +
+	"\x06outbox\x18\x05 \x01(\v2\x1c.vigil.agent.v1.OutboxStatusH\x00R\x06outbox\x125\n" +
+	"\apatches\x18\x06 \x01(\v2\x19.vigil.agent.v1.PatchScanH\x00R\apatches\x125\n" +
+	"\x06reboot\x18\a \x01(\v2\x1b.vigil.agent.v1.RebootStateH\x00R\x06reboot\x129\n" +
+	"\tinventory\x18\b \x01(\v2\x19.vigil.agent.v1.InventoryH\x00R\tinventory\x125\n" +
+	"\x06digest\x18\t \x01(\v2\x1b.vigil.agent.v1.StateDigestH\x00R\x06digestB\x06\n" +
+	"\x04body\"\x90\x01\n" +
+	"\vStateDigest\x12-\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x19.vigil.agent.v1.StateKindR\x04kind\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\rR\n" +
+	"durationMs\"\xac\x03\n" +
+	"\tPatchScan\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x122\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1a.vigil.agent.v1.ScanStatusR\x06status\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\x127\n" +
+	"\apending\x18\x05 \x03(\v2\x1d.vigil.agent.v1.PendingUpdateR\apending\x12Y\n" +
+	"\x19installed_awaiting_reboot\x18\x06 \x03(\v2\x1d.vigil.agent.v1.PendingUpdateR\x17installedAwaitingReboot\x12'\n" +
+	"\x0freboot_required\x18\a \x01(\bR\x0erebootRequired\x12\x1f\n" +
+	"\vduration_ms\x18\b \x01(\rR\n" +
+	"durationMs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tR\trequestId\x12\x12\n" +
+	"\x04hash\x18\n" +
+	" \x01(\fR\x04hash\"\xf6\x03\n" +
+	"\rPendingUpdate\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
+	"\x02kb\x18\x02 \x01(\tR\x02kb\x12\x18\n" +
+	"\apackage\x18\x03 \x01(\tR\apackage\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12F\n" +
+	"\x0eclassification\x18\x05 \x01(\x0e2\x1e.vigil.agent.v1.ClassificationR\x0eclassification\x124\n" +
+	"\bseverity\x18\x06 \x01(\x0e2\x18.vigil.agent.v1.SeverityR\bseverity\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\a \x01(\x04R\tsizeBytes\x12G\n" +
+	"\x0freboot_behavior\x18\b \x01(\x0e2\x1e.vigil.agent.v1.RebootBehaviorR\x0erebootBehavior\x12!\n" +
+	"\frelease_unix\x18\t \x01(\x03R\vreleaseUnix\x12'\n" +
+	"\x0fcurrent_version\x18\n" +
+	" \x01(\tR\x0ecurrentVersion\x12+\n" +
+	"\x11available_version\x18\v \x01(\tR\x10availableVersion\x12\x16\n" +
+	"\x06origin\x18\f \x01(\tR\x06origin\x12\x1e\n" +
+	"\n" +
+	"advisories\x18\r \x03(\tR\n" +
+	"advisories\"\xc0\x01\n" +
+	"\vRebootState\x12\x18\n" +
+	"\apending\x18\x01 \x01(\bR\apending\x12,\n" +
+	"\x12pending_since_unix\x18\x02 \x01(\x03R\x10pendingSinceUnix\x126\n" +
+	"\asignals\x18\x03 \x03(\v2\x1c.vigil.agent.v1.RebootSignalR\asignals\x12\x12\n" +
+	"\x04hash\x18\x04 \x01(\fR\x04hash\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xa8\x01\n" +
+	"\fRebootSignal\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\apresent\x18\x02 \x01(\bR\apresent\x12\x12\n" +
+	"\x04weak\x18\x03 \x01(\bR\x04weak\x12\x16\n" +
+	"\x06counts\x18\x04 \x01(\bR\x06counts\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12&\n" +
+	"\x0ffirst_seen_unix\x18\x06 \x01(\x03R\rfirstSeenUnix\"\xeb\x01\n" +
+	"\tInventory\x124\n" +
+	"\bhardware\x18\x01 \x01(\v2\x18.vigil.agent.v1.HardwareR\bhardware\x124\n" +
+	"\bsoftware\x18\x02 \x03(\v2\x18.vigil.agent.v1.SoftwareR\bsoftware\x12'\n" +
+	"\x0fsoftware_source\x18\x03 \x01(\tR\x0esoftwareSource\x12\x16\n" +
+	"\x06errors\x18\x04 \x03(\tR\x06errors\x12\x12\n" +
+	"\x04hash\x18\x05 \x01(\fR\x04hash\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xad\x04\n" +
+	"\bHardware\x12\"\n" +
+	"\fmanufacturer\x18\x01 \x01(\tR\fmanufacturer\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12#\n" +
+	"\rserial_number\x18\x03 \x01(\tR\fserialNumber\x12\x1f\n" +
+	"\vbios_vendor\x18\x04 \x01(\tR\n" +
+	"biosVendor\x12!\n" +
+	"\fbios_version\x18\x05 \x01(\tR\vbiosVersion\x12*\n" +
+	"\x11bios_release_unix\x18\x06 \x01(\x03R\x0fbiosReleaseUnix\x129\n" +
+	"\n" +
+	"processors\x18\a \x03(\v2\x19.vigil.agent.v1.ProcessorR\n" +
+	"processors\x12,\n" +
+	"\x12memory_total_bytes\x18\b \x01(\x04R\x10memoryTotalBytes\x12C\n" +
+	"\x0ememory_modules\x18\t \x03(\v2\x1c.vigil.agent.v1.MemoryModuleR\rmemoryModules\x12*\n" +
+	"\x05disks\x18\n" +
+	" \x03(\v2\x14.vigil.agent.v1.DiskR\x05disks\x12\x17\n" +
+	"\aos_name\x18\v \x01(\tR\x06osName\x12\x1d\n" +
+	"\n" +
+	"os_version\x18\f \x01(\tR\tosVersion\x12&\n" +
+	"\x0fos_install_unix\x18\r \x01(\x03R\rosInstallUnix\x12\x18\n" +
+	"\avirtual\x18\x0e \x01(\bR\avirtual\"j\n" +
+	"\tProcessor\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\x12\x18\n" +
+	"\athreads\x18\x03 \x01(\rR\athreads\x12\x17\n" +
+	"\amax_mhz\x18\x04 \x01(\rR\x06maxMhz\"\xab\x01\n" +
+	"\fMemoryModule\x12\x12\n" +
+	"\x04slot\x18\x01 \x01(\tR\x04slot\x12%\n" +
+	"\x0ecapacity_bytes\x18\x02 \x01(\x04R\rcapacityBytes\x12\x1b\n" +
+	"\tspeed_mhz\x18\x03 \x01(\rR\bspeedMhz\x12\"\n" +
+	"\fmanufacturer\x18\x04 \x01(\tR\fmanufacturer\x12\x1f\n" +
+	"\vpart_number\x18\x05 \x01(\tR\n" +
+	"partNumber\"\xb2\x01\n" +
+	"\x04Disk\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12#\n" +
+	"\rserial_number\x18\x03 \x01(\tR\fserialNumber\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x04R\tsizeBytes\x12\x1e\n" +
+	"\n" +
+	"rotational\x18\x05 \x01(\bR\n" +
+	"rotational\x12\x1c\n" +
+	"\tinterface\x18\x06 \x01(\tR\tinterface\"\x8d\x01\n" +
+	"\bSoftware\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04arch\x18\x03 \x01(\tR\x04arch\x12\x1c\n" +
+	"\tpublisher\x18\x04 \x01(\tR\tpublisher\x12!\n" +
+	"\finstall_unix\x18\x05 \x01(\x03R\vinstallUnix\"\xe0\x02\n" +
 	"\aMetrics\x12\x1f\n" +
 	"\vcpu_percent\x18\x01 \x01(\x02R\n" +
 	"cpuPercent\x12\x14\n" +
@@ -1223,12 +2961,18 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	" \x01(\tR\bcpuModel\"Q\n" +
 	"\fOutboxStatus\x12'\n" +
 	"\x0fdropped_metrics\x18\x01 \x01(\x04R\x0edroppedMetrics\x12\x18\n" +
-	"\apending\x18\x02 \x01(\x04R\apending\"\xaa\x01\n" +
+	"\apending\x18\x02 \x01(\x04R\apending\"\xdd\x01\n" +
 	"\x11ControllerMessage\x123\n" +
 	"\awelcome\x18\x01 \x01(\v2\x17.vigil.agent.v1.WelcomeH\x00R\awelcome\x12'\n" +
 	"\x03ack\x18\x02 \x01(\v2\x13.vigil.agent.v1.AckH\x00R\x03ack\x120\n" +
-	"\x06goaway\x18\x03 \x01(\v2\x16.vigil.agent.v1.GoAwayH\x00R\x06goawayB\x05\n" +
-	"\x03msg\"\xc7\x01\n" +
+	"\x06goaway\x18\x03 \x01(\v2\x16.vigil.agent.v1.GoAwayH\x00R\x06goaway\x121\n" +
+	"\x04scan\x18\x04 \x01(\v2\x1b.vigil.agent.v1.ScanRequestH\x00R\x04scanB\x05\n" +
+	"\x03msg\"q\n" +
+	"\vScanRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
+	"\x05kinds\x18\x02 \x03(\x0e2\x19.vigil.agent.v1.StateKindR\x05kinds\x12\x12\n" +
+	"\x04full\x18\x03 \x01(\bR\x04full\"\xc7\x01\n" +
 	"\aWelcome\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12\x19\n" +
@@ -1239,7 +2983,44 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"P\n" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12.\n" +
-	"\x13retry_after_seconds\x18\x02 \x01(\rR\x11retryAfterSeconds2\xa7\x01\n" +
+	"\x13retry_after_seconds\x18\x02 \x01(\rR\x11retryAfterSeconds*p\n" +
+	"\tStateKind\x12\x1a\n" +
+	"\x16STATE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12STATE_KIND_PATCHES\x10\x01\x12\x15\n" +
+	"\x11STATE_KIND_REBOOT\x10\x02\x12\x18\n" +
+	"\x14STATE_KIND_INVENTORY\x10\x03*\xa4\x01\n" +
+	"\n" +
+	"ScanStatus\x12\x1b\n" +
+	"\x17SCAN_STATUS_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSCAN_STATUS_OK\x10\x01\x12\x16\n" +
+	"\x12SCAN_STATUS_FAILED\x10\x02\x12\x17\n" +
+	"\x13SCAN_STATUS_TIMEOUT\x10\x03\x12\x17\n" +
+	"\x13SCAN_STATUS_CRASHED\x10\x04\x12\x1b\n" +
+	"\x17SCAN_STATUS_UNAVAILABLE\x10\x05*\xd8\x02\n" +
+	"\x0eClassification\x12\x1e\n" +
+	"\x1aCLASSIFICATION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17CLASSIFICATION_CRITICAL\x10\x01\x12\x1b\n" +
+	"\x17CLASSIFICATION_SECURITY\x10\x02\x12\x1d\n" +
+	"\x19CLASSIFICATION_DEFINITION\x10\x03\x12 \n" +
+	"\x1cCLASSIFICATION_UPDATE_ROLLUP\x10\x04\x12\x1f\n" +
+	"\x1bCLASSIFICATION_SERVICE_PACK\x10\x05\x12\x1f\n" +
+	"\x1bCLASSIFICATION_FEATURE_PACK\x10\x06\x12\x19\n" +
+	"\x15CLASSIFICATION_UPDATE\x10\a\x12\x19\n" +
+	"\x15CLASSIFICATION_DRIVER\x10\b\x12\x17\n" +
+	"\x13CLASSIFICATION_TOOL\x10\t\x12\x1a\n" +
+	"\x16CLASSIFICATION_UPGRADE\x10\n" +
+	"*|\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fSEVERITY_LOW\x10\x01\x12\x15\n" +
+	"\x11SEVERITY_MODERATE\x10\x02\x12\x16\n" +
+	"\x12SEVERITY_IMPORTANT\x10\x03\x12\x15\n" +
+	"\x11SEVERITY_CRITICAL\x10\x04*\x89\x01\n" +
+	"\x0eRebootBehavior\x12\x1f\n" +
+	"\x1bREBOOT_BEHAVIOR_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15REBOOT_BEHAVIOR_NEVER\x10\x01\x12\x1a\n" +
+	"\x16REBOOT_BEHAVIOR_ALWAYS\x10\x02\x12\x1f\n" +
+	"\x1bREBOOT_BEHAVIOR_CAN_REQUEST\x10\x032\xa7\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\x06Enroll\x12\x1d.vigil.agent.v1.EnrollRequest\x1a\x1e.vigil.agent.v1.EnrollResponse\x12N\n" +
 	"\aConnect\x12\x1c.vigil.agent.v1.AgentMessage\x1a!.vigil.agent.v1.ControllerMessage(\x010\x01B9Z7github.com/vigil-rmm/vigil/proto/vigil/agent/v1;agentv1b\x06proto3"
@@ -1256,41 +3037,78 @@ func file_vigil_agent_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vigil_agent_v1_agent_proto_rawDescData
 }
 
-var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vigil_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_vigil_agent_v1_agent_proto_goTypes = []any{
-	(*EnrollRequest)(nil),     // 0: vigil.agent.v1.EnrollRequest
-	(*EnrollResponse)(nil),    // 1: vigil.agent.v1.EnrollResponse
-	(*AgentMessage)(nil),      // 2: vigil.agent.v1.AgentMessage
-	(*Hello)(nil),             // 3: vigil.agent.v1.Hello
-	(*Report)(nil),            // 4: vigil.agent.v1.Report
-	(*Metrics)(nil),           // 5: vigil.agent.v1.Metrics
-	(*Volume)(nil),            // 6: vigil.agent.v1.Volume
-	(*Facts)(nil),             // 7: vigil.agent.v1.Facts
-	(*OutboxStatus)(nil),      // 8: vigil.agent.v1.OutboxStatus
-	(*ControllerMessage)(nil), // 9: vigil.agent.v1.ControllerMessage
-	(*Welcome)(nil),           // 10: vigil.agent.v1.Welcome
-	(*Ack)(nil),               // 11: vigil.agent.v1.Ack
-	(*GoAway)(nil),            // 12: vigil.agent.v1.GoAway
+	(StateKind)(0),            // 0: vigil.agent.v1.StateKind
+	(ScanStatus)(0),           // 1: vigil.agent.v1.ScanStatus
+	(Classification)(0),       // 2: vigil.agent.v1.Classification
+	(Severity)(0),             // 3: vigil.agent.v1.Severity
+	(RebootBehavior)(0),       // 4: vigil.agent.v1.RebootBehavior
+	(*EnrollRequest)(nil),     // 5: vigil.agent.v1.EnrollRequest
+	(*EnrollResponse)(nil),    // 6: vigil.agent.v1.EnrollResponse
+	(*AgentMessage)(nil),      // 7: vigil.agent.v1.AgentMessage
+	(*Hello)(nil),             // 8: vigil.agent.v1.Hello
+	(*Report)(nil),            // 9: vigil.agent.v1.Report
+	(*StateDigest)(nil),       // 10: vigil.agent.v1.StateDigest
+	(*PatchScan)(nil),         // 11: vigil.agent.v1.PatchScan
+	(*PendingUpdate)(nil),     // 12: vigil.agent.v1.PendingUpdate
+	(*RebootState)(nil),       // 13: vigil.agent.v1.RebootState
+	(*RebootSignal)(nil),      // 14: vigil.agent.v1.RebootSignal
+	(*Inventory)(nil),         // 15: vigil.agent.v1.Inventory
+	(*Hardware)(nil),          // 16: vigil.agent.v1.Hardware
+	(*Processor)(nil),         // 17: vigil.agent.v1.Processor
+	(*MemoryModule)(nil),      // 18: vigil.agent.v1.MemoryModule
+	(*Disk)(nil),              // 19: vigil.agent.v1.Disk
+	(*Software)(nil),          // 20: vigil.agent.v1.Software
+	(*Metrics)(nil),           // 21: vigil.agent.v1.Metrics
+	(*Volume)(nil),            // 22: vigil.agent.v1.Volume
+	(*Facts)(nil),             // 23: vigil.agent.v1.Facts
+	(*OutboxStatus)(nil),      // 24: vigil.agent.v1.OutboxStatus
+	(*ControllerMessage)(nil), // 25: vigil.agent.v1.ControllerMessage
+	(*ScanRequest)(nil),       // 26: vigil.agent.v1.ScanRequest
+	(*Welcome)(nil),           // 27: vigil.agent.v1.Welcome
+	(*Ack)(nil),               // 28: vigil.agent.v1.Ack
+	(*GoAway)(nil),            // 29: vigil.agent.v1.GoAway
 }
 var file_vigil_agent_v1_agent_proto_depIdxs = []int32{
-	3,  // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
-	4,  // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
-	5,  // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
-	7,  // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
-	8,  // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
-	6,  // 5: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
-	10, // 6: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
-	11, // 7: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
-	12, // 8: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
-	0,  // 9: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
-	2,  // 10: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
-	1,  // 11: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
-	9,  // 12: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	8,  // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
+	9,  // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
+	21, // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
+	23, // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
+	24, // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
+	11, // 5: vigil.agent.v1.Report.patches:type_name -> vigil.agent.v1.PatchScan
+	13, // 6: vigil.agent.v1.Report.reboot:type_name -> vigil.agent.v1.RebootState
+	15, // 7: vigil.agent.v1.Report.inventory:type_name -> vigil.agent.v1.Inventory
+	10, // 8: vigil.agent.v1.Report.digest:type_name -> vigil.agent.v1.StateDigest
+	0,  // 9: vigil.agent.v1.StateDigest.kind:type_name -> vigil.agent.v1.StateKind
+	1,  // 10: vigil.agent.v1.PatchScan.status:type_name -> vigil.agent.v1.ScanStatus
+	12, // 11: vigil.agent.v1.PatchScan.pending:type_name -> vigil.agent.v1.PendingUpdate
+	12, // 12: vigil.agent.v1.PatchScan.installed_awaiting_reboot:type_name -> vigil.agent.v1.PendingUpdate
+	2,  // 13: vigil.agent.v1.PendingUpdate.classification:type_name -> vigil.agent.v1.Classification
+	3,  // 14: vigil.agent.v1.PendingUpdate.severity:type_name -> vigil.agent.v1.Severity
+	4,  // 15: vigil.agent.v1.PendingUpdate.reboot_behavior:type_name -> vigil.agent.v1.RebootBehavior
+	14, // 16: vigil.agent.v1.RebootState.signals:type_name -> vigil.agent.v1.RebootSignal
+	16, // 17: vigil.agent.v1.Inventory.hardware:type_name -> vigil.agent.v1.Hardware
+	20, // 18: vigil.agent.v1.Inventory.software:type_name -> vigil.agent.v1.Software
+	17, // 19: vigil.agent.v1.Hardware.processors:type_name -> vigil.agent.v1.Processor
+	18, // 20: vigil.agent.v1.Hardware.memory_modules:type_name -> vigil.agent.v1.MemoryModule
+	19, // 21: vigil.agent.v1.Hardware.disks:type_name -> vigil.agent.v1.Disk
+	22, // 22: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
+	27, // 23: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
+	28, // 24: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
+	29, // 25: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
+	26, // 26: vigil.agent.v1.ControllerMessage.scan:type_name -> vigil.agent.v1.ScanRequest
+	0,  // 27: vigil.agent.v1.ScanRequest.kinds:type_name -> vigil.agent.v1.StateKind
+	5,  // 28: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
+	7,  // 29: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
+	6,  // 30: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
+	25, // 31: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
+	30, // [30:32] is the sub-list for method output_type
+	28, // [28:30] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_vigil_agent_v1_agent_proto_init() }
@@ -1306,24 +3124,30 @@ func file_vigil_agent_v1_agent_proto_init() {
 		(*Report_Metrics)(nil),
 		(*Report_Facts)(nil),
 		(*Report_Outbox)(nil),
+		(*Report_Patches)(nil),
+		(*Report_Reboot)(nil),
+		(*Report_Inventory)(nil),
+		(*Report_Digest)(nil),
 	}
-	file_vigil_agent_v1_agent_proto_msgTypes[9].OneofWrappers = []any{
+	file_vigil_agent_v1_agent_proto_msgTypes[20].OneofWrappers = []any{
 		(*ControllerMessage_Welcome)(nil),
 		(*ControllerMessage_Ack)(nil),
 		(*ControllerMessage_Goaway)(nil),
+		(*ControllerMessage_Scan)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_agent_v1_agent_proto_rawDesc), len(file_vigil_agent_v1_agent_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   13,
+			NumEnums:      5,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_agent_v1_agent_proto_goTypes,
 		DependencyIndexes: file_vigil_agent_v1_agent_proto_depIdxs,
+		EnumInfos:         file_vigil_agent_v1_agent_proto_enumTypes,
 		MessageInfos:      file_vigil_agent_v1_agent_proto_msgTypes,
 	}.Build()
 	File_vigil_agent_v1_agent_proto = out.File

@@ -88,6 +88,129 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{0}
 }
 
+// Kind is what happened.
+type PatchEvent_Kind int32
+
+const (
+	// KIND_UNSPECIFIED is not used.
+	PatchEvent_KIND_UNSPECIFIED PatchEvent_Kind = 0
+	// KIND_APPEARED: a scan reported the update pending for the first time.
+	PatchEvent_KIND_APPEARED PatchEvent_Kind = 1
+	// KIND_DISAPPEARED: a successful scan no longer reported it (installed
+	// or superseded).
+	PatchEvent_KIND_DISAPPEARED PatchEvent_Kind = 2
+	// KIND_AWAITING_REBOOT: the update moved to installed-awaiting-reboot.
+	PatchEvent_KIND_AWAITING_REBOOT PatchEvent_Kind = 3
+)
+
+// Enum value maps for PatchEvent_Kind.
+var (
+	PatchEvent_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_APPEARED",
+		2: "KIND_DISAPPEARED",
+		3: "KIND_AWAITING_REBOOT",
+	}
+	PatchEvent_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED":     0,
+		"KIND_APPEARED":        1,
+		"KIND_DISAPPEARED":     2,
+		"KIND_AWAITING_REBOOT": 3,
+	}
+)
+
+func (x PatchEvent_Kind) Enum() *PatchEvent_Kind {
+	p := new(PatchEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x PatchEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PatchEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_manage_proto_enumTypes[1].Descriptor()
+}
+
+func (PatchEvent_Kind) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_manage_proto_enumTypes[1]
+}
+
+func (x PatchEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PatchEvent_Kind.Descriptor instead.
+func (PatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{35, 0}
+}
+
+// Kind is what changed.
+type InventoryChange_Kind int32
+
+const (
+	// KIND_UNSPECIFIED is not used.
+	InventoryChange_KIND_UNSPECIFIED InventoryChange_Kind = 0
+	// KIND_INSTALLED: the software appeared.
+	InventoryChange_KIND_INSTALLED InventoryChange_Kind = 1
+	// KIND_REMOVED: the software disappeared.
+	InventoryChange_KIND_REMOVED InventoryChange_Kind = 2
+	// KIND_UPGRADED: the version went up.
+	InventoryChange_KIND_UPGRADED InventoryChange_Kind = 3
+	// KIND_DOWNGRADED: the version went down.
+	InventoryChange_KIND_DOWNGRADED InventoryChange_Kind = 4
+	// KIND_HARDWARE: the hardware description changed.
+	InventoryChange_KIND_HARDWARE InventoryChange_Kind = 5
+)
+
+// Enum value maps for InventoryChange_Kind.
+var (
+	InventoryChange_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_INSTALLED",
+		2: "KIND_REMOVED",
+		3: "KIND_UPGRADED",
+		4: "KIND_DOWNGRADED",
+		5: "KIND_HARDWARE",
+	}
+	InventoryChange_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_INSTALLED":   1,
+		"KIND_REMOVED":     2,
+		"KIND_UPGRADED":    3,
+		"KIND_DOWNGRADED":  4,
+		"KIND_HARDWARE":    5,
+	}
+)
+
+func (x InventoryChange_Kind) Enum() *InventoryChange_Kind {
+	p := new(InventoryChange_Kind)
+	*p = x
+	return p
+}
+
+func (x InventoryChange_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InventoryChange_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_manage_proto_enumTypes[2].Descriptor()
+}
+
+func (InventoryChange_Kind) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_manage_proto_enumTypes[2]
+}
+
+func (x InventoryChange_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InventoryChange_Kind.Descriptor instead.
+func (InventoryChange_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{48, 0}
+}
+
 // WhoAmIRequest is empty.
 type WhoAmIRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1645,6 +1768,1681 @@ func (x *RevokePrincipalRequest) GetName() string {
 	return ""
 }
 
+// ScanResult summarises the last patch scan of an agent.
+type ScanResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix_ms is when the agent finished the scan; zero if none arrived.
+	TimeUnixMs int64 `protobuf:"varint,1,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	// status is the scan's outcome.
+	Status v1.ScanStatus `protobuf:"varint,2,opt,name=status,proto3,enum=vigil.agent.v1.ScanStatus" json:"status,omitempty"`
+	// source is the scanner ("windowsupdate", "apt", "dnf4", "dnf5").
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// error_code names a failure (see vigil.agent.v1.PatchScan).
+	ErrorCode string `protobuf:"bytes,4,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// error_message is one human-readable line.
+	ErrorMessage string `protobuf:"bytes,5,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// duration_ms is how long the scan took.
+	DurationMs uint32 `protobuf:"varint,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// last_ok_unix_ms is when a scan last succeeded; the pending lists date
+	// from then.
+	LastOkUnixMs int64 `protobuf:"varint,7,opt,name=last_ok_unix_ms,json=lastOkUnixMs,proto3" json:"last_ok_unix_ms,omitempty"`
+	// consecutive_failures counts failed scans since the last success.
+	ConsecutiveFailures uint32 `protobuf:"varint,8,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// request_id is the ScanRequest this scan answered, if any.
+	RequestId     string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanResult) Reset() {
+	*x = ScanResult{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanResult) ProtoMessage() {}
+
+func (x *ScanResult) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanResult.ProtoReflect.Descriptor instead.
+func (*ScanResult) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ScanResult) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+func (x *ScanResult) GetStatus() v1.ScanStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.ScanStatus(0)
+}
+
+func (x *ScanResult) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ScanResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *ScanResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *ScanResult) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ScanResult) GetLastOkUnixMs() int64 {
+	if x != nil {
+		return x.LastOkUnixMs
+	}
+	return 0
+}
+
+func (x *ScanResult) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *ScanResult) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Count is a number of updates under one label.
+type Count struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// label is a classification or severity name in lower case
+	// ("security", "critical", "unspecified").
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// count is the number of pending updates.
+	Count         uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Count) Reset() {
+	*x = Count{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Count) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Count) ProtoMessage() {}
+
+func (x *Count) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Count.ProtoReflect.Descriptor instead.
+func (*Count) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Count) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Count) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// PatchSummary is one agent's patch state in brief.
+type PatchSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// tenant is the agent's tenant.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,3,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// pending is the number of pending updates (after the request's filter).
+	Pending uint32 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	// by_classification counts pending updates per classification, sorted by
+	// label.
+	ByClassification []*Count `protobuf:"bytes,5,rep,name=by_classification,json=byClassification,proto3" json:"by_classification,omitempty"`
+	// by_severity counts pending updates per severity, sorted by label.
+	BySeverity []*Count `protobuf:"bytes,6,rep,name=by_severity,json=bySeverity,proto3" json:"by_severity,omitempty"`
+	// oldest_pending_unix is the earliest first-seen time among the pending
+	// updates; zero when none.
+	OldestPendingUnix int64 `protobuf:"varint,7,opt,name=oldest_pending_unix,json=oldestPendingUnix,proto3" json:"oldest_pending_unix,omitempty"`
+	// awaiting_reboot is the number of installed updates awaiting a reboot.
+	AwaitingReboot uint32 `protobuf:"varint,8,opt,name=awaiting_reboot,json=awaitingReboot,proto3" json:"awaiting_reboot,omitempty"`
+	// reboot_pending is the agent's reboot verdict.
+	RebootPending bool `protobuf:"varint,9,opt,name=reboot_pending,json=rebootPending,proto3" json:"reboot_pending,omitempty"`
+	// reboot_pending_since_unix is when the reboot became pending.
+	RebootPendingSinceUnix int64 `protobuf:"varint,10,opt,name=reboot_pending_since_unix,json=rebootPendingSinceUnix,proto3" json:"reboot_pending_since_unix,omitempty"`
+	// last_scan is the last scan's outcome.
+	LastScan      *ScanResult `protobuf:"bytes,11,opt,name=last_scan,json=lastScan,proto3" json:"last_scan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchSummary) Reset() {
+	*x = PatchSummary{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchSummary) ProtoMessage() {}
+
+func (x *PatchSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchSummary.ProtoReflect.Descriptor instead.
+func (*PatchSummary) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PatchSummary) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *PatchSummary) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *PatchSummary) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *PatchSummary) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *PatchSummary) GetByClassification() []*Count {
+	if x != nil {
+		return x.ByClassification
+	}
+	return nil
+}
+
+func (x *PatchSummary) GetBySeverity() []*Count {
+	if x != nil {
+		return x.BySeverity
+	}
+	return nil
+}
+
+func (x *PatchSummary) GetOldestPendingUnix() int64 {
+	if x != nil {
+		return x.OldestPendingUnix
+	}
+	return 0
+}
+
+func (x *PatchSummary) GetAwaitingReboot() uint32 {
+	if x != nil {
+		return x.AwaitingReboot
+	}
+	return 0
+}
+
+func (x *PatchSummary) GetRebootPending() bool {
+	if x != nil {
+		return x.RebootPending
+	}
+	return false
+}
+
+func (x *PatchSummary) GetRebootPendingSinceUnix() int64 {
+	if x != nil {
+		return x.RebootPendingSinceUnix
+	}
+	return 0
+}
+
+func (x *PatchSummary) GetLastScan() *ScanResult {
+	if x != nil {
+		return x.LastScan
+	}
+	return nil
+}
+
+// ListPatchSummariesRequest filters the summaries.
+type ListPatchSummariesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant restricts the list to one tenant; empty means all visible.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// severities restricts the counts to these severities; an agent without
+	// a matching pending update is left out. Empty means no filter.
+	Severities []v1.Severity `protobuf:"varint,2,rep,packed,name=severities,proto3,enum=vigil.agent.v1.Severity" json:"severities,omitempty"`
+	// classifications restricts the counts likewise.
+	Classifications []v1.Classification `protobuf:"varint,3,rep,packed,name=classifications,proto3,enum=vigil.agent.v1.Classification" json:"classifications,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListPatchSummariesRequest) Reset() {
+	*x = ListPatchSummariesRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatchSummariesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatchSummariesRequest) ProtoMessage() {}
+
+func (x *ListPatchSummariesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatchSummariesRequest.ProtoReflect.Descriptor instead.
+func (*ListPatchSummariesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListPatchSummariesRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListPatchSummariesRequest) GetSeverities() []v1.Severity {
+	if x != nil {
+		return x.Severities
+	}
+	return nil
+}
+
+func (x *ListPatchSummariesRequest) GetClassifications() []v1.Classification {
+	if x != nil {
+		return x.Classifications
+	}
+	return nil
+}
+
+// ListPatchSummariesResponse lists summaries ordered by tenant then
+// hostname. Agents that never reported a scan are included with an empty
+// last_scan unless a filter is set.
+type ListPatchSummariesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// summaries are the visible agents' summaries.
+	Summaries     []*PatchSummary `protobuf:"bytes,1,rep,name=summaries,proto3" json:"summaries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatchSummariesResponse) Reset() {
+	*x = ListPatchSummariesResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatchSummariesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatchSummariesResponse) ProtoMessage() {}
+
+func (x *ListPatchSummariesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatchSummariesResponse.ProtoReflect.Descriptor instead.
+func (*ListPatchSummariesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListPatchSummariesResponse) GetSummaries() []*PatchSummary {
+	if x != nil {
+		return x.Summaries
+	}
+	return nil
+}
+
+// GetPatchStateRequest names one agent.
+type GetPatchStateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPatchStateRequest) Reset() {
+	*x = GetPatchStateRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPatchStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPatchStateRequest) ProtoMessage() {}
+
+func (x *GetPatchStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPatchStateRequest.ProtoReflect.Descriptor instead.
+func (*GetPatchStateRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetPatchStateRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// TrackedUpdate is an update with the controller's own bookkeeping.
+type TrackedUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// update is what the agent reported.
+	Update *v1.PendingUpdate `protobuf:"bytes,1,opt,name=update,proto3" json:"update,omitempty"`
+	// first_seen_unix is when a scan first reported it (in this list).
+	FirstSeenUnix int64 `protobuf:"varint,2,opt,name=first_seen_unix,json=firstSeenUnix,proto3" json:"first_seen_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrackedUpdate) Reset() {
+	*x = TrackedUpdate{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrackedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrackedUpdate) ProtoMessage() {}
+
+func (x *TrackedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrackedUpdate.ProtoReflect.Descriptor instead.
+func (*TrackedUpdate) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TrackedUpdate) GetUpdate() *v1.PendingUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *TrackedUpdate) GetFirstSeenUnix() int64 {
+	if x != nil {
+		return x.FirstSeenUnix
+	}
+	return 0
+}
+
+// PatchState is one agent's full patch state.
+type PatchState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// summary is the brief view (unfiltered).
+	Summary *PatchSummary `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
+	// pending are the pending updates, most severe first, then by title.
+	Pending []*TrackedUpdate `protobuf:"bytes,2,rep,name=pending,proto3" json:"pending,omitempty"`
+	// installed_awaiting_reboot are installed updates awaiting a reboot.
+	InstalledAwaitingReboot []*TrackedUpdate `protobuf:"bytes,3,rep,name=installed_awaiting_reboot,json=installedAwaitingReboot,proto3" json:"installed_awaiting_reboot,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PatchState) Reset() {
+	*x = PatchState{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchState) ProtoMessage() {}
+
+func (x *PatchState) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchState.ProtoReflect.Descriptor instead.
+func (*PatchState) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PatchState) GetSummary() *PatchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *PatchState) GetPending() []*TrackedUpdate {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *PatchState) GetInstalledAwaitingReboot() []*TrackedUpdate {
+	if x != nil {
+		return x.InstalledAwaitingReboot
+	}
+	return nil
+}
+
+// ListPatchHistoryRequest selects one agent's patch history.
+type ListPatchHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// since_unix is the start of the range; zero means all kept history.
+	SinceUnix     int64 `protobuf:"varint,2,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatchHistoryRequest) Reset() {
+	*x = ListPatchHistoryRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatchHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatchHistoryRequest) ProtoMessage() {}
+
+func (x *ListPatchHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatchHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ListPatchHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListPatchHistoryRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListPatchHistoryRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+// PatchEvent is one change of an agent's pending list.
+type PatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when the scan that showed the change ran.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// kind is what happened.
+	Kind PatchEvent_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=vigil.manage.v1.PatchEvent_Kind" json:"kind,omitempty"`
+	// update_id is the update's stable key.
+	UpdateId string `protobuf:"bytes,3,opt,name=update_id,json=updateId,proto3" json:"update_id,omitempty"`
+	// kb is the KB article, Windows only.
+	Kb string `protobuf:"bytes,4,opt,name=kb,proto3" json:"kb,omitempty"`
+	// package is the package, Linux only.
+	Package string `protobuf:"bytes,5,opt,name=package,proto3" json:"package,omitempty"`
+	// title is the update's title.
+	Title string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	// classification of the update.
+	Classification v1.Classification `protobuf:"varint,7,opt,name=classification,proto3,enum=vigil.agent.v1.Classification" json:"classification,omitempty"`
+	// severity of the update.
+	Severity v1.Severity `protobuf:"varint,8,opt,name=severity,proto3,enum=vigil.agent.v1.Severity" json:"severity,omitempty"`
+	// pending_seconds is, for DISAPPEARED, how long it had been pending.
+	PendingSeconds int64 `protobuf:"varint,9,opt,name=pending_seconds,json=pendingSeconds,proto3" json:"pending_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PatchEvent) Reset() {
+	*x = PatchEvent{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchEvent) ProtoMessage() {}
+
+func (x *PatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchEvent.ProtoReflect.Descriptor instead.
+func (*PatchEvent) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *PatchEvent) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *PatchEvent) GetKind() PatchEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return PatchEvent_KIND_UNSPECIFIED
+}
+
+func (x *PatchEvent) GetUpdateId() string {
+	if x != nil {
+		return x.UpdateId
+	}
+	return ""
+}
+
+func (x *PatchEvent) GetKb() string {
+	if x != nil {
+		return x.Kb
+	}
+	return ""
+}
+
+func (x *PatchEvent) GetPackage() string {
+	if x != nil {
+		return x.Package
+	}
+	return ""
+}
+
+func (x *PatchEvent) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PatchEvent) GetClassification() v1.Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return v1.Classification(0)
+}
+
+func (x *PatchEvent) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *PatchEvent) GetPendingSeconds() int64 {
+	if x != nil {
+		return x.PendingSeconds
+	}
+	return 0
+}
+
+// ListPatchHistoryResponse lists events oldest first.
+type ListPatchHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// events are the changes in the range.
+	Events        []*PatchEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatchHistoryResponse) Reset() {
+	*x = ListPatchHistoryResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatchHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatchHistoryResponse) ProtoMessage() {}
+
+func (x *ListPatchHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatchHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ListPatchHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListPatchHistoryResponse) GetEvents() []*PatchEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// GetPatchComplianceRequest sets the thresholds.
+type GetPatchComplianceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant restricts the report to one tenant; empty means all visible.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// update_days is how long a critical or security update may stay
+	// pending; zero means 14.
+	UpdateDays uint32 `protobuf:"varint,2,opt,name=update_days,json=updateDays,proto3" json:"update_days,omitempty"`
+	// reboot_days is how long a reboot may stay pending; zero means 3.
+	RebootDays uint32 `protobuf:"varint,3,opt,name=reboot_days,json=rebootDays,proto3" json:"reboot_days,omitempty"`
+	// stale_scan_days is how old the last successful scan may be; zero
+	// means 2.
+	StaleScanDays uint32 `protobuf:"varint,4,opt,name=stale_scan_days,json=staleScanDays,proto3" json:"stale_scan_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPatchComplianceRequest) Reset() {
+	*x = GetPatchComplianceRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPatchComplianceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPatchComplianceRequest) ProtoMessage() {}
+
+func (x *GetPatchComplianceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPatchComplianceRequest.ProtoReflect.Descriptor instead.
+func (*GetPatchComplianceRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetPatchComplianceRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetPatchComplianceRequest) GetUpdateDays() uint32 {
+	if x != nil {
+		return x.UpdateDays
+	}
+	return 0
+}
+
+func (x *GetPatchComplianceRequest) GetRebootDays() uint32 {
+	if x != nil {
+		return x.RebootDays
+	}
+	return 0
+}
+
+func (x *GetPatchComplianceRequest) GetStaleScanDays() uint32 {
+	if x != nil {
+		return x.StaleScanDays
+	}
+	return 0
+}
+
+// ComplianceFinding is one agent out of compliance for one reason.
+type ComplianceFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// reason is "updates_overdue", "reboot_overdue", "scan_failing" or
+	// "scan_stale" or "never_scanned".
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// since_unix is when the condition started (oldest overdue update's first
+	// seen, reboot pending since, first failed scan, last successful scan).
+	SinceUnix int64 `protobuf:"varint,4,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// detail is one human-readable line ("3 updates, oldest KB5034441").
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplianceFinding) Reset() {
+	*x = ComplianceFinding{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplianceFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplianceFinding) ProtoMessage() {}
+
+func (x *ComplianceFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplianceFinding.ProtoReflect.Descriptor instead.
+func (*ComplianceFinding) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ComplianceFinding) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ComplianceFinding) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ComplianceFinding) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ComplianceFinding) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *ComplianceFinding) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// TenantCompliance is one tenant's compliance.
+type TenantCompliance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// agents is the number of agents (not revoked).
+	Agents uint32 `protobuf:"varint,2,opt,name=agents,proto3" json:"agents,omitempty"`
+	// compliant is the number of agents without a finding.
+	Compliant uint32 `protobuf:"varint,3,opt,name=compliant,proto3" json:"compliant,omitempty"`
+	// findings lists every finding, by hostname then reason.
+	Findings      []*ComplianceFinding `protobuf:"bytes,4,rep,name=findings,proto3" json:"findings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantCompliance) Reset() {
+	*x = TenantCompliance{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantCompliance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantCompliance) ProtoMessage() {}
+
+func (x *TenantCompliance) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantCompliance.ProtoReflect.Descriptor instead.
+func (*TenantCompliance) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *TenantCompliance) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *TenantCompliance) GetAgents() uint32 {
+	if x != nil {
+		return x.Agents
+	}
+	return 0
+}
+
+func (x *TenantCompliance) GetCompliant() uint32 {
+	if x != nil {
+		return x.Compliant
+	}
+	return 0
+}
+
+func (x *TenantCompliance) GetFindings() []*ComplianceFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+// GetPatchComplianceResponse reports per tenant, ordered by tenant.
+type GetPatchComplianceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenants are the visible tenants.
+	Tenants []*TenantCompliance `protobuf:"bytes,1,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	// update_days, reboot_days and stale_scan_days are the thresholds used.
+	UpdateDays uint32 `protobuf:"varint,2,opt,name=update_days,json=updateDays,proto3" json:"update_days,omitempty"`
+	// reboot_days is the reboot threshold used.
+	RebootDays uint32 `protobuf:"varint,3,opt,name=reboot_days,json=rebootDays,proto3" json:"reboot_days,omitempty"`
+	// stale_scan_days is the scan freshness threshold used.
+	StaleScanDays uint32 `protobuf:"varint,4,opt,name=stale_scan_days,json=staleScanDays,proto3" json:"stale_scan_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPatchComplianceResponse) Reset() {
+	*x = GetPatchComplianceResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPatchComplianceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPatchComplianceResponse) ProtoMessage() {}
+
+func (x *GetPatchComplianceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPatchComplianceResponse.ProtoReflect.Descriptor instead.
+func (*GetPatchComplianceResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetPatchComplianceResponse) GetTenants() []*TenantCompliance {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+func (x *GetPatchComplianceResponse) GetUpdateDays() uint32 {
+	if x != nil {
+		return x.UpdateDays
+	}
+	return 0
+}
+
+func (x *GetPatchComplianceResponse) GetRebootDays() uint32 {
+	if x != nil {
+		return x.RebootDays
+	}
+	return 0
+}
+
+func (x *GetPatchComplianceResponse) GetStaleScanDays() uint32 {
+	if x != nil {
+		return x.StaleScanDays
+	}
+	return 0
+}
+
+// RescanAgentRequest asks for a scan now.
+type RescanAgentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent; it must be online.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// kinds lists what to scan; empty means everything.
+	Kinds []v1.StateKind `protobuf:"varint,2,rep,packed,name=kinds,proto3,enum=vigil.agent.v1.StateKind" json:"kinds,omitempty"`
+	// wait_seconds, when positive, makes the call return only once every
+	// requested kind's result is stored, or fail with DEADLINE_EXCEEDED after
+	// that many seconds (at most 3600).
+	WaitSeconds   uint32 `protobuf:"varint,3,opt,name=wait_seconds,json=waitSeconds,proto3" json:"wait_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescanAgentRequest) Reset() {
+	*x = RescanAgentRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescanAgentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescanAgentRequest) ProtoMessage() {}
+
+func (x *RescanAgentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescanAgentRequest.ProtoReflect.Descriptor instead.
+func (*RescanAgentRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RescanAgentRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *RescanAgentRequest) GetKinds() []v1.StateKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *RescanAgentRequest) GetWaitSeconds() uint32 {
+	if x != nil {
+		return x.WaitSeconds
+	}
+	return 0
+}
+
+// RescanAgentResponse says what happened.
+type RescanAgentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request_id identifies the request; the results carry it.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// completed is true when wait_seconds was set and every result arrived.
+	Completed bool `protobuf:"varint,2,opt,name=completed,proto3" json:"completed,omitempty"`
+	// scan is the patch scan's outcome when completed and patches were asked.
+	Scan          *ScanResult `protobuf:"bytes,3,opt,name=scan,proto3" json:"scan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescanAgentResponse) Reset() {
+	*x = RescanAgentResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescanAgentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescanAgentResponse) ProtoMessage() {}
+
+func (x *RescanAgentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescanAgentResponse.ProtoReflect.Descriptor instead.
+func (*RescanAgentResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RescanAgentResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RescanAgentResponse) GetCompleted() bool {
+	if x != nil {
+		return x.Completed
+	}
+	return false
+}
+
+func (x *RescanAgentResponse) GetScan() *ScanResult {
+	if x != nil {
+		return x.Scan
+	}
+	return nil
+}
+
+// GetRebootStateRequest names one agent.
+type GetRebootStateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRebootStateRequest) Reset() {
+	*x = GetRebootStateRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRebootStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRebootStateRequest) ProtoMessage() {}
+
+func (x *GetRebootStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRebootStateRequest.ProtoReflect.Descriptor instead.
+func (*GetRebootStateRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetRebootStateRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// RebootStateView is one agent's reboot state as stored.
+type RebootStateView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// state is the agent's last report; empty when none arrived.
+	State *v1.RebootState `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,3,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	// boot_time_unix is the host's boot time from its facts.
+	BootTimeUnix  int64 `protobuf:"varint,4,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootStateView) Reset() {
+	*x = RebootStateView{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootStateView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootStateView) ProtoMessage() {}
+
+func (x *RebootStateView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootStateView.ProtoReflect.Descriptor instead.
+func (*RebootStateView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RebootStateView) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *RebootStateView) GetState() *v1.RebootState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *RebootStateView) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *RebootStateView) GetBootTimeUnix() int64 {
+	if x != nil {
+		return x.BootTimeUnix
+	}
+	return 0
+}
+
+// GetInventoryRequest names one agent.
+type GetInventoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInventoryRequest) Reset() {
+	*x = GetInventoryRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInventoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInventoryRequest) ProtoMessage() {}
+
+func (x *GetInventoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInventoryRequest.ProtoReflect.Descriptor instead.
+func (*GetInventoryRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetInventoryRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// InventoryView is one agent's inventory as stored.
+type InventoryView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// inventory is the agent's last full inventory; empty when none arrived.
+	Inventory *v1.Inventory `protobuf:"bytes,2,opt,name=inventory,proto3" json:"inventory,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,3,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	// checked_unix_ms is the last time a scan confirmed it (full or digest).
+	CheckedUnixMs int64 `protobuf:"varint,4,opt,name=checked_unix_ms,json=checkedUnixMs,proto3" json:"checked_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryView) Reset() {
+	*x = InventoryView{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryView) ProtoMessage() {}
+
+func (x *InventoryView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryView.ProtoReflect.Descriptor instead.
+func (*InventoryView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *InventoryView) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *InventoryView) GetInventory() *v1.Inventory {
+	if x != nil {
+		return x.Inventory
+	}
+	return nil
+}
+
+func (x *InventoryView) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *InventoryView) GetCheckedUnixMs() int64 {
+	if x != nil {
+		return x.CheckedUnixMs
+	}
+	return 0
+}
+
+// ListInventoryChangesRequest selects one agent's software changes.
+type ListInventoryChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// since_unix is the start of the range; zero means all kept history.
+	SinceUnix     int64 `protobuf:"varint,2,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInventoryChangesRequest) Reset() {
+	*x = ListInventoryChangesRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInventoryChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInventoryChangesRequest) ProtoMessage() {}
+
+func (x *ListInventoryChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInventoryChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListInventoryChangesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListInventoryChangesRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListInventoryChangesRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+// InventoryChange is one software change.
+type InventoryChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when the inventory that showed the change was taken.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// kind is what changed.
+	Kind InventoryChange_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=vigil.manage.v1.InventoryChange_Kind" json:"kind,omitempty"`
+	// name is the software's name (for HARDWARE, the field that changed).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// arch is the software's architecture.
+	Arch string `protobuf:"bytes,4,opt,name=arch,proto3" json:"arch,omitempty"`
+	// old_version is the version before (empty when installed).
+	OldVersion string `protobuf:"bytes,5,opt,name=old_version,json=oldVersion,proto3" json:"old_version,omitempty"`
+	// new_version is the version after (empty when removed).
+	NewVersion    string `protobuf:"bytes,6,opt,name=new_version,json=newVersion,proto3" json:"new_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryChange) Reset() {
+	*x = InventoryChange{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryChange) ProtoMessage() {}
+
+func (x *InventoryChange) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryChange.ProtoReflect.Descriptor instead.
+func (*InventoryChange) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *InventoryChange) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *InventoryChange) GetKind() InventoryChange_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return InventoryChange_KIND_UNSPECIFIED
+}
+
+func (x *InventoryChange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetArch() string {
+	if x != nil {
+		return x.Arch
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetOldVersion() string {
+	if x != nil {
+		return x.OldVersion
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetNewVersion() string {
+	if x != nil {
+		return x.NewVersion
+	}
+	return ""
+}
+
+// ListInventoryChangesResponse lists changes oldest first.
+type ListInventoryChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changes are the changes in the range.
+	Changes       []*InventoryChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInventoryChangesResponse) Reset() {
+	*x = ListInventoryChangesResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInventoryChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInventoryChangesResponse) ProtoMessage() {}
+
+func (x *ListInventoryChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInventoryChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListInventoryChangesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListInventoryChangesResponse) GetChanges() []*InventoryChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_vigil_manage_v1_manage_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_manage_proto_rawDesc = "" +
@@ -1747,14 +3545,157 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"principals\x18\x01 \x03(\v2\x1a.vigil.manage.v1.PrincipalR\n" +
 	"principals\",\n" +
 	"\x16RevokePrincipalRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*s\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd8\x02\n" +
+	"\n" +
+	"ScanResult\x12 \n" +
+	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
+	"timeUnixMs\x122\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1a.vigil.agent.v1.ScanStatusR\x06status\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x04 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x05 \x01(\tR\ferrorMessage\x12\x1f\n" +
+	"\vduration_ms\x18\x06 \x01(\rR\n" +
+	"durationMs\x12%\n" +
+	"\x0flast_ok_unix_ms\x18\a \x01(\x03R\flastOkUnixMs\x121\n" +
+	"\x14consecutive_failures\x18\b \x01(\rR\x13consecutiveFailures\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tR\trequestId\"3\n" +
+	"\x05Count\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xea\x03\n" +
+	"\fPatchSummary\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1a\n" +
+	"\bhostname\x18\x03 \x01(\tR\bhostname\x12\x18\n" +
+	"\apending\x18\x04 \x01(\rR\apending\x12C\n" +
+	"\x11by_classification\x18\x05 \x03(\v2\x16.vigil.manage.v1.CountR\x10byClassification\x127\n" +
+	"\vby_severity\x18\x06 \x03(\v2\x16.vigil.manage.v1.CountR\n" +
+	"bySeverity\x12.\n" +
+	"\x13oldest_pending_unix\x18\a \x01(\x03R\x11oldestPendingUnix\x12'\n" +
+	"\x0fawaiting_reboot\x18\b \x01(\rR\x0eawaitingReboot\x12%\n" +
+	"\x0ereboot_pending\x18\t \x01(\bR\rrebootPending\x129\n" +
+	"\x19reboot_pending_since_unix\x18\n" +
+	" \x01(\x03R\x16rebootPendingSinceUnix\x128\n" +
+	"\tlast_scan\x18\v \x01(\v2\x1b.vigil.manage.v1.ScanResultR\blastScan\"\xb7\x01\n" +
+	"\x19ListPatchSummariesRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x128\n" +
+	"\n" +
+	"severities\x18\x02 \x03(\x0e2\x18.vigil.agent.v1.SeverityR\n" +
+	"severities\x12H\n" +
+	"\x0fclassifications\x18\x03 \x03(\x0e2\x1e.vigil.agent.v1.ClassificationR\x0fclassifications\"Y\n" +
+	"\x1aListPatchSummariesResponse\x12;\n" +
+	"\tsummaries\x18\x01 \x03(\v2\x1d.vigil.manage.v1.PatchSummaryR\tsummaries\"1\n" +
+	"\x14GetPatchStateRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"n\n" +
+	"\rTrackedUpdate\x125\n" +
+	"\x06update\x18\x01 \x01(\v2\x1d.vigil.agent.v1.PendingUpdateR\x06update\x12&\n" +
+	"\x0ffirst_seen_unix\x18\x02 \x01(\x03R\rfirstSeenUnix\"\xdb\x01\n" +
+	"\n" +
+	"PatchState\x127\n" +
+	"\asummary\x18\x01 \x01(\v2\x1d.vigil.manage.v1.PatchSummaryR\asummary\x128\n" +
+	"\apending\x18\x02 \x03(\v2\x1e.vigil.manage.v1.TrackedUpdateR\apending\x12Z\n" +
+	"\x19installed_awaiting_reboot\x18\x03 \x03(\v2\x1e.vigil.manage.v1.TrackedUpdateR\x17installedAwaitingReboot\"S\n" +
+	"\x17ListPatchHistoryRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x02 \x01(\x03R\tsinceUnix\"\xc4\x03\n" +
+	"\n" +
+	"PatchEvent\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x124\n" +
+	"\x04kind\x18\x02 \x01(\x0e2 .vigil.manage.v1.PatchEvent.KindR\x04kind\x12\x1b\n" +
+	"\tupdate_id\x18\x03 \x01(\tR\bupdateId\x12\x0e\n" +
+	"\x02kb\x18\x04 \x01(\tR\x02kb\x12\x18\n" +
+	"\apackage\x18\x05 \x01(\tR\apackage\x12\x14\n" +
+	"\x05title\x18\x06 \x01(\tR\x05title\x12F\n" +
+	"\x0eclassification\x18\a \x01(\x0e2\x1e.vigil.agent.v1.ClassificationR\x0eclassification\x124\n" +
+	"\bseverity\x18\b \x01(\x0e2\x18.vigil.agent.v1.SeverityR\bseverity\x12'\n" +
+	"\x0fpending_seconds\x18\t \x01(\x03R\x0ependingSeconds\"_\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rKIND_APPEARED\x10\x01\x12\x14\n" +
+	"\x10KIND_DISAPPEARED\x10\x02\x12\x18\n" +
+	"\x14KIND_AWAITING_REBOOT\x10\x03\"O\n" +
+	"\x18ListPatchHistoryResponse\x123\n" +
+	"\x06events\x18\x01 \x03(\v2\x1b.vigil.manage.v1.PatchEventR\x06events\"\x9d\x01\n" +
+	"\x19GetPatchComplianceRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1f\n" +
+	"\vupdate_days\x18\x02 \x01(\rR\n" +
+	"updateDays\x12\x1f\n" +
+	"\vreboot_days\x18\x03 \x01(\rR\n" +
+	"rebootDays\x12&\n" +
+	"\x0fstale_scan_days\x18\x04 \x01(\rR\rstaleScanDays\"\x99\x01\n" +
+	"\x11ComplianceFinding\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x04 \x01(\x03R\tsinceUnix\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xa0\x01\n" +
+	"\x10TenantCompliance\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x16\n" +
+	"\x06agents\x18\x02 \x01(\rR\x06agents\x12\x1c\n" +
+	"\tcompliant\x18\x03 \x01(\rR\tcompliant\x12>\n" +
+	"\bfindings\x18\x04 \x03(\v2\".vigil.manage.v1.ComplianceFindingR\bfindings\"\xc3\x01\n" +
+	"\x1aGetPatchComplianceResponse\x12;\n" +
+	"\atenants\x18\x01 \x03(\v2!.vigil.manage.v1.TenantComplianceR\atenants\x12\x1f\n" +
+	"\vupdate_days\x18\x02 \x01(\rR\n" +
+	"updateDays\x12\x1f\n" +
+	"\vreboot_days\x18\x03 \x01(\rR\n" +
+	"rebootDays\x12&\n" +
+	"\x0fstale_scan_days\x18\x04 \x01(\rR\rstaleScanDays\"\x83\x01\n" +
+	"\x12RescanAgentRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12/\n" +
+	"\x05kinds\x18\x02 \x03(\x0e2\x19.vigil.agent.v1.StateKindR\x05kinds\x12!\n" +
+	"\fwait_seconds\x18\x03 \x01(\rR\vwaitSeconds\"\x83\x01\n" +
+	"\x13RescanAgentResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n" +
+	"\tcompleted\x18\x02 \x01(\bR\tcompleted\x12/\n" +
+	"\x04scan\x18\x03 \x01(\v2\x1b.vigil.manage.v1.ScanResultR\x04scan\"2\n" +
+	"\x15GetRebootStateRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"\xaf\x01\n" +
+	"\x0fRebootStateView\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x121\n" +
+	"\x05state\x18\x02 \x01(\v2\x1b.vigil.agent.v1.RebootStateR\x05state\x12(\n" +
+	"\x10reported_unix_ms\x18\x03 \x01(\x03R\x0ereportedUnixMs\x12$\n" +
+	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\"0\n" +
+	"\x13GetInventoryRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"\xb5\x01\n" +
+	"\rInventoryView\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x127\n" +
+	"\tinventory\x18\x02 \x01(\v2\x19.vigil.agent.v1.InventoryR\tinventory\x12(\n" +
+	"\x10reported_unix_ms\x18\x03 \x01(\x03R\x0ereportedUnixMs\x12&\n" +
+	"\x0fchecked_unix_ms\x18\x04 \x01(\x03R\rcheckedUnixMs\"W\n" +
+	"\x1bListInventoryChangesRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x02 \x01(\x03R\tsinceUnix\"\xd2\x02\n" +
+	"\x0fInventoryChange\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x129\n" +
+	"\x04kind\x18\x02 \x01(\x0e2%.vigil.manage.v1.InventoryChange.KindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
+	"\x04arch\x18\x04 \x01(\tR\x04arch\x12\x1f\n" +
+	"\vold_version\x18\x05 \x01(\tR\n" +
+	"oldVersion\x12\x1f\n" +
+	"\vnew_version\x18\x06 \x01(\tR\n" +
+	"newVersion\"}\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eKIND_INSTALLED\x10\x01\x12\x10\n" +
+	"\fKIND_REMOVED\x10\x02\x12\x11\n" +
+	"\rKIND_UPGRADED\x10\x03\x12\x13\n" +
+	"\x0fKIND_DOWNGRADED\x10\x04\x12\x11\n" +
+	"\rKIND_HARDWARE\x10\x05\"Z\n" +
+	"\x1cListInventoryChangesResponse\x12:\n" +
+	"\achanges\x18\x01 \x03(\v2 .vigil.manage.v1.InventoryChangeR\achanges*s\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x13\n" +
 	"\x0fROLE_TECHNICIAN\x10\x02\x12\x18\n" +
 	"\x14ROLE_CLIENT_APPROVER\x10\x03\x12\x16\n" +
-	"\x12ROLE_CLIENT_VIEWER\x10\x042\x89\t\n" +
+	"\x12ROLE_CLIENT_VIEWER\x10\x042\xa6\x0f\n" +
 	"\rManageService\x12D\n" +
 	"\x06WhoAmI\x12\x1e.vigil.manage.v1.WhoAmIRequest\x1a\x1a.vigil.manage.v1.Principal\x12M\n" +
 	"\fCreateTenant\x12$.vigil.manage.v1.CreateTenantRequest\x1a\x17.vigil.manage.v1.Tenant\x12G\n" +
@@ -1769,7 +3710,15 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\fQueryMetrics\x12$.vigil.manage.v1.QueryMetricsRequest\x1a%.vigil.manage.v1.QueryMetricsResponse\x12d\n" +
 	"\x0fCreatePrincipal\x12'.vigil.manage.v1.CreatePrincipalRequest\x1a(.vigil.manage.v1.CreatePrincipalResponse\x12a\n" +
 	"\x0eListPrincipals\x12&.vigil.manage.v1.ListPrincipalsRequest\x1a'.vigil.manage.v1.ListPrincipalsResponse\x12V\n" +
-	"\x0fRevokePrincipal\x12'.vigil.manage.v1.RevokePrincipalRequest\x1a\x1a.vigil.manage.v1.PrincipalB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x0fRevokePrincipal\x12'.vigil.manage.v1.RevokePrincipalRequest\x1a\x1a.vigil.manage.v1.Principal\x12m\n" +
+	"\x12ListPatchSummaries\x12*.vigil.manage.v1.ListPatchSummariesRequest\x1a+.vigil.manage.v1.ListPatchSummariesResponse\x12S\n" +
+	"\rGetPatchState\x12%.vigil.manage.v1.GetPatchStateRequest\x1a\x1b.vigil.manage.v1.PatchState\x12g\n" +
+	"\x10ListPatchHistory\x12(.vigil.manage.v1.ListPatchHistoryRequest\x1a).vigil.manage.v1.ListPatchHistoryResponse\x12m\n" +
+	"\x12GetPatchCompliance\x12*.vigil.manage.v1.GetPatchComplianceRequest\x1a+.vigil.manage.v1.GetPatchComplianceResponse\x12X\n" +
+	"\vRescanAgent\x12#.vigil.manage.v1.RescanAgentRequest\x1a$.vigil.manage.v1.RescanAgentResponse\x12Z\n" +
+	"\x0eGetRebootState\x12&.vigil.manage.v1.GetRebootStateRequest\x1a .vigil.manage.v1.RebootStateView\x12T\n" +
+	"\fGetInventory\x12$.vigil.manage.v1.GetInventoryRequest\x1a\x1e.vigil.manage.v1.InventoryView\x12s\n" +
+	"\x14ListInventoryChanges\x12,.vigil.manage.v1.ListInventoryChangesRequest\x1a-.vigil.manage.v1.ListInventoryChangesResponseB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
 var (
 	file_vigil_manage_v1_manage_proto_rawDescOnce sync.Once
@@ -1783,84 +3732,156 @@ func file_vigil_manage_v1_manage_proto_rawDescGZIP() []byte {
 	return file_vigil_manage_v1_manage_proto_rawDescData
 }
 
-var file_vigil_manage_v1_manage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_vigil_manage_v1_manage_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_vigil_manage_v1_manage_proto_goTypes = []any{
-	(Role)(0),                         // 0: vigil.manage.v1.Role
-	(*WhoAmIRequest)(nil),             // 1: vigil.manage.v1.WhoAmIRequest
-	(*Principal)(nil),                 // 2: vigil.manage.v1.Principal
-	(*Tenant)(nil),                    // 3: vigil.manage.v1.Tenant
-	(*CreateTenantRequest)(nil),       // 4: vigil.manage.v1.CreateTenantRequest
-	(*GetTenantRequest)(nil),          // 5: vigil.manage.v1.GetTenantRequest
-	(*ListTenantsRequest)(nil),        // 6: vigil.manage.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),       // 7: vigil.manage.v1.ListTenantsResponse
-	(*CreateEnrollTokenRequest)(nil),  // 8: vigil.manage.v1.CreateEnrollTokenRequest
-	(*EnrollToken)(nil),               // 9: vigil.manage.v1.EnrollToken
-	(*CreateEnrollTokenResponse)(nil), // 10: vigil.manage.v1.CreateEnrollTokenResponse
-	(*ListEnrollTokensRequest)(nil),   // 11: vigil.manage.v1.ListEnrollTokensRequest
-	(*ListEnrollTokensResponse)(nil),  // 12: vigil.manage.v1.ListEnrollTokensResponse
-	(*Agent)(nil),                     // 13: vigil.manage.v1.Agent
-	(*ListAgentsRequest)(nil),         // 14: vigil.manage.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 15: vigil.manage.v1.ListAgentsResponse
-	(*GetAgentRequest)(nil),           // 16: vigil.manage.v1.GetAgentRequest
-	(*AgentDetail)(nil),               // 17: vigil.manage.v1.AgentDetail
-	(*RevokeAgentRequest)(nil),        // 18: vigil.manage.v1.RevokeAgentRequest
-	(*MetricSample)(nil),              // 19: vigil.manage.v1.MetricSample
-	(*QueryMetricsRequest)(nil),       // 20: vigil.manage.v1.QueryMetricsRequest
-	(*QueryMetricsResponse)(nil),      // 21: vigil.manage.v1.QueryMetricsResponse
-	(*CreatePrincipalRequest)(nil),    // 22: vigil.manage.v1.CreatePrincipalRequest
-	(*CreatePrincipalResponse)(nil),   // 23: vigil.manage.v1.CreatePrincipalResponse
-	(*ListPrincipalsRequest)(nil),     // 24: vigil.manage.v1.ListPrincipalsRequest
-	(*ListPrincipalsResponse)(nil),    // 25: vigil.manage.v1.ListPrincipalsResponse
-	(*RevokePrincipalRequest)(nil),    // 26: vigil.manage.v1.RevokePrincipalRequest
-	(*v1.Facts)(nil),                  // 27: vigil.agent.v1.Facts
-	(*v1.Metrics)(nil),                // 28: vigil.agent.v1.Metrics
+	(Role)(0),                            // 0: vigil.manage.v1.Role
+	(PatchEvent_Kind)(0),                 // 1: vigil.manage.v1.PatchEvent.Kind
+	(InventoryChange_Kind)(0),            // 2: vigil.manage.v1.InventoryChange.Kind
+	(*WhoAmIRequest)(nil),                // 3: vigil.manage.v1.WhoAmIRequest
+	(*Principal)(nil),                    // 4: vigil.manage.v1.Principal
+	(*Tenant)(nil),                       // 5: vigil.manage.v1.Tenant
+	(*CreateTenantRequest)(nil),          // 6: vigil.manage.v1.CreateTenantRequest
+	(*GetTenantRequest)(nil),             // 7: vigil.manage.v1.GetTenantRequest
+	(*ListTenantsRequest)(nil),           // 8: vigil.manage.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 9: vigil.manage.v1.ListTenantsResponse
+	(*CreateEnrollTokenRequest)(nil),     // 10: vigil.manage.v1.CreateEnrollTokenRequest
+	(*EnrollToken)(nil),                  // 11: vigil.manage.v1.EnrollToken
+	(*CreateEnrollTokenResponse)(nil),    // 12: vigil.manage.v1.CreateEnrollTokenResponse
+	(*ListEnrollTokensRequest)(nil),      // 13: vigil.manage.v1.ListEnrollTokensRequest
+	(*ListEnrollTokensResponse)(nil),     // 14: vigil.manage.v1.ListEnrollTokensResponse
+	(*Agent)(nil),                        // 15: vigil.manage.v1.Agent
+	(*ListAgentsRequest)(nil),            // 16: vigil.manage.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),           // 17: vigil.manage.v1.ListAgentsResponse
+	(*GetAgentRequest)(nil),              // 18: vigil.manage.v1.GetAgentRequest
+	(*AgentDetail)(nil),                  // 19: vigil.manage.v1.AgentDetail
+	(*RevokeAgentRequest)(nil),           // 20: vigil.manage.v1.RevokeAgentRequest
+	(*MetricSample)(nil),                 // 21: vigil.manage.v1.MetricSample
+	(*QueryMetricsRequest)(nil),          // 22: vigil.manage.v1.QueryMetricsRequest
+	(*QueryMetricsResponse)(nil),         // 23: vigil.manage.v1.QueryMetricsResponse
+	(*CreatePrincipalRequest)(nil),       // 24: vigil.manage.v1.CreatePrincipalRequest
+	(*CreatePrincipalResponse)(nil),      // 25: vigil.manage.v1.CreatePrincipalResponse
+	(*ListPrincipalsRequest)(nil),        // 26: vigil.manage.v1.ListPrincipalsRequest
+	(*ListPrincipalsResponse)(nil),       // 27: vigil.manage.v1.ListPrincipalsResponse
+	(*RevokePrincipalRequest)(nil),       // 28: vigil.manage.v1.RevokePrincipalRequest
+	(*ScanResult)(nil),                   // 29: vigil.manage.v1.ScanResult
+	(*Count)(nil),                        // 30: vigil.manage.v1.Count
+	(*PatchSummary)(nil),                 // 31: vigil.manage.v1.PatchSummary
+	(*ListPatchSummariesRequest)(nil),    // 32: vigil.manage.v1.ListPatchSummariesRequest
+	(*ListPatchSummariesResponse)(nil),   // 33: vigil.manage.v1.ListPatchSummariesResponse
+	(*GetPatchStateRequest)(nil),         // 34: vigil.manage.v1.GetPatchStateRequest
+	(*TrackedUpdate)(nil),                // 35: vigil.manage.v1.TrackedUpdate
+	(*PatchState)(nil),                   // 36: vigil.manage.v1.PatchState
+	(*ListPatchHistoryRequest)(nil),      // 37: vigil.manage.v1.ListPatchHistoryRequest
+	(*PatchEvent)(nil),                   // 38: vigil.manage.v1.PatchEvent
+	(*ListPatchHistoryResponse)(nil),     // 39: vigil.manage.v1.ListPatchHistoryResponse
+	(*GetPatchComplianceRequest)(nil),    // 40: vigil.manage.v1.GetPatchComplianceRequest
+	(*ComplianceFinding)(nil),            // 41: vigil.manage.v1.ComplianceFinding
+	(*TenantCompliance)(nil),             // 42: vigil.manage.v1.TenantCompliance
+	(*GetPatchComplianceResponse)(nil),   // 43: vigil.manage.v1.GetPatchComplianceResponse
+	(*RescanAgentRequest)(nil),           // 44: vigil.manage.v1.RescanAgentRequest
+	(*RescanAgentResponse)(nil),          // 45: vigil.manage.v1.RescanAgentResponse
+	(*GetRebootStateRequest)(nil),        // 46: vigil.manage.v1.GetRebootStateRequest
+	(*RebootStateView)(nil),              // 47: vigil.manage.v1.RebootStateView
+	(*GetInventoryRequest)(nil),          // 48: vigil.manage.v1.GetInventoryRequest
+	(*InventoryView)(nil),                // 49: vigil.manage.v1.InventoryView
+	(*ListInventoryChangesRequest)(nil),  // 50: vigil.manage.v1.ListInventoryChangesRequest
+	(*InventoryChange)(nil),              // 51: vigil.manage.v1.InventoryChange
+	(*ListInventoryChangesResponse)(nil), // 52: vigil.manage.v1.ListInventoryChangesResponse
+	(*v1.Facts)(nil),                     // 53: vigil.agent.v1.Facts
+	(*v1.Metrics)(nil),                   // 54: vigil.agent.v1.Metrics
+	(v1.ScanStatus)(0),                   // 55: vigil.agent.v1.ScanStatus
+	(v1.Severity)(0),                     // 56: vigil.agent.v1.Severity
+	(v1.Classification)(0),               // 57: vigil.agent.v1.Classification
+	(*v1.PendingUpdate)(nil),             // 58: vigil.agent.v1.PendingUpdate
+	(v1.StateKind)(0),                    // 59: vigil.agent.v1.StateKind
+	(*v1.RebootState)(nil),               // 60: vigil.agent.v1.RebootState
+	(*v1.Inventory)(nil),                 // 61: vigil.agent.v1.Inventory
 }
 var file_vigil_manage_v1_manage_proto_depIdxs = []int32{
 	0,  // 0: vigil.manage.v1.Principal.role:type_name -> vigil.manage.v1.Role
-	3,  // 1: vigil.manage.v1.ListTenantsResponse.tenants:type_name -> vigil.manage.v1.Tenant
-	9,  // 2: vigil.manage.v1.CreateEnrollTokenResponse.info:type_name -> vigil.manage.v1.EnrollToken
-	9,  // 3: vigil.manage.v1.ListEnrollTokensResponse.tokens:type_name -> vigil.manage.v1.EnrollToken
-	13, // 4: vigil.manage.v1.ListAgentsResponse.agents:type_name -> vigil.manage.v1.Agent
-	13, // 5: vigil.manage.v1.AgentDetail.agent:type_name -> vigil.manage.v1.Agent
-	27, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
-	19, // 7: vigil.manage.v1.AgentDetail.latest:type_name -> vigil.manage.v1.MetricSample
-	28, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
-	19, // 9: vigil.manage.v1.QueryMetricsResponse.samples:type_name -> vigil.manage.v1.MetricSample
+	5,  // 1: vigil.manage.v1.ListTenantsResponse.tenants:type_name -> vigil.manage.v1.Tenant
+	11, // 2: vigil.manage.v1.CreateEnrollTokenResponse.info:type_name -> vigil.manage.v1.EnrollToken
+	11, // 3: vigil.manage.v1.ListEnrollTokensResponse.tokens:type_name -> vigil.manage.v1.EnrollToken
+	15, // 4: vigil.manage.v1.ListAgentsResponse.agents:type_name -> vigil.manage.v1.Agent
+	15, // 5: vigil.manage.v1.AgentDetail.agent:type_name -> vigil.manage.v1.Agent
+	53, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
+	21, // 7: vigil.manage.v1.AgentDetail.latest:type_name -> vigil.manage.v1.MetricSample
+	54, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
+	21, // 9: vigil.manage.v1.QueryMetricsResponse.samples:type_name -> vigil.manage.v1.MetricSample
 	0,  // 10: vigil.manage.v1.CreatePrincipalRequest.role:type_name -> vigil.manage.v1.Role
-	2,  // 11: vigil.manage.v1.CreatePrincipalResponse.principal:type_name -> vigil.manage.v1.Principal
-	2,  // 12: vigil.manage.v1.ListPrincipalsResponse.principals:type_name -> vigil.manage.v1.Principal
-	1,  // 13: vigil.manage.v1.ManageService.WhoAmI:input_type -> vigil.manage.v1.WhoAmIRequest
-	4,  // 14: vigil.manage.v1.ManageService.CreateTenant:input_type -> vigil.manage.v1.CreateTenantRequest
-	5,  // 15: vigil.manage.v1.ManageService.GetTenant:input_type -> vigil.manage.v1.GetTenantRequest
-	6,  // 16: vigil.manage.v1.ManageService.ListTenants:input_type -> vigil.manage.v1.ListTenantsRequest
-	8,  // 17: vigil.manage.v1.ManageService.CreateEnrollToken:input_type -> vigil.manage.v1.CreateEnrollTokenRequest
-	11, // 18: vigil.manage.v1.ManageService.ListEnrollTokens:input_type -> vigil.manage.v1.ListEnrollTokensRequest
-	14, // 19: vigil.manage.v1.ManageService.ListAgents:input_type -> vigil.manage.v1.ListAgentsRequest
-	16, // 20: vigil.manage.v1.ManageService.GetAgent:input_type -> vigil.manage.v1.GetAgentRequest
-	18, // 21: vigil.manage.v1.ManageService.RevokeAgent:input_type -> vigil.manage.v1.RevokeAgentRequest
-	20, // 22: vigil.manage.v1.ManageService.QueryMetrics:input_type -> vigil.manage.v1.QueryMetricsRequest
-	22, // 23: vigil.manage.v1.ManageService.CreatePrincipal:input_type -> vigil.manage.v1.CreatePrincipalRequest
-	24, // 24: vigil.manage.v1.ManageService.ListPrincipals:input_type -> vigil.manage.v1.ListPrincipalsRequest
-	26, // 25: vigil.manage.v1.ManageService.RevokePrincipal:input_type -> vigil.manage.v1.RevokePrincipalRequest
-	2,  // 26: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
-	3,  // 27: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
-	3,  // 28: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
-	7,  // 29: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
-	10, // 30: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
-	12, // 31: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
-	15, // 32: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
-	17, // 33: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
-	13, // 34: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
-	21, // 35: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
-	23, // 36: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
-	25, // 37: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
-	2,  // 38: vigil.manage.v1.ManageService.RevokePrincipal:output_type -> vigil.manage.v1.Principal
-	26, // [26:39] is the sub-list for method output_type
-	13, // [13:26] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	4,  // 11: vigil.manage.v1.CreatePrincipalResponse.principal:type_name -> vigil.manage.v1.Principal
+	4,  // 12: vigil.manage.v1.ListPrincipalsResponse.principals:type_name -> vigil.manage.v1.Principal
+	55, // 13: vigil.manage.v1.ScanResult.status:type_name -> vigil.agent.v1.ScanStatus
+	30, // 14: vigil.manage.v1.PatchSummary.by_classification:type_name -> vigil.manage.v1.Count
+	30, // 15: vigil.manage.v1.PatchSummary.by_severity:type_name -> vigil.manage.v1.Count
+	29, // 16: vigil.manage.v1.PatchSummary.last_scan:type_name -> vigil.manage.v1.ScanResult
+	56, // 17: vigil.manage.v1.ListPatchSummariesRequest.severities:type_name -> vigil.agent.v1.Severity
+	57, // 18: vigil.manage.v1.ListPatchSummariesRequest.classifications:type_name -> vigil.agent.v1.Classification
+	31, // 19: vigil.manage.v1.ListPatchSummariesResponse.summaries:type_name -> vigil.manage.v1.PatchSummary
+	58, // 20: vigil.manage.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
+	31, // 21: vigil.manage.v1.PatchState.summary:type_name -> vigil.manage.v1.PatchSummary
+	35, // 22: vigil.manage.v1.PatchState.pending:type_name -> vigil.manage.v1.TrackedUpdate
+	35, // 23: vigil.manage.v1.PatchState.installed_awaiting_reboot:type_name -> vigil.manage.v1.TrackedUpdate
+	1,  // 24: vigil.manage.v1.PatchEvent.kind:type_name -> vigil.manage.v1.PatchEvent.Kind
+	57, // 25: vigil.manage.v1.PatchEvent.classification:type_name -> vigil.agent.v1.Classification
+	56, // 26: vigil.manage.v1.PatchEvent.severity:type_name -> vigil.agent.v1.Severity
+	38, // 27: vigil.manage.v1.ListPatchHistoryResponse.events:type_name -> vigil.manage.v1.PatchEvent
+	41, // 28: vigil.manage.v1.TenantCompliance.findings:type_name -> vigil.manage.v1.ComplianceFinding
+	42, // 29: vigil.manage.v1.GetPatchComplianceResponse.tenants:type_name -> vigil.manage.v1.TenantCompliance
+	59, // 30: vigil.manage.v1.RescanAgentRequest.kinds:type_name -> vigil.agent.v1.StateKind
+	29, // 31: vigil.manage.v1.RescanAgentResponse.scan:type_name -> vigil.manage.v1.ScanResult
+	60, // 32: vigil.manage.v1.RebootStateView.state:type_name -> vigil.agent.v1.RebootState
+	61, // 33: vigil.manage.v1.InventoryView.inventory:type_name -> vigil.agent.v1.Inventory
+	2,  // 34: vigil.manage.v1.InventoryChange.kind:type_name -> vigil.manage.v1.InventoryChange.Kind
+	51, // 35: vigil.manage.v1.ListInventoryChangesResponse.changes:type_name -> vigil.manage.v1.InventoryChange
+	3,  // 36: vigil.manage.v1.ManageService.WhoAmI:input_type -> vigil.manage.v1.WhoAmIRequest
+	6,  // 37: vigil.manage.v1.ManageService.CreateTenant:input_type -> vigil.manage.v1.CreateTenantRequest
+	7,  // 38: vigil.manage.v1.ManageService.GetTenant:input_type -> vigil.manage.v1.GetTenantRequest
+	8,  // 39: vigil.manage.v1.ManageService.ListTenants:input_type -> vigil.manage.v1.ListTenantsRequest
+	10, // 40: vigil.manage.v1.ManageService.CreateEnrollToken:input_type -> vigil.manage.v1.CreateEnrollTokenRequest
+	13, // 41: vigil.manage.v1.ManageService.ListEnrollTokens:input_type -> vigil.manage.v1.ListEnrollTokensRequest
+	16, // 42: vigil.manage.v1.ManageService.ListAgents:input_type -> vigil.manage.v1.ListAgentsRequest
+	18, // 43: vigil.manage.v1.ManageService.GetAgent:input_type -> vigil.manage.v1.GetAgentRequest
+	20, // 44: vigil.manage.v1.ManageService.RevokeAgent:input_type -> vigil.manage.v1.RevokeAgentRequest
+	22, // 45: vigil.manage.v1.ManageService.QueryMetrics:input_type -> vigil.manage.v1.QueryMetricsRequest
+	24, // 46: vigil.manage.v1.ManageService.CreatePrincipal:input_type -> vigil.manage.v1.CreatePrincipalRequest
+	26, // 47: vigil.manage.v1.ManageService.ListPrincipals:input_type -> vigil.manage.v1.ListPrincipalsRequest
+	28, // 48: vigil.manage.v1.ManageService.RevokePrincipal:input_type -> vigil.manage.v1.RevokePrincipalRequest
+	32, // 49: vigil.manage.v1.ManageService.ListPatchSummaries:input_type -> vigil.manage.v1.ListPatchSummariesRequest
+	34, // 50: vigil.manage.v1.ManageService.GetPatchState:input_type -> vigil.manage.v1.GetPatchStateRequest
+	37, // 51: vigil.manage.v1.ManageService.ListPatchHistory:input_type -> vigil.manage.v1.ListPatchHistoryRequest
+	40, // 52: vigil.manage.v1.ManageService.GetPatchCompliance:input_type -> vigil.manage.v1.GetPatchComplianceRequest
+	44, // 53: vigil.manage.v1.ManageService.RescanAgent:input_type -> vigil.manage.v1.RescanAgentRequest
+	46, // 54: vigil.manage.v1.ManageService.GetRebootState:input_type -> vigil.manage.v1.GetRebootStateRequest
+	48, // 55: vigil.manage.v1.ManageService.GetInventory:input_type -> vigil.manage.v1.GetInventoryRequest
+	50, // 56: vigil.manage.v1.ManageService.ListInventoryChanges:input_type -> vigil.manage.v1.ListInventoryChangesRequest
+	4,  // 57: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
+	5,  // 58: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
+	5,  // 59: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
+	9,  // 60: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
+	12, // 61: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
+	14, // 62: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
+	17, // 63: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
+	19, // 64: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
+	15, // 65: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
+	23, // 66: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
+	25, // 67: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
+	27, // 68: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
+	4,  // 69: vigil.manage.v1.ManageService.RevokePrincipal:output_type -> vigil.manage.v1.Principal
+	33, // 70: vigil.manage.v1.ManageService.ListPatchSummaries:output_type -> vigil.manage.v1.ListPatchSummariesResponse
+	36, // 71: vigil.manage.v1.ManageService.GetPatchState:output_type -> vigil.manage.v1.PatchState
+	39, // 72: vigil.manage.v1.ManageService.ListPatchHistory:output_type -> vigil.manage.v1.ListPatchHistoryResponse
+	43, // 73: vigil.manage.v1.ManageService.GetPatchCompliance:output_type -> vigil.manage.v1.GetPatchComplianceResponse
+	45, // 74: vigil.manage.v1.ManageService.RescanAgent:output_type -> vigil.manage.v1.RescanAgentResponse
+	47, // 75: vigil.manage.v1.ManageService.GetRebootState:output_type -> vigil.manage.v1.RebootStateView
+	49, // 76: vigil.manage.v1.ManageService.GetInventory:output_type -> vigil.manage.v1.InventoryView
+	52, // 77: vigil.manage.v1.ManageService.ListInventoryChanges:output_type -> vigil.manage.v1.ListInventoryChangesResponse
+	57, // [57:78] is the sub-list for method output_type
+	36, // [36:57] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_manage_proto_init() }
@@ -1873,8 +3894,8 @@ func file_vigil_manage_v1_manage_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_manage_proto_rawDesc), len(file_vigil_manage_v1_manage_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   26,
+			NumEnums:      3,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,19 +24,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ManageService_WhoAmI_FullMethodName            = "/vigil.manage.v1.ManageService/WhoAmI"
-	ManageService_CreateTenant_FullMethodName      = "/vigil.manage.v1.ManageService/CreateTenant"
-	ManageService_GetTenant_FullMethodName         = "/vigil.manage.v1.ManageService/GetTenant"
-	ManageService_ListTenants_FullMethodName       = "/vigil.manage.v1.ManageService/ListTenants"
-	ManageService_CreateEnrollToken_FullMethodName = "/vigil.manage.v1.ManageService/CreateEnrollToken"
-	ManageService_ListEnrollTokens_FullMethodName  = "/vigil.manage.v1.ManageService/ListEnrollTokens"
-	ManageService_ListAgents_FullMethodName        = "/vigil.manage.v1.ManageService/ListAgents"
-	ManageService_GetAgent_FullMethodName          = "/vigil.manage.v1.ManageService/GetAgent"
-	ManageService_RevokeAgent_FullMethodName       = "/vigil.manage.v1.ManageService/RevokeAgent"
-	ManageService_QueryMetrics_FullMethodName      = "/vigil.manage.v1.ManageService/QueryMetrics"
-	ManageService_CreatePrincipal_FullMethodName   = "/vigil.manage.v1.ManageService/CreatePrincipal"
-	ManageService_ListPrincipals_FullMethodName    = "/vigil.manage.v1.ManageService/ListPrincipals"
-	ManageService_RevokePrincipal_FullMethodName   = "/vigil.manage.v1.ManageService/RevokePrincipal"
+	ManageService_WhoAmI_FullMethodName               = "/vigil.manage.v1.ManageService/WhoAmI"
+	ManageService_CreateTenant_FullMethodName         = "/vigil.manage.v1.ManageService/CreateTenant"
+	ManageService_GetTenant_FullMethodName            = "/vigil.manage.v1.ManageService/GetTenant"
+	ManageService_ListTenants_FullMethodName          = "/vigil.manage.v1.ManageService/ListTenants"
+	ManageService_CreateEnrollToken_FullMethodName    = "/vigil.manage.v1.ManageService/CreateEnrollToken"
+	ManageService_ListEnrollTokens_FullMethodName     = "/vigil.manage.v1.ManageService/ListEnrollTokens"
+	ManageService_ListAgents_FullMethodName           = "/vigil.manage.v1.ManageService/ListAgents"
+	ManageService_GetAgent_FullMethodName             = "/vigil.manage.v1.ManageService/GetAgent"
+	ManageService_RevokeAgent_FullMethodName          = "/vigil.manage.v1.ManageService/RevokeAgent"
+	ManageService_QueryMetrics_FullMethodName         = "/vigil.manage.v1.ManageService/QueryMetrics"
+	ManageService_CreatePrincipal_FullMethodName      = "/vigil.manage.v1.ManageService/CreatePrincipal"
+	ManageService_ListPrincipals_FullMethodName       = "/vigil.manage.v1.ManageService/ListPrincipals"
+	ManageService_RevokePrincipal_FullMethodName      = "/vigil.manage.v1.ManageService/RevokePrincipal"
+	ManageService_ListPatchSummaries_FullMethodName   = "/vigil.manage.v1.ManageService/ListPatchSummaries"
+	ManageService_GetPatchState_FullMethodName        = "/vigil.manage.v1.ManageService/GetPatchState"
+	ManageService_ListPatchHistory_FullMethodName     = "/vigil.manage.v1.ManageService/ListPatchHistory"
+	ManageService_GetPatchCompliance_FullMethodName   = "/vigil.manage.v1.ManageService/GetPatchCompliance"
+	ManageService_RescanAgent_FullMethodName          = "/vigil.manage.v1.ManageService/RescanAgent"
+	ManageService_GetRebootState_FullMethodName       = "/vigil.manage.v1.ManageService/GetRebootState"
+	ManageService_GetInventory_FullMethodName         = "/vigil.manage.v1.ManageService/GetInventory"
+	ManageService_ListInventoryChanges_FullMethodName = "/vigil.manage.v1.ManageService/ListInventoryChanges"
 )
 
 // ManageServiceClient is the client API for ManageService service.
@@ -74,6 +82,29 @@ type ManageServiceClient interface {
 	// RevokePrincipal disables a principal: its API token stops working at
 	// once. Admin only; an admin cannot revoke itself.
 	RevokePrincipal(ctx context.Context, in *RevokePrincipalRequest, opts ...grpc.CallOption) (*Principal, error)
+	// ListPatchSummaries returns, per visible agent, its pending update counts,
+	// oldest pending age, reboot state and last scan.
+	ListPatchSummaries(ctx context.Context, in *ListPatchSummariesRequest, opts ...grpc.CallOption) (*ListPatchSummariesResponse, error)
+	// GetPatchState returns one agent's pending updates and updates awaiting
+	// a reboot, each with when it was first seen.
+	GetPatchState(ctx context.Context, in *GetPatchStateRequest, opts ...grpc.CallOption) (*PatchState, error)
+	// ListPatchHistory returns when updates appeared on and disappeared from
+	// one agent's pending list.
+	ListPatchHistory(ctx context.Context, in *ListPatchHistoryRequest, opts ...grpc.CallOption) (*ListPatchHistoryResponse, error)
+	// GetPatchCompliance evaluates each visible tenant against patch
+	// thresholds: overdue critical or security updates, overdue reboots,
+	// failing scans.
+	GetPatchCompliance(ctx context.Context, in *GetPatchComplianceRequest, opts ...grpc.CallOption) (*GetPatchComplianceResponse, error)
+	// RescanAgent asks an online agent to scan now; with wait_seconds it
+	// returns once the results are stored or the wait ends.
+	RescanAgent(ctx context.Context, in *RescanAgentRequest, opts ...grpc.CallOption) (*RescanAgentResponse, error)
+	// GetRebootState returns every reboot signal of one agent.
+	GetRebootState(ctx context.Context, in *GetRebootStateRequest, opts ...grpc.CallOption) (*RebootStateView, error)
+	// GetInventory returns one agent's hardware and software inventory.
+	GetInventory(ctx context.Context, in *GetInventoryRequest, opts ...grpc.CallOption) (*InventoryView, error)
+	// ListInventoryChanges returns what was installed, removed or upgraded on
+	// one agent, newest last.
+	ListInventoryChanges(ctx context.Context, in *ListInventoryChangesRequest, opts ...grpc.CallOption) (*ListInventoryChangesResponse, error)
 }
 
 type manageServiceClient struct {
@@ -214,6 +245,86 @@ func (c *manageServiceClient) RevokePrincipal(ctx context.Context, in *RevokePri
 	return out, nil
 }
 
+func (c *manageServiceClient) ListPatchSummaries(ctx context.Context, in *ListPatchSummariesRequest, opts ...grpc.CallOption) (*ListPatchSummariesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPatchSummariesResponse)
+	err := c.cc.Invoke(ctx, ManageService_ListPatchSummaries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetPatchState(ctx context.Context, in *GetPatchStateRequest, opts ...grpc.CallOption) (*PatchState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PatchState)
+	err := c.cc.Invoke(ctx, ManageService_GetPatchState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ListPatchHistory(ctx context.Context, in *ListPatchHistoryRequest, opts ...grpc.CallOption) (*ListPatchHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPatchHistoryResponse)
+	err := c.cc.Invoke(ctx, ManageService_ListPatchHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetPatchCompliance(ctx context.Context, in *GetPatchComplianceRequest, opts ...grpc.CallOption) (*GetPatchComplianceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPatchComplianceResponse)
+	err := c.cc.Invoke(ctx, ManageService_GetPatchCompliance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) RescanAgent(ctx context.Context, in *RescanAgentRequest, opts ...grpc.CallOption) (*RescanAgentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RescanAgentResponse)
+	err := c.cc.Invoke(ctx, ManageService_RescanAgent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetRebootState(ctx context.Context, in *GetRebootStateRequest, opts ...grpc.CallOption) (*RebootStateView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebootStateView)
+	err := c.cc.Invoke(ctx, ManageService_GetRebootState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetInventory(ctx context.Context, in *GetInventoryRequest, opts ...grpc.CallOption) (*InventoryView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InventoryView)
+	err := c.cc.Invoke(ctx, ManageService_GetInventory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ListInventoryChanges(ctx context.Context, in *ListInventoryChangesRequest, opts ...grpc.CallOption) (*ListInventoryChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInventoryChangesResponse)
+	err := c.cc.Invoke(ctx, ManageService_ListInventoryChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ManageServiceServer is the server API for ManageService service.
 // All implementations must embed UnimplementedManageServiceServer
 // for forward compatibility.
@@ -249,6 +360,29 @@ type ManageServiceServer interface {
 	// RevokePrincipal disables a principal: its API token stops working at
 	// once. Admin only; an admin cannot revoke itself.
 	RevokePrincipal(context.Context, *RevokePrincipalRequest) (*Principal, error)
+	// ListPatchSummaries returns, per visible agent, its pending update counts,
+	// oldest pending age, reboot state and last scan.
+	ListPatchSummaries(context.Context, *ListPatchSummariesRequest) (*ListPatchSummariesResponse, error)
+	// GetPatchState returns one agent's pending updates and updates awaiting
+	// a reboot, each with when it was first seen.
+	GetPatchState(context.Context, *GetPatchStateRequest) (*PatchState, error)
+	// ListPatchHistory returns when updates appeared on and disappeared from
+	// one agent's pending list.
+	ListPatchHistory(context.Context, *ListPatchHistoryRequest) (*ListPatchHistoryResponse, error)
+	// GetPatchCompliance evaluates each visible tenant against patch
+	// thresholds: overdue critical or security updates, overdue reboots,
+	// failing scans.
+	GetPatchCompliance(context.Context, *GetPatchComplianceRequest) (*GetPatchComplianceResponse, error)
+	// RescanAgent asks an online agent to scan now; with wait_seconds it
+	// returns once the results are stored or the wait ends.
+	RescanAgent(context.Context, *RescanAgentRequest) (*RescanAgentResponse, error)
+	// GetRebootState returns every reboot signal of one agent.
+	GetRebootState(context.Context, *GetRebootStateRequest) (*RebootStateView, error)
+	// GetInventory returns one agent's hardware and software inventory.
+	GetInventory(context.Context, *GetInventoryRequest) (*InventoryView, error)
+	// ListInventoryChanges returns what was installed, removed or upgraded on
+	// one agent, newest last.
+	ListInventoryChanges(context.Context, *ListInventoryChangesRequest) (*ListInventoryChangesResponse, error)
 	mustEmbedUnimplementedManageServiceServer()
 }
 
@@ -297,6 +431,30 @@ func (UnimplementedManageServiceServer) ListPrincipals(context.Context, *ListPri
 }
 func (UnimplementedManageServiceServer) RevokePrincipal(context.Context, *RevokePrincipalRequest) (*Principal, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokePrincipal not implemented")
+}
+func (UnimplementedManageServiceServer) ListPatchSummaries(context.Context, *ListPatchSummariesRequest) (*ListPatchSummariesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPatchSummaries not implemented")
+}
+func (UnimplementedManageServiceServer) GetPatchState(context.Context, *GetPatchStateRequest) (*PatchState, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPatchState not implemented")
+}
+func (UnimplementedManageServiceServer) ListPatchHistory(context.Context, *ListPatchHistoryRequest) (*ListPatchHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPatchHistory not implemented")
+}
+func (UnimplementedManageServiceServer) GetPatchCompliance(context.Context, *GetPatchComplianceRequest) (*GetPatchComplianceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPatchCompliance not implemented")
+}
+func (UnimplementedManageServiceServer) RescanAgent(context.Context, *RescanAgentRequest) (*RescanAgentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RescanAgent not implemented")
+}
+func (UnimplementedManageServiceServer) GetRebootState(context.Context, *GetRebootStateRequest) (*RebootStateView, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRebootState not implemented")
+}
+func (UnimplementedManageServiceServer) GetInventory(context.Context, *GetInventoryRequest) (*InventoryView, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInventory not implemented")
+}
+func (UnimplementedManageServiceServer) ListInventoryChanges(context.Context, *ListInventoryChangesRequest) (*ListInventoryChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInventoryChanges not implemented")
 }
 func (UnimplementedManageServiceServer) mustEmbedUnimplementedManageServiceServer() {}
 func (UnimplementedManageServiceServer) testEmbeddedByValue()                       {}
@@ -553,6 +711,150 @@ func _ManageService_RevokePrincipal_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManageService_ListPatchSummaries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPatchSummariesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListPatchSummaries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListPatchSummaries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListPatchSummaries(ctx, req.(*ListPatchSummariesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetPatchState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPatchStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetPatchState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetPatchState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetPatchState(ctx, req.(*GetPatchStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ListPatchHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPatchHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListPatchHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListPatchHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListPatchHistory(ctx, req.(*ListPatchHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetPatchCompliance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPatchComplianceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetPatchCompliance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetPatchCompliance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetPatchCompliance(ctx, req.(*GetPatchComplianceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_RescanAgent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RescanAgentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).RescanAgent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_RescanAgent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).RescanAgent(ctx, req.(*RescanAgentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetRebootState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRebootStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetRebootState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetRebootState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetRebootState(ctx, req.(*GetRebootStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetInventory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInventoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetInventory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetInventory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetInventory(ctx, req.(*GetInventoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ListInventoryChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInventoryChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListInventoryChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListInventoryChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListInventoryChanges(ctx, req.(*ListInventoryChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ManageService_ServiceDesc is the grpc.ServiceDesc for ManageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -611,6 +913,38 @@ var ManageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokePrincipal",
 			Handler:    _ManageService_RevokePrincipal_Handler,
+		},
+		{
+			MethodName: "ListPatchSummaries",
+			Handler:    _ManageService_ListPatchSummaries_Handler,
+		},
+		{
+			MethodName: "GetPatchState",
+			Handler:    _ManageService_GetPatchState_Handler,
+		},
+		{
+			MethodName: "ListPatchHistory",
+			Handler:    _ManageService_ListPatchHistory_Handler,
+		},
+		{
+			MethodName: "GetPatchCompliance",
+			Handler:    _ManageService_GetPatchCompliance_Handler,
+		},
+		{
+			MethodName: "RescanAgent",
+			Handler:    _ManageService_RescanAgent_Handler,
+		},
+		{
+			MethodName: "GetRebootState",
+			Handler:    _ManageService_GetRebootState_Handler,
+		},
+		{
+			MethodName: "GetInventory",
+			Handler:    _ManageService_GetInventory_Handler,
+		},
+		{
+			MethodName: "ListInventoryChanges",
+			Handler:    _ManageService_ListInventoryChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -464,6 +464,538 @@ func (x *Principal) GetRevokedUnix() int64 {
 	return 0
 }
 
+// TrackedUpdate is a reported update with the controller's first-seen time.
+type TrackedUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// update is what the agent reported.
+	Update *v1.PendingUpdate `protobuf:"bytes,1,opt,name=update,proto3" json:"update,omitempty"`
+	// first_seen_unix is when a scan first listed it (in its list).
+	FirstSeenUnix int64 `protobuf:"varint,2,opt,name=first_seen_unix,json=firstSeenUnix,proto3" json:"first_seen_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrackedUpdate) Reset() {
+	*x = TrackedUpdate{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrackedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrackedUpdate) ProtoMessage() {}
+
+func (x *TrackedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrackedUpdate.ProtoReflect.Descriptor instead.
+func (*TrackedUpdate) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TrackedUpdate) GetUpdate() *v1.PendingUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *TrackedUpdate) GetFirstSeenUnix() int64 {
+	if x != nil {
+		return x.FirstSeenUnix
+	}
+	return 0
+}
+
+// PatchRecord is an agent's latest patch state. Key: patches/<agent>.
+type PatchRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// source is the scanner of the last scan.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// hash is the hash of the last full OK or failed scan the agent sent.
+	Hash []byte `protobuf:"bytes,3,opt,name=hash,proto3" json:"hash,omitempty"`
+	// scan_unix_ms is when the last scan (full or digest) finished.
+	ScanUnixMs int64 `protobuf:"varint,4,opt,name=scan_unix_ms,json=scanUnixMs,proto3" json:"scan_unix_ms,omitempty"`
+	// status, error_code and error_message describe the last scan.
+	Status v1.ScanStatus `protobuf:"varint,5,opt,name=status,proto3,enum=vigil.agent.v1.ScanStatus" json:"status,omitempty"`
+	// error_code names the last scan's failure.
+	ErrorCode string `protobuf:"bytes,6,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// error_message is the last scan's failure in words.
+	ErrorMessage string `protobuf:"bytes,7,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// duration_ms is the last scan's duration.
+	DurationMs uint32 `protobuf:"varint,8,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// request_id is the request the last scan answered.
+	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// last_ok_unix_ms is when a scan last succeeded.
+	LastOkUnixMs int64 `protobuf:"varint,10,opt,name=last_ok_unix_ms,json=lastOkUnixMs,proto3" json:"last_ok_unix_ms,omitempty"`
+	// consecutive_failures counts failed scans since the last success.
+	ConsecutiveFailures uint32 `protobuf:"varint,11,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// first_failure_unix_ms is when the current run of failures began.
+	FirstFailureUnixMs int64 `protobuf:"varint,12,opt,name=first_failure_unix_ms,json=firstFailureUnixMs,proto3" json:"first_failure_unix_ms,omitempty"`
+	// pending are the pending updates of the last successful scan.
+	Pending []*TrackedUpdate `protobuf:"bytes,13,rep,name=pending,proto3" json:"pending,omitempty"`
+	// installed_awaiting_reboot are the updates awaiting a reboot.
+	InstalledAwaitingReboot []*TrackedUpdate `protobuf:"bytes,14,rep,name=installed_awaiting_reboot,json=installedAwaitingReboot,proto3" json:"installed_awaiting_reboot,omitempty"`
+	// reboot_required is the update agent's own reboot verdict.
+	RebootRequired bool `protobuf:"varint,15,opt,name=reboot_required,json=rebootRequired,proto3" json:"reboot_required,omitempty"`
+	// scan_seq is the report sequence of the last scan applied.
+	ScanSeq       uint64 `protobuf:"varint,16,opt,name=scan_seq,json=scanSeq,proto3" json:"scan_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatchRecord) Reset() {
+	*x = PatchRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchRecord) ProtoMessage() {}
+
+func (x *PatchRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchRecord.ProtoReflect.Descriptor instead.
+func (*PatchRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PatchRecord) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *PatchRecord) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *PatchRecord) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *PatchRecord) GetScanUnixMs() int64 {
+	if x != nil {
+		return x.ScanUnixMs
+	}
+	return 0
+}
+
+func (x *PatchRecord) GetStatus() v1.ScanStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.ScanStatus(0)
+}
+
+func (x *PatchRecord) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *PatchRecord) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *PatchRecord) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *PatchRecord) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PatchRecord) GetLastOkUnixMs() int64 {
+	if x != nil {
+		return x.LastOkUnixMs
+	}
+	return 0
+}
+
+func (x *PatchRecord) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *PatchRecord) GetFirstFailureUnixMs() int64 {
+	if x != nil {
+		return x.FirstFailureUnixMs
+	}
+	return 0
+}
+
+func (x *PatchRecord) GetPending() []*TrackedUpdate {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *PatchRecord) GetInstalledAwaitingReboot() []*TrackedUpdate {
+	if x != nil {
+		return x.InstalledAwaitingReboot
+	}
+	return nil
+}
+
+func (x *PatchRecord) GetRebootRequired() bool {
+	if x != nil {
+		return x.RebootRequired
+	}
+	return false
+}
+
+func (x *PatchRecord) GetScanSeq() uint64 {
+	if x != nil {
+		return x.ScanSeq
+	}
+	return 0
+}
+
+// PatchEvent is one change of an agent's pending list. Key:
+// patchhist/<agent>/<time>/<n>.
+type PatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when the scan that showed the change ran.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// kind is 1 appeared, 2 disappeared, 3 awaiting reboot (the values of
+	// vigil.manage.v1.PatchEvent.Kind).
+	Kind int32 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// update is the update as last reported.
+	Update *v1.PendingUpdate `protobuf:"bytes,3,opt,name=update,proto3" json:"update,omitempty"`
+	// pending_seconds is, for a disappearance, how long it was pending.
+	PendingSeconds int64 `protobuf:"varint,4,opt,name=pending_seconds,json=pendingSeconds,proto3" json:"pending_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PatchEvent) Reset() {
+	*x = PatchEvent{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatchEvent) ProtoMessage() {}
+
+func (x *PatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatchEvent.ProtoReflect.Descriptor instead.
+func (*PatchEvent) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PatchEvent) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *PatchEvent) GetKind() int32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *PatchEvent) GetUpdate() *v1.PendingUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *PatchEvent) GetPendingSeconds() int64 {
+	if x != nil {
+		return x.PendingSeconds
+	}
+	return 0
+}
+
+// RebootRecord is an agent's latest reboot state. Key: reboot/<agent>.
+type RebootRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is the agent's last full report.
+	State *v1.RebootState `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,2,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	// checked_unix_ms is the last time a read confirmed it.
+	CheckedUnixMs int64 `protobuf:"varint,3,opt,name=checked_unix_ms,json=checkedUnixMs,proto3" json:"checked_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootRecord) Reset() {
+	*x = RebootRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootRecord) ProtoMessage() {}
+
+func (x *RebootRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootRecord.ProtoReflect.Descriptor instead.
+func (*RebootRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RebootRecord) GetState() *v1.RebootState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *RebootRecord) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *RebootRecord) GetCheckedUnixMs() int64 {
+	if x != nil {
+		return x.CheckedUnixMs
+	}
+	return 0
+}
+
+// InventoryRecord is an agent's latest inventory. Key: inventory/<agent>.
+type InventoryRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// inventory is the agent's last full inventory.
+	Inventory *v1.Inventory `protobuf:"bytes,1,opt,name=inventory,proto3" json:"inventory,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,2,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	// checked_unix_ms is the last time a read confirmed it.
+	CheckedUnixMs int64 `protobuf:"varint,3,opt,name=checked_unix_ms,json=checkedUnixMs,proto3" json:"checked_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryRecord) Reset() {
+	*x = InventoryRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryRecord) ProtoMessage() {}
+
+func (x *InventoryRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryRecord.ProtoReflect.Descriptor instead.
+func (*InventoryRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *InventoryRecord) GetInventory() *v1.Inventory {
+	if x != nil {
+		return x.Inventory
+	}
+	return nil
+}
+
+func (x *InventoryRecord) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *InventoryRecord) GetCheckedUnixMs() int64 {
+	if x != nil {
+		return x.CheckedUnixMs
+	}
+	return 0
+}
+
+// InventoryChange is one software or hardware change. Key:
+// invchanges/<agent>/<time>/<n>.
+type InventoryChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when the inventory that showed it was taken.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// kind is 1 installed, 2 removed, 3 upgraded, 4 downgraded, 5 hardware
+	// (the values of vigil.manage.v1.InventoryChange.Kind).
+	Kind int32 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// name is the software name or the hardware field.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// arch is the software's architecture.
+	Arch string `protobuf:"bytes,4,opt,name=arch,proto3" json:"arch,omitempty"`
+	// old_version is the version (or hardware value) before.
+	OldVersion string `protobuf:"bytes,5,opt,name=old_version,json=oldVersion,proto3" json:"old_version,omitempty"`
+	// new_version is the version (or hardware value) after.
+	NewVersion    string `protobuf:"bytes,6,opt,name=new_version,json=newVersion,proto3" json:"new_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryChange) Reset() {
+	*x = InventoryChange{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryChange) ProtoMessage() {}
+
+func (x *InventoryChange) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryChange.ProtoReflect.Descriptor instead.
+func (*InventoryChange) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InventoryChange) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *InventoryChange) GetKind() int32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *InventoryChange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetArch() string {
+	if x != nil {
+		return x.Arch
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetOldVersion() string {
+	if x != nil {
+		return x.OldVersion
+	}
+	return ""
+}
+
+func (x *InventoryChange) GetNewVersion() string {
+	if x != nil {
+		return x.NewVersion
+	}
+	return ""
+}
+
 var File_vigil_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_store_v1_store_proto_rawDesc = "" +
@@ -508,7 +1040,55 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\n" +
 	"token_hash\x18\x05 \x01(\tR\ttokenHash\x12!\n" +
 	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnix\x12!\n" +
-	"\frevoked_unix\x18\a \x01(\x03R\vrevokedUnixB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
+	"\frevoked_unix\x18\a \x01(\x03R\vrevokedUnix\"n\n" +
+	"\rTrackedUpdate\x125\n" +
+	"\x06update\x18\x01 \x01(\v2\x1d.vigil.agent.v1.PendingUpdateR\x06update\x12&\n" +
+	"\x0ffirst_seen_unix\x18\x02 \x01(\x03R\rfirstSeenUnix\"\x93\x05\n" +
+	"\vPatchRecord\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
+	"\x04hash\x18\x03 \x01(\fR\x04hash\x12 \n" +
+	"\fscan_unix_ms\x18\x04 \x01(\x03R\n" +
+	"scanUnixMs\x122\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x1a.vigil.agent.v1.ScanStatusR\x06status\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x06 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\a \x01(\tR\ferrorMessage\x12\x1f\n" +
+	"\vduration_ms\x18\b \x01(\rR\n" +
+	"durationMs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tR\trequestId\x12%\n" +
+	"\x0flast_ok_unix_ms\x18\n" +
+	" \x01(\x03R\flastOkUnixMs\x121\n" +
+	"\x14consecutive_failures\x18\v \x01(\rR\x13consecutiveFailures\x121\n" +
+	"\x15first_failure_unix_ms\x18\f \x01(\x03R\x12firstFailureUnixMs\x127\n" +
+	"\apending\x18\r \x03(\v2\x1d.vigil.store.v1.TrackedUpdateR\apending\x12Y\n" +
+	"\x19installed_awaiting_reboot\x18\x0e \x03(\v2\x1d.vigil.store.v1.TrackedUpdateR\x17installedAwaitingReboot\x12'\n" +
+	"\x0freboot_required\x18\x0f \x01(\bR\x0erebootRequired\x12\x19\n" +
+	"\bscan_seq\x18\x10 \x01(\x04R\ascanSeq\"\x9d\x01\n" +
+	"\n" +
+	"PatchEvent\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\x05R\x04kind\x125\n" +
+	"\x06update\x18\x03 \x01(\v2\x1d.vigil.agent.v1.PendingUpdateR\x06update\x12'\n" +
+	"\x0fpending_seconds\x18\x04 \x01(\x03R\x0ependingSeconds\"\x93\x01\n" +
+	"\fRebootRecord\x121\n" +
+	"\x05state\x18\x01 \x01(\v2\x1b.vigil.agent.v1.RebootStateR\x05state\x12(\n" +
+	"\x10reported_unix_ms\x18\x02 \x01(\x03R\x0ereportedUnixMs\x12&\n" +
+	"\x0fchecked_unix_ms\x18\x03 \x01(\x03R\rcheckedUnixMs\"\x9c\x01\n" +
+	"\x0fInventoryRecord\x127\n" +
+	"\tinventory\x18\x01 \x01(\v2\x19.vigil.agent.v1.InventoryR\tinventory\x12(\n" +
+	"\x10reported_unix_ms\x18\x02 \x01(\x03R\x0ereportedUnixMs\x12&\n" +
+	"\x0fchecked_unix_ms\x18\x03 \x01(\x03R\rcheckedUnixMs\"\xac\x01\n" +
+	"\x0fInventoryChange\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\x05R\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
+	"\x04arch\x18\x04 \x01(\tR\x04arch\x12\x1f\n" +
+	"\vold_version\x18\x05 \x01(\tR\n" +
+	"oldVersion\x12\x1f\n" +
+	"\vnew_version\x18\x06 \x01(\tR\n" +
+	"newVersionB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
 
 var (
 	file_vigil_store_v1_store_proto_rawDescOnce sync.Once
@@ -522,21 +1102,38 @@ func file_vigil_store_v1_store_proto_rawDescGZIP() []byte {
 	return file_vigil_store_v1_store_proto_rawDescData
 }
 
-var file_vigil_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_vigil_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_vigil_store_v1_store_proto_goTypes = []any{
-	(*Tenant)(nil),      // 0: vigil.store.v1.Tenant
-	(*EnrollToken)(nil), // 1: vigil.store.v1.EnrollToken
-	(*Agent)(nil),       // 2: vigil.store.v1.Agent
-	(*Principal)(nil),   // 3: vigil.store.v1.Principal
-	(*v1.Facts)(nil),    // 4: vigil.agent.v1.Facts
+	(*Tenant)(nil),           // 0: vigil.store.v1.Tenant
+	(*EnrollToken)(nil),      // 1: vigil.store.v1.EnrollToken
+	(*Agent)(nil),            // 2: vigil.store.v1.Agent
+	(*Principal)(nil),        // 3: vigil.store.v1.Principal
+	(*TrackedUpdate)(nil),    // 4: vigil.store.v1.TrackedUpdate
+	(*PatchRecord)(nil),      // 5: vigil.store.v1.PatchRecord
+	(*PatchEvent)(nil),       // 6: vigil.store.v1.PatchEvent
+	(*RebootRecord)(nil),     // 7: vigil.store.v1.RebootRecord
+	(*InventoryRecord)(nil),  // 8: vigil.store.v1.InventoryRecord
+	(*InventoryChange)(nil),  // 9: vigil.store.v1.InventoryChange
+	(*v1.Facts)(nil),         // 10: vigil.agent.v1.Facts
+	(*v1.PendingUpdate)(nil), // 11: vigil.agent.v1.PendingUpdate
+	(v1.ScanStatus)(0),       // 12: vigil.agent.v1.ScanStatus
+	(*v1.RebootState)(nil),   // 13: vigil.agent.v1.RebootState
+	(*v1.Inventory)(nil),     // 14: vigil.agent.v1.Inventory
 }
 var file_vigil_store_v1_store_proto_depIdxs = []int32{
-	4, // 0: vigil.store.v1.Agent.facts:type_name -> vigil.agent.v1.Facts
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	10, // 0: vigil.store.v1.Agent.facts:type_name -> vigil.agent.v1.Facts
+	11, // 1: vigil.store.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
+	12, // 2: vigil.store.v1.PatchRecord.status:type_name -> vigil.agent.v1.ScanStatus
+	4,  // 3: vigil.store.v1.PatchRecord.pending:type_name -> vigil.store.v1.TrackedUpdate
+	4,  // 4: vigil.store.v1.PatchRecord.installed_awaiting_reboot:type_name -> vigil.store.v1.TrackedUpdate
+	11, // 5: vigil.store.v1.PatchEvent.update:type_name -> vigil.agent.v1.PendingUpdate
+	13, // 6: vigil.store.v1.RebootRecord.state:type_name -> vigil.agent.v1.RebootState
+	14, // 7: vigil.store.v1.InventoryRecord.inventory:type_name -> vigil.agent.v1.Inventory
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_vigil_store_v1_store_proto_init() }
@@ -550,7 +1147,7 @@ func file_vigil_store_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_store_v1_store_proto_rawDesc), len(file_vigil_store_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
