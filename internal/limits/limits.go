@@ -15,11 +15,25 @@ import (
 
 // The limits.
 const (
-	// MaxMessage is the largest message on the agent stream (gRPC limit).
-	MaxMessage = 64 << 10
-	// MaxReport is the largest report an agent queues; a larger one is
-	// dropped (and logged) on the agent rather than sent.
+	// MaxMessage is the largest message on the agent stream (gRPC limit):
+	// a state report plus its envelope.
+	MaxMessage = MaxStateReport + 4<<10
+	// MaxReport is the largest metrics report an agent queues; a larger one
+	// is dropped (and logged) on the agent rather than sent.
 	MaxReport = 16 << 10
+	// MaxStateReport is the largest patch, reboot or inventory report. The
+	// agent trims an inventory's software list to fit and says so in
+	// Inventory.errors.
+	MaxStateReport = 1 << 20
+	// MaxUpdates bounds each update list of a patch scan.
+	MaxUpdates = 4096
+	// MaxSoftware bounds an inventory's software list.
+	MaxSoftware = 16384
+	// MaxItems bounds the other lists: reboot signals, processors, memory
+	// modules, disks, advisories per update, inventory errors.
+	MaxItems = 256
+	// MaxText bounds titles, error messages and details.
+	MaxText = 1024
 	// MaxVolumes is the number of volumes a metrics report carries; an
 	// agent with more reports the largest ones.
 	MaxVolumes = 128
@@ -76,4 +90,87 @@ func CleanFacts(f *agentv1.Facts) {
 	for _, p := range []*string{&f.Hostname, &f.Os, &f.Platform, &f.PlatformVersion, &f.KernelVersion, &f.Arch, &f.AgentVersion, &f.CpuModel} {
 		*p = CleanString(*p, MaxString)
 	}
+}
+
+// CleanPatchScan cleans every string of s and trims its lists to the
+// limits. It returns how many list entries it dropped.
+func CleanPatchScan(s *agentv1.PatchScan) int {
+	s.Source = CleanString(s.GetSource(), MaxString)
+	s.ErrorCode = CleanString(s.GetErrorCode(), MaxString)
+	s.ErrorMessage = CleanString(s.GetErrorMessage(), MaxText)
+	s.RequestId = CleanString(s.GetRequestId(), MaxString)
+	dropped := 0
+	s.Pending, dropped = trim(s.Pending, MaxUpdates, dropped)
+	s.InstalledAwaitingReboot, dropped = trim(s.InstalledAwaitingReboot, MaxUpdates, dropped)
+	for _, lists := range [][]*agentv1.PendingUpdate{s.Pending, s.InstalledAwaitingReboot} {
+		for _, u := range lists {
+			for _, p := range []*string{&u.Id, &u.Kb, &u.Package, &u.CurrentVersion, &u.AvailableVersion, &u.Origin} {
+				*p = CleanString(*p, MaxString)
+			}
+			u.Title = CleanString(u.GetTitle(), MaxText)
+			u.Advisories, dropped = trim(u.Advisories, MaxItems, dropped)
+			for i, a := range u.Advisories {
+				u.Advisories[i] = CleanString(a, MaxString)
+			}
+		}
+	}
+	return dropped
+}
+
+// CleanReboot cleans every string of r and trims its signals.
+func CleanReboot(r *agentv1.RebootState) int {
+	r.RequestId = CleanString(r.GetRequestId(), MaxString)
+	var dropped int
+	r.Signals, dropped = trim(r.Signals, MaxItems, 0)
+	for _, s := range r.Signals {
+		s.Name = CleanString(s.GetName(), MaxString)
+		s.Detail = CleanString(s.GetDetail(), MaxText)
+	}
+	return dropped
+}
+
+// CleanInventory cleans every string of inv and trims its lists.
+func CleanInventory(inv *agentv1.Inventory) int {
+	inv.SoftwareSource = CleanString(inv.GetSoftwareSource(), MaxString)
+	inv.RequestId = CleanString(inv.GetRequestId(), MaxString)
+	dropped := 0
+	inv.Errors, dropped = trim(inv.Errors, MaxItems, dropped)
+	for i, e := range inv.Errors {
+		inv.Errors[i] = CleanString(e, MaxText)
+	}
+	inv.Software, dropped = trim(inv.Software, MaxSoftware, dropped)
+	for _, sw := range inv.Software {
+		for _, p := range []*string{&sw.Name, &sw.Version, &sw.Arch, &sw.Publisher} {
+			*p = CleanString(*p, MaxString)
+		}
+	}
+	if hw := inv.GetHardware(); hw != nil {
+		for _, p := range []*string{&hw.Manufacturer, &hw.Model, &hw.SerialNumber, &hw.BiosVendor, &hw.BiosVersion, &hw.OsName, &hw.OsVersion} {
+			*p = CleanString(*p, MaxString)
+		}
+		hw.Processors, dropped = trim(hw.Processors, MaxItems, dropped)
+		for _, c := range hw.Processors {
+			c.Model = CleanString(c.GetModel(), MaxString)
+		}
+		hw.MemoryModules, dropped = trim(hw.MemoryModules, MaxItems, dropped)
+		for _, m := range hw.MemoryModules {
+			for _, p := range []*string{&m.Slot, &m.Manufacturer, &m.PartNumber} {
+				*p = CleanString(*p, MaxString)
+			}
+		}
+		hw.Disks, dropped = trim(hw.Disks, MaxItems, dropped)
+		for _, d := range hw.Disks {
+			for _, p := range []*string{&d.Name, &d.Model, &d.SerialNumber, &d.Interface} {
+				*p = CleanString(*p, MaxString)
+			}
+		}
+	}
+	return dropped
+}
+
+func trim[T any](s []T, max, dropped int) ([]T, int) {
+	if len(s) <= max {
+		return s, dropped
+	}
+	return s[:max], dropped + len(s) - max
 }

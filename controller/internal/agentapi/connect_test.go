@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/controller/controllertest"
+	"github.com/vigil-rmm/vigil/internal/limits"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
@@ -77,7 +78,7 @@ func TestConnectRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		big := &agentv1.AgentMessage{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 1, TimeUnixMs: 1,
-			Body: &agentv1.Report_Facts{Facts: &agentv1.Facts{Hostname: strings.Repeat("x", 100<<10)}}}}}
+			Body: &agentv1.Report_Facts{Facts: &agentv1.Facts{Hostname: strings.Repeat("x", limits.MaxMessage+1)}}}}}
 		_ = s.Send(big)
 		for {
 			if _, err := s.Recv(); err != nil {

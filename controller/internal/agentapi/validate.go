@@ -5,6 +5,9 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -17,6 +20,7 @@ const (
 	maxShortString = limits.MaxString
 	maxVolumes     = limits.MaxVolumes
 	maxCaps        = 64
+	maxHash        = 32
 	// MaxAgentMessage is the gRPC receive limit on the agent listener.
 	MaxAgentMessage = limits.MaxMessage
 )
@@ -93,11 +97,76 @@ func validateReport(r *agentv1.Report) error {
 		return validateFacts(b.Facts)
 	case *agentv1.Report_Outbox:
 		return nil
+	case *agentv1.Report_Patches:
+		return validateState("patches", b.Patches, b.Patches.GetHash(), func(m *agentv1.PatchScan) int { return limits.CleanPatchScan(m) })
+	case *agentv1.Report_Reboot:
+		return validateState("reboot", b.Reboot, b.Reboot.GetHash(), func(m *agentv1.RebootState) int { return limits.CleanReboot(m) })
+	case *agentv1.Report_Inventory:
+		return validateState("inventory", b.Inventory, b.Inventory.GetHash(), func(m *agentv1.Inventory) int { return limits.CleanInventory(m) })
+	case *agentv1.Report_Digest:
+		return validateDigest(b.Digest)
 	case nil:
 		return fmt.Errorf("report.body: required")
 	default:
 		return fmt.Errorf("report.body: unknown kind %T", b)
 	}
+}
+
+// validateState accepts a state report only if the agent's own cleaning
+// (internal/limits) would leave it unchanged: the limits are enforced by the
+// same code on both sides, so they cannot drift apart.
+func validateState[M proto.Message](field string, m M, hash []byte, clean func(M) int) error {
+	if len(hash) == 0 || len(hash) > maxHash {
+		return fmt.Errorf("%s.hash: want 1 to %d bytes, have %d", field, maxHash, len(hash))
+	}
+	c := proto.Clone(m).(M)
+	if dropped := clean(c); dropped > 0 {
+		return fmt.Errorf("%s: %d list entries over the limits", field, dropped)
+	}
+	if !proto.Equal(c, m) {
+		return fmt.Errorf("%s: a string is too long, not UTF-8 or holds control characters", field)
+	}
+	return enumsDefined(field, m.ProtoReflect())
+}
+
+// enumsDefined refuses enum values the schema does not define, so stored
+// records only ever hold values every reader knows.
+func enumsDefined(field string, m protoreflect.Message) error {
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Kind() == protoreflect.EnumKind && fd.IsList():
+			for i := range v.List().Len() {
+				if fd.Enum().Values().ByNumber(v.List().Get(i).Enum()) == nil {
+					err = fmt.Errorf("%s.%s: undefined value %d", field, fd.Name(), v.List().Get(i).Enum())
+				}
+			}
+		case fd.Kind() == protoreflect.EnumKind:
+			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
+				err = fmt.Errorf("%s.%s: undefined value %d", field, fd.Name(), v.Enum())
+			}
+		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
+			for i := range v.List().Len() {
+				if err = enumsDefined(field+"."+string(fd.Name()), v.List().Get(i).Message()); err != nil {
+					break
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind && !fd.IsMap():
+			err = enumsDefined(field+"."+string(fd.Name()), v.Message())
+		}
+		return err == nil
+	})
+	return err
+}
+
+func validateDigest(d *agentv1.StateDigest) error {
+	if d.GetKind() == agentv1.StateKind_STATE_KIND_UNSPECIFIED || agentv1.StateKind_name[int32(d.GetKind())] == "" {
+		return fmt.Errorf("digest.kind: %d is not a state kind", d.GetKind())
+	}
+	if len(d.GetHash()) == 0 || len(d.GetHash()) > maxHash {
+		return fmt.Errorf("digest.hash: want 1 to %d bytes, have %d", maxHash, len(d.GetHash()))
+	}
+	return checkString("digest.request_id", d.GetRequestId(), maxShortString)
 }
 
 func validateMetrics(m *agentv1.Metrics) error {

@@ -5,9 +5,14 @@
 //	hang   block forever, ignoring cancellation
 //	crash  emit one progress event, then os.Exit(3)
 //	child  start `sleep 300`, emit its pid as a stdout line, block forever
+//
+// Inspect's "mode" parameter likewise: unset echoes the "echo" parameter,
+// "hang" blocks forever, "crash" exits 3, and "patches" returns a
+// vigil.agent.v1.PatchScan with "n" pending updates (default 2).
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -15,7 +20,10 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/vigil-rmm/vigil/plugins/sdk"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 type testPlugin struct{}
@@ -32,6 +40,28 @@ func (testPlugin) Info(context.Context) (*sdk.InfoResponse, error) {
 }
 
 func (testPlugin) Inspect(_ context.Context, params map[string]string) (*sdk.InspectResponse, error) {
+	switch params["mode"] {
+	case "hang":
+		select {}
+	case "crash":
+		os.Exit(3)
+	case "patches":
+		n, err := strconv.Atoi(cmp.Or(params["n"], "2"))
+		if err != nil {
+			return nil, fmt.Errorf("parameter n: %w", err)
+		}
+		scan := &agentv1.PatchScan{Source: "testplugin", Status: agentv1.ScanStatus_SCAN_STATUS_OK}
+		for i := range n {
+			scan.Pending = append(scan.Pending, &agentv1.PendingUpdate{Id: fmt.Sprintf("pkg%d", i), Package: fmt.Sprintf("pkg%d", i),
+				Title: fmt.Sprintf("pkg%d 1.0 -> 2.0", i), Classification: agentv1.Classification_CLASSIFICATION_SECURITY,
+				CurrentVersion: "1.0", AvailableVersion: "2.0"})
+		}
+		b, err := proto.Marshal(scan)
+		if err != nil {
+			return nil, err
+		}
+		return &sdk.InspectResponse{Result: b, Summary: fmt.Sprintf("%d pending", n)}, nil
+	}
 	return &sdk.InspectResponse{Result: []byte(`{"pid":` + strconv.Itoa(os.Getpid()) + `}`), Summary: "echo " + params["echo"]}, nil
 }
 
