@@ -109,7 +109,6 @@ func TestPluginMissingOrTampered(t *testing.T) {
 	if got.GetStatus() != agentv1.ScanStatus_SCAN_STATUS_UNAVAILABLE || got.GetErrorCode() != "no_plugin" {
 		t.Errorf("scan with no plugin = %v, want UNAVAILABLE no_plugin", got)
 	}
-}
 	// A binary changed after the manifest was written is never started.
 	f, err := os.OpenFile(filepath.Join(dir, "pkgupdate"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
