@@ -4,7 +4,8 @@
 // Every list and show command prints a table by default and stable JSON
 // with -o json (field names are documented in docs/cli.md). Exit codes:
 // 0 ok, 1 error (the message says what the controller refused and why),
-// 2 usage.
+// 2 usage, 3 compliance findings (only with patches compliance
+// --fail-on-findings).
 package main
 
 import (
@@ -41,7 +42,21 @@ Commands:
   agents list [--tenant T]                     agents, online state and last seen
   agents show ID                               facts, latest metrics, volumes
   agents revoke ID [--reason R]                revoke; its stream closes at once
+  agents rescan AGENT [--kind patches,reboot,inventory] [--wait] [--timeout 10m]
+                                               ask an online agent to scan now
   metrics ID [--since 1h] [--until TIME] [-o table|json|csv]
+  patches list [--tenant T] [--severity critical,important] [--classification security,critical] [-o table|json|csv]
+                                               pending updates, reboot and last scan per agent
+  patches show AGENT                           one agent's pending and awaiting-reboot updates
+  patches history AGENT [--since 30d] [-o table|json|csv]
+                                               updates that appeared on and left the pending list
+  patches compliance [--tenant T] [--update-days 14] [--reboot-days 3] [--stale-days 2] [--fail-on-findings]
+                                               overdue updates and reboots, failing or stale scans
+  reboot-state AGENT                           every reboot signal and the verdict
+  inventory show AGENT [--software|--hardware] [-o table|json|csv]
+                                               hardware and installed software
+  inventory changes AGENT [--since 30d] [-o table|json|csv]
+                                               software installed, removed, upgraded
   principal create NAME --role ROLE [--tenant T] [--write-config FILE]
                                                roles: admin, technician, client-approver, client-viewer
   principal list [--tenant T]
@@ -53,7 +68,9 @@ Global flags:
   --controller ADDR     override the controller API address in the config
   --timeout DURATION    per-call timeout (default 30s)
 
-Exit codes: 0 ok, 1 error, 2 usage.
+AGENT and ID are agent ids (ag-...), as agents list shows them.
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 findings (patches compliance --fail-on-findings).
 `
 
 // helpOut receives subcommand help (-h); run points it at stdout.
@@ -112,7 +129,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	return cli.Exit("vigilctl", dispatch(e, rest), stderr, func(err error) string {
+	err := dispatch(e, rest)
+	if errors.Is(err, errFindings) {
+		fmt.Fprintf(stderr, "vigilctl: %v\n", err)
+		return exitFindings
+	}
+	return cli.Exit("vigilctl", err, stderr, func(err error) string {
 		if s, ok := status.FromError(err); ok {
 			return s.Code().String() + ": " + s.Message()
 		}
@@ -130,7 +152,9 @@ func dispatch(e *env, args []string) error {
 	groups := map[string]map[string]handler{
 		"tenant":    {"create": tenantCreate, "list": tenantList, "show": tenantShow},
 		"token":     {"create": tokenCreate, "list": tokenList},
-		"agents":    {"list": agentsList, "show": agentsShow, "revoke": agentsRevoke},
+		"agents":    {"list": agentsList, "show": agentsShow, "revoke": agentsRevoke, "rescan": agentsRescan},
+		"patches":   {"list": patchesList, "show": patchesShow, "history": patchesHistory, "compliance": patchesCompliance},
+		"inventory": {"show": inventoryShow, "changes": inventoryChanges},
 		"principal": {"create": principalCreate, "list": principalList, "revoke": principalRevoke},
 	}
 	switch cmd {
@@ -144,6 +168,8 @@ func dispatch(e *env, args []string) error {
 		return whoami(e, rest)
 	case "metrics":
 		return metricsCmd(e, rest)
+	case "reboot-state":
+		return rebootStateCmd(e, rest)
 	}
 	g, ok := groups[cmd]
 	if !ok {
@@ -164,7 +190,7 @@ func flags(fs *flag.FlagSet, args []string, positional ...string) ([]string, err
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(helpOut, "usage: vigilctl %s %s [flags]\nflags:%s\n", fs.Name(), strings.Join(positional, " "), flagHelp(fs))
+				fmt.Fprintf(helpOut, "usage: vigilctl %s [flags]\nflags:%s\n", strings.Join(append([]string{fs.Name()}, positional...), " "), flagHelp(fs))
 				return nil, flag.ErrHelp
 			}
 			return nil, cli.Usagef("%s: %v", fs.Name(), err)

@@ -11,6 +11,10 @@ type Update struct {
 	Name string
 	// Arch is the architecture of the candidate, such as amd64 or all.
 	Arch string
+	// Foreign reports that apt-get printed the name with a ":arch"
+	// qualifier, which it does only for a package of a foreign (multiarch)
+	// architecture, such as libc6:i386 on amd64.
+	Foreign bool
 	// Installed is the installed version; empty when New is set.
 	Installed string
 	// Candidate is the version the upgrade would install.
@@ -97,6 +101,7 @@ func parseInst(s string) (Update, bool) {
 	var u Update
 	name, rest := cutField(s)
 	u.Name = stripArch(name)
+	u.Foreign = u.Name != name
 	if u.Name == "" || strings.ContainsAny(name, "[]()") {
 		return u, false
 	}
@@ -178,3 +183,7 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// IsSecurityOrigin reports whether one origin entry ("Origin:Release/Suite")
+// names a security archive, by the rule Update.Security uses.
+func IsSecurityOrigin(origin string) bool { return anySecurity([]string{origin}) }

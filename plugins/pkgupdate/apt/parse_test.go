@@ -93,6 +93,12 @@ func TestParseSimulate(t *testing.T) {
 				Origins: []string{"Debian:12.15/oldstable"}}},
 		},
 		{
+			name: "foreign architecture qualifier",
+			in:   "Inst libc6:i386 [2.36-9+deb12u3] (2.36-9+deb12u4 Debian:12.5/stable [i386])",
+			want: []Update{{Name: "libc6", Arch: "i386", Foreign: true, Installed: "2.36-9+deb12u3", Candidate: "2.36-9+deb12u4",
+				Origins: []string{"Debian:12.5/stable"}}},
+		},
+		{
 			name: "new package",
 			in:   "Inst firmware-linux-free (3.4 Debian:9.9/stable [all])",
 			want: []Update{{Name: "firmware-linux-free", Arch: "all", Candidate: "3.4",

@@ -2,15 +2,24 @@
 // Values are vigil.store.v1 protobuf records unless noted. Keys are flat,
 // "/"-separated strings so the same layout works on bbolt and on etcd.
 //
-//	meta/schema                  schema version, decimal ASCII
-//	tenants/<tenant>             storev1.Tenant
-//	enrolltokens/<sha256-hex>    storev1.EnrollToken (key = hash of the secret)
-//	agents/<agent-id>            storev1.Agent
-//	agentseq/<agent-id>          big-endian uint64: highest committed report seq
-//	lastseen/<agent-id>          big-endian int64: unix seconds, flushed in batches
-//	principals/<principal-id>    storev1.Principal
-//	principalnames/<name>        principal id (unique name index)
-//	apitokens/<sha256-hex>       principal id (key = hash of the API token)
+//	meta/schema                    schema version, decimal ASCII
+//	tenants/<tenant>               storev1.Tenant
+//	enrolltokens/<sha256-hex>      storev1.EnrollToken (key = hash of the secret)
+//	agents/<agent-id>              storev1.Agent
+//	agentseq/<agent-id>            big-endian uint64: highest committed report seq
+//	lastseen/<agent-id>            big-endian int64: unix seconds, flushed in batches
+//	principals/<principal-id>      storev1.Principal
+//	principalnames/<name>          principal id (unique name index)
+//	apitokens/<sha256-hex>         principal id (key = hash of the API token)
+//	patches/<agent-id>             storev1.PatchRecord: latest patch scan
+//	patchhist/<agent-id>/<t>/<n>   storev1.PatchEvent
+//	reboot/<agent-id>              storev1.RebootRecord: latest reboot state
+//	inventory/<agent-id>           storev1.InventoryRecord: latest inventory
+//	invchanges/<agent-id>/<t>/<n>  storev1.InventoryChange
+//
+// In history keys t is unix seconds as 16 lower-case hex digits and n a
+// 4-hex-digit counter within that second, so a prefix scan returns an
+// agent's history in time order.
 //
 // Entity functions take a store.Tx the caller already holds, so a caller
 // composes several of them into one atomic transaction. Migrations run in
