@@ -137,6 +137,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	backoffMax := fs.Duration("backoff-max", time.Duration(cfg.BackoffMax), "longest wait between reconnects")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
 	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
+	plugins := fs.String("plugins", "", "plugin directory with manifest.json (default: plugins next to the executable)")
 	if err := parse(fs, args); err != nil {
 		return cfg, err
 	}
@@ -158,6 +159,11 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 			cfg.LogLevel = *logLevel
 		case "log-format":
 			cfg.LogFormat = *logFormat
+		case "plugins":
+			abs, err := filepath.Abs(*plugins)
+			if err == nil {
+				cfg.Plugins.Dir, cfg.Plugins.Manifest = abs, ""
+			}
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -195,6 +201,13 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	logger = logger.With("agent_id", id.AgentID)
+	scan, plugins, err := newScanner(cfg, ob, logger)
+	if err != nil {
+		return err
+	}
+	if plugins != nil {
+		defer plugins.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -204,25 +217,36 @@ func cmdRun(args []string, stderr io.Writer) error {
 		BackoffBase: time.Duration(cfg.BackoffBase), BackoffMax: time.Duration(cfg.BackoffMax), Logger: logger,
 		Hello: func() *agentv1.Hello {
 			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: version.String(),
-				Capabilities: []string{"metrics", "facts", "outbox-status"}, BootTimeUnix: int64(bootTime)}
+				Capabilities: capabilities(scan), BootTimeUnix: int64(bootTime)}
 		},
+		OnScan: scan.Request,
 	})
 	rep := reporter.New(reporter.Config{
 		Interval: time.Duration(cfg.MetricsInterval), Sampler: set, Outbox: ob, AgentVersion: version.String(),
 		FactsFile: filepath.Join(cfg.StateDir, config.FactsFile), Logger: logger,
 	})
 	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", cfg.MetricsInterval.String(),
-		"collectors", set.Names())
+		"collectors", set.Names(), "scans", fmt.Sprint(scan.Kinds()))
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		if err := rep.Run(runCtx); err != nil {
 			errc <- err
+			cancel(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := scan.Run(runCtx); err != nil {
+			select {
+			case errc <- err:
+			default:
+			}
 			cancel(err)
 		}
 	}()

@@ -9,6 +9,8 @@
 //	config.json     optional operator settings (see Config); flags override it
 //	outbox.db       reports not yet acknowledged by the controller
 //	facts.sha256    hash of the last facts report, so facts are sent only on change
+//	scan-state.json last patch/reboot/inventory read times and hashes, and
+//	                since when each reboot signal has been present
 //	status.json     what `vigil-agent status` shows, rewritten by the running agent
 package config
 
@@ -20,6 +22,7 @@ import (
 	"github.com/vigil-rmm/vigil/internal/jsonfile"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
@@ -34,6 +37,7 @@ const (
 	ConfigFile   = "config.json"
 	OutboxFile   = "outbox.db"
 	FactsFile    = "facts.sha256"
+	ScanFile     = "scan-state.json"
 	StatusFile   = "status.json"
 )
 
@@ -53,6 +57,52 @@ type Config struct {
 	LogFormat string `json:"log_format"`
 	// Collectors configures each collector.
 	Collectors collector.Config `json:"collectors"`
+	// Scans configures the patch, reboot and inventory reads.
+	Scans Scans `json:"scans"`
+	// Plugins locates the plugin binaries and their checksum manifest.
+	Plugins Plugins `json:"plugins"`
+}
+
+// Scans configures the slow reads (agent/internal/scanner).
+type Scans struct {
+	// Disable lists kinds not to read: "patches", "reboot", "inventory".
+	Disable []string `json:"disable"`
+	// PatchInterval is the time between patch scans (default 6h).
+	PatchInterval duration.Duration `json:"patch_interval"`
+	// PatchTimeout bounds one patch scan; the scanner plugin is killed
+	// after it (default 30m).
+	PatchTimeout duration.Duration `json:"patch_timeout"`
+	// PatchPlugin names the scanner plugin; "" picks windowsupdate on
+	// Windows and pkgupdate elsewhere.
+	PatchPlugin string `json:"patch_plugin"`
+	// PatchParams are passed to the scanner plugin's Inspect (for example
+	// {"online": "false"} for windowsupdate, {"refresh": "true"} for
+	// pkgupdate).
+	PatchParams map[string]string `json:"patch_params"`
+	// RebootInterval is the time between reboot-state reads (default 15m).
+	RebootInterval duration.Duration `json:"reboot_interval"`
+	// RebootIncludeWeak counts weak signals (PendingFileRenameOperations,
+	// UpdateExeVolatile) towards a pending reboot.
+	RebootIncludeWeak bool `json:"reboot_include_weak"`
+	// RebootIgnore lists signal names that never count.
+	RebootIgnore []string `json:"reboot_ignore"`
+	// InventoryInterval is the time between inventory reads (default 24h).
+	InventoryInterval duration.Duration `json:"inventory_interval"`
+	// InventoryQueryTimeout bounds each inventory query (default 30s).
+	InventoryQueryTimeout duration.Duration `json:"inventory_query_timeout"`
+}
+
+// Enabled reports whether kind ("patches", "reboot", "inventory") is read.
+func (s Scans) Enabled(kind string) bool { return !slices.Contains(s.Disable, kind) }
+
+// Plugins locates the plugins.
+type Plugins struct {
+	// Dir holds the plugin binaries; "" means the "plugins" directory next
+	// to the vigil-agent executable. It must be writable only by the
+	// agent's account.
+	Dir string `json:"dir"`
+	// Manifest is the checksum manifest; "" means Dir/manifest.json.
+	Manifest string `json:"manifest"`
 }
 
 // Default returns the defaults.
@@ -65,6 +115,13 @@ func Default() Config {
 		LogLevel:         "info",
 		LogFormat:        "text",
 		Collectors:       collector.Default(),
+		Scans: Scans{
+			PatchInterval:         duration.Duration(6 * time.Hour),
+			PatchTimeout:          duration.Duration(30 * time.Minute),
+			RebootInterval:        duration.Duration(15 * time.Minute),
+			InventoryInterval:     duration.Duration(24 * time.Hour),
+			InventoryQueryTimeout: duration.Duration(30 * time.Second),
+		},
 	}
 }
 
@@ -96,6 +153,43 @@ func (c Config) Validate() error {
 	}
 	if err := c.Collectors.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Scans.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for name, p := range map[string]string{"plugins.dir": c.Plugins.Dir, "plugins.manifest": c.Plugins.Manifest} {
+		if p != "" && !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an absolute path", name, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate names every bad field.
+func (s Scans) Validate() error {
+	var errs []error
+	for _, k := range s.Disable {
+		if k != "patches" && k != "reboot" && k != "inventory" {
+			errs = append(errs, fmt.Errorf("scans.disable: %q is not patches, reboot or inventory", k))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    duration.Duration
+		min  time.Duration
+	}{
+		{"scans.patch_interval", s.PatchInterval, 5 * time.Minute},
+		{"scans.patch_timeout", s.PatchTimeout, 10 * time.Second},
+		{"scans.reboot_interval", s.RebootInterval, 10 * time.Second},
+		{"scans.inventory_interval", s.InventoryInterval, 5 * time.Minute},
+		{"scans.inventory_query_timeout", s.InventoryQueryTimeout, time.Second},
+	} {
+		if time.Duration(d.v) < d.min {
+			errs = append(errs, fmt.Errorf("%s: %s is less than %s", d.name, time.Duration(d.v), d.min))
+		}
+	}
+	if len(s.PatchParams) > 32 {
+		errs = append(errs, fmt.Errorf("scans.patch_params: %d entries, limit 32", len(s.PatchParams)))
 	}
 	return errors.Join(errs...)
 }

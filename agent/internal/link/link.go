@@ -68,6 +68,9 @@ type Config struct {
 	// OnState, if set, is called when a session is established (true) and
 	// when it ends (false).
 	OnState func(connected bool)
+	// OnScan, if set, receives the controller's scan requests. It must not
+	// block. Without it the agent must not announce "scan-request".
+	OnScan func(*agentv1.ScanRequest)
 }
 
 // Status is the link's state for `vigil-agent status`.
@@ -318,6 +321,14 @@ func (l *Link) recvLoop(ctx context.Context, stream agentv1.AgentService_Connect
 		case *agentv1.ControllerMessage_Goaway:
 			after := time.Duration(msg.Goaway.GetRetryAfterSeconds()) * time.Second
 			return &errGoAway{reason: msg.Goaway.GetReason(), after: after}
+		case *agentv1.ControllerMessage_Scan:
+			if l.cfg.OnScan == nil {
+				l.logger.WarnContext(ctx, "scan request ignored: scans are disabled", "request_id", msg.Scan.GetRequestId())
+				continue
+			}
+			l.logger.InfoContext(ctx, "scan requested", "request_id", msg.Scan.GetRequestId(), "kinds", fmt.Sprint(msg.Scan.GetKinds()),
+				"full", msg.Scan.GetFull())
+			l.cfg.OnScan(msg.Scan)
 		default:
 			l.logger.DebugContext(ctx, "ignoring controller message", "type", fmt.Sprintf("%T", msg))
 		}
