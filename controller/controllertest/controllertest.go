@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/vigil-rmm/vigil/controller/internal/server"
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	"github.com/vigil-rmm/vigil/internal/logging"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
@@ -165,3 +167,13 @@ func (b Bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 
 // RequireTransportSecurity implements credentials.PerRPCCredentials.
 func (Bearer) RequireTransportSecurity() bool { return true }
+
+// DeleteAgentState deletes the agent's stored patch, reboot and inventory
+// state, as a restore from an old backup would lose it.
+func (c *Controller) DeleteAgentState(t testing.TB, agentID string) {
+	t.Helper()
+	err := c.srv.Store().Update(context.Background(), func(tx store.Tx) error { return schema.DeleteAgentState(tx, agentID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}

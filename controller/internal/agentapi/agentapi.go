@@ -41,12 +41,12 @@ type Submitter interface {
 
 // Presence tracks open streams.
 type Presence interface {
-	Attach(agentID string, cancel context.CancelCauseFunc) (detach func())
+	Attach(agentID string, cancel context.CancelCauseFunc, caps []string) (out <-chan *agentv1.ControllerMessage, detach func())
 	Touch(agentID string)
 }
 
 // Capabilities the controller offers in Welcome.
-var Capabilities = []string{"metrics", "facts", "outbox-status"}
+var Capabilities = []string{"metrics", "facts", "outbox-status", "patches", "reboot", "inventory", "scan-request"}
 
 // Config wires the server.
 type Config struct {
@@ -241,7 +241,7 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	// Attach before checking the record: a revocation committed after the
 	// check below then finds this stream to close, and one committed
 	// before it is seen by the check.
-	detach := s.cfg.Fleet.Attach(agentID, cancel)
+	out, detach := s.cfg.Fleet.Attach(agentID, cancel, hello.GetCapabilities())
 	defer detach()
 	committed, err := s.admit(sctx, agentID, serial)
 	if err != nil {
@@ -312,6 +312,11 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 			}
 			if err := s.cfg.Ingest.Submit(sctx, ingest.Item{Ctx: sctx, AgentID: agentID, Report: r, Done: done}); err != nil {
 				return s.closeStatus(sctx, stream, &ackSeq, &sent, cmp.Or(context.Cause(sctx), err), logger)
+			}
+		case m := <-out:
+			if err := stream.Send(m); err != nil {
+				logger.DebugContext(ctx, "send request", "err", err)
+				return err
 			}
 		case <-ackReady:
 			if err := sendAck(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/controller/internal/auth"
+	"github.com/vigil-rmm/vigil/controller/internal/fleet"
 	"github.com/vigil-rmm/vigil/controller/internal/pki"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
@@ -54,6 +55,9 @@ var table = []struct {
 	{auth.ErrTokenUsedUp, codes.FailedPrecondition},
 	{auth.ErrRateLimited, codes.ResourceExhausted},
 	{auth.ErrPermission, codes.PermissionDenied},
+	{fleet.ErrOffline, codes.FailedPrecondition},
+	{fleet.ErrUnsupported, codes.FailedPrecondition},
+	{fleet.ErrBusy, codes.Unavailable},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }

@@ -7,10 +7,14 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 // Flusher persists last-seen times in one batch.
@@ -32,7 +36,14 @@ type conn struct {
 	cancel   context.CancelCauseFunc
 	since    time.Time
 	lastSeen atomic.Int64
+	caps     []string
+	out      chan *agentv1.ControllerMessage
 }
+
+// outQueue is how many controller messages (scan requests) may wait for a
+// stream's sender. A request beyond it is refused with ErrBusy rather than
+// queued without bound.
+const outQueue = 4
 
 // New returns an empty fleet.
 func New(logger *slog.Logger, now func() time.Time) *Fleet {
@@ -50,11 +61,13 @@ type replacedError struct{}
 
 func (replacedError) Error() string { return "fleet: replaced by a newer connection of the same agent" }
 
-// Attach registers agentID's stream. cancel is called with a cause when the
-// stream must close (revocation, a newer stream). The returned detach
-// function must be called when the stream ends.
-func (f *Fleet) Attach(agentID string, cancel context.CancelCauseFunc) (detach func()) {
-	c := &conn{cancel: cancel, since: f.now()}
+// Attach registers agentID's stream and the capabilities its Hello
+// announced. cancel is called with a cause when the stream must close
+// (revocation, a newer stream). Messages given to Send arrive on out; the
+// stream's sender must forward them. The returned detach function must be
+// called when the stream ends.
+func (f *Fleet) Attach(agentID string, cancel context.CancelCauseFunc, caps []string) (out <-chan *agentv1.ControllerMessage, detach func()) {
+	c := &conn{cancel: cancel, since: f.now(), caps: caps, out: make(chan *agentv1.ControllerMessage, outQueue)}
 	c.lastSeen.Store(c.since.Unix())
 	f.mu.Lock()
 	old := f.conns[agentID]
@@ -64,7 +77,7 @@ func (f *Fleet) Attach(agentID string, cancel context.CancelCauseFunc) (detach f
 	if old != nil {
 		old.cancel(ErrReplaced)
 	}
-	return func() {
+	return c.out, func() {
 		f.mu.Lock()
 		if f.conns[agentID] == c {
 			delete(f.conns, agentID)
@@ -96,6 +109,38 @@ func (f *Fleet) Kick(agentID string, cause error) bool {
 	}
 	c.cancel(cause)
 	return true
+}
+
+// Capabilities returns what agentID's open stream announced in Hello, and
+// whether it is online.
+func (f *Fleet) Capabilities(agentID string) ([]string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.conns[agentID]; c != nil {
+		return c.caps, true
+	}
+	return nil, false
+}
+
+// Send queues m for agentID's stream if the agent is online and announced
+// capability. It never blocks: ErrOffline, ErrUnsupported or ErrBusy say
+// why a message was not queued.
+func (f *Fleet) Send(agentID, capability string, m *agentv1.ControllerMessage) error {
+	f.mu.Lock()
+	c := f.conns[agentID]
+	f.mu.Unlock()
+	if c == nil {
+		return ErrOffline
+	}
+	if !slices.Contains(c.caps, capability) {
+		return fmt.Errorf("%w (%s)", ErrUnsupported, capability)
+	}
+	select {
+	case c.out <- m:
+		return nil
+	default:
+		return ErrBusy
+	}
 }
 
 // KickAll closes every stream with cause (used at shutdown).
@@ -183,4 +228,15 @@ var (
 	ErrRevoked = errors.New("fleet: agent revoked; re-enroll it to reconnect")
 	// ErrShutdown closes every stream when the controller stops.
 	ErrShutdown = errors.New("fleet: controller shutting down")
+)
+
+// Send errors.
+var (
+	// ErrOffline means the agent holds no stream.
+	ErrOffline = errors.New("agent is offline")
+	// ErrUnsupported means the agent did not announce the capability
+	// (an older agent version).
+	ErrUnsupported = errors.New("agent does not support this request; upgrade the agent")
+	// ErrBusy means requests are already waiting for the agent's stream.
+	ErrBusy = errors.New("agent has requests waiting; retry in a moment")
 )

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-rmm/vigil/internal/logging"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 type mapFlusher struct {
@@ -30,12 +31,12 @@ func TestAttachReplaceKick(t *testing.T) {
 	now := time.Unix(100, 0)
 	f := New(logging.Discard(), func() time.Time { return now })
 	ctx1, cancel1 := context.WithCancelCause(context.Background())
-	detach1 := f.Attach("a", cancel1)
+	_, detach1 := f.Attach("a", cancel1, nil)
 	if on, ts := f.Online("a"); !on || ts != 100 {
 		t.Fatalf("online=%v ts=%d", on, ts)
 	}
 	ctx2, cancel2 := context.WithCancelCause(context.Background())
-	detach2 := f.Attach("a", cancel2)
+	_, detach2 := f.Attach("a", cancel2, nil)
 	if !errors.Is(context.Cause(ctx1), ErrReplaced) {
 		t.Fatalf("first stream not replaced: %v", context.Cause(ctx1))
 	}
@@ -77,5 +78,37 @@ func TestFlushBatchesAndRetries(t *testing.T) {
 	}
 	if err := f.Flush(context.Background(), fl); err != nil || fl.calls != 2 {
 		t.Fatalf("empty flush wrote: calls=%d", fl.calls)
+	}
+}
+
+func TestSend(t *testing.T) {
+	f := New(logging.Discard(), nil)
+	msg := &agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Scan{Scan: &agentv1.ScanRequest{RequestId: "r"}}}
+	if err := f.Send("a", "scan-request", msg); !errors.Is(err, ErrOffline) {
+		t.Errorf("send to an offline agent: %v, want ErrOffline", err)
+	}
+	_, cancel := context.WithCancelCause(t.Context())
+	_, detachOld := f.Attach("old", cancel, []string{"metrics"})
+	defer detachOld()
+	if err := f.Send("old", "scan-request", msg); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("send to an agent without the capability: %v, want ErrUnsupported", err)
+	}
+	out, detach := f.Attach("a", cancel, []string{"metrics", "scan-request"})
+	var err error
+	sent := 0
+	for err == nil {
+		if err = f.Send("a", "scan-request", msg); err == nil {
+			sent++
+		}
+	}
+	if !errors.Is(err, ErrBusy) || sent == 0 || sent > 16 {
+		t.Errorf("after %d queued: %v, want ErrBusy after a few", sent, err)
+	}
+	if got := <-out; got != msg {
+		t.Errorf("stream got %v, want the sent message", got)
+	}
+	detach()
+	if err := f.Send("a", "scan-request", msg); !errors.Is(err, ErrOffline) {
+		t.Errorf("send after detach: %v, want ErrOffline", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vigil-rmm/vigil/controller/internal/metrics"
+	"github.com/vigil-rmm/vigil/controller/internal/patch"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -44,8 +45,22 @@ type Item struct {
 	Done func(seq uint64, err error)
 }
 
+// Applied is one state report (patches, reboot, inventory, digest) that a
+// commit applied.
+type Applied struct {
+	AgentID string
+	patch.Outcome
+}
+
 // Options tune the writer.
 type Options struct {
+	// Observe, if set, is called by the writer goroutine after each commit
+	// with the state reports it applied (to wake waiting rescans and ask
+	// agents whose digest did not match for the full state). It must not
+	// block.
+	Observe func([]Applied)
+	// Patch tunes how state reports are applied.
+	Patch patch.Options
 	// Queue is the number of reports waiting before Submit blocks.
 	Queue int
 	// MaxBatch caps the reports in one commit.
@@ -169,8 +184,11 @@ func (w *Writer) commit(ctx context.Context, batch []Item) {
 		return
 	}
 	start := time.Now()
-	committed, err := w.apply(ctx, live)
+	committed, applied, err := w.apply(ctx, live)
 	w.stats.record(len(live), time.Since(start), err)
+	if err == nil && len(applied) > 0 && w.opts.Observe != nil {
+		w.opts.Observe(applied)
+	}
 	for _, it := range live {
 		switch {
 		case err != nil:
@@ -183,8 +201,9 @@ func (w *Writer) commit(ctx context.Context, batch []Item) {
 	}
 }
 
-// apply commits a batch and returns each agent's committed sequence.
-func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, error) {
+// apply commits a batch and returns each agent's committed sequence and the
+// state reports it applied.
+func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, []Applied, error) {
 	now := w.opts.Now()
 	// Revoked or deleted agents get nothing stored, samples included.
 	gone := map[string]bool{}
@@ -206,7 +225,7 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ingest: read agents: %w", err)
+		return nil, nil, fmt.Errorf("ingest: read agents: %w", err)
 	}
 	var samples []metrics.Sample
 	for _, it := range batch {
@@ -224,12 +243,14 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 	}
 	if len(samples) > 0 {
 		if _, err := w.samples.Put(ctx, samples); err != nil {
-			return nil, fmt.Errorf("ingest: store samples: %w", err)
+			return nil, nil, fmt.Errorf("ingest: store samples: %w", err)
 		}
 	}
 	committed := make(map[string]uint64)
+	var applied []Applied
 	err = w.store.Update(ctx, func(tx store.Tx) error {
 		clear(committed)
+		applied = applied[:0]
 		agents := map[string]*agentState{}
 		for _, it := range batch {
 			st, err := loadState(tx, agents, it.AgentID)
@@ -257,6 +278,14 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 			case *agentv1.Report_Outbox:
 				st.rec.DroppedMetrics += b.Outbox.GetDroppedMetrics()
 				st.recDirty = true
+			default:
+				out, ok, err := w.applyState(tx, it.AgentID, it.Report)
+				if err != nil {
+					return err
+				}
+				if ok {
+					applied = append(applied, Applied{AgentID: it.AgentID, Outcome: out})
+				}
 			}
 			st.seq = seq
 			st.seqDirty = true
@@ -280,9 +309,37 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, er
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ingest: commit: %w", err)
+		return nil, nil, fmt.Errorf("ingest: commit: %w", err)
 	}
-	return committed, nil
+	return committed, applied, nil
+}
+
+// applyState applies a state report; ok is false for other kinds.
+func (w *Writer) applyState(tx store.Tx, agentID string, r *agentv1.Report) (out patch.Outcome, ok bool, err error) {
+	ts, o := r.GetTimeUnixMs(), w.opts.Patch
+	if r.GetMetrics() == nil && ts > w.opts.Now().Add(w.opts.MaxFuture).UnixMilli() {
+		// A state report from the future would shadow every real one after
+		// it (they would look out of order).
+		w.logger.Warn("state report from the future dropped; check the agent's clock",
+			"agent_id", agentID, "seq", r.GetSeq(), "report_time", time.UnixMilli(ts).UTC())
+		return out, false, nil
+	}
+	switch b := r.GetBody().(type) {
+	case *agentv1.Report_Patches:
+		out, err = patch.ApplyPatchScan(tx, agentID, ts, r.GetSeq(), b.Patches, o)
+	case *agentv1.Report_Reboot:
+		out, err = patch.ApplyReboot(tx, agentID, ts, b.Reboot, o)
+	case *agentv1.Report_Inventory:
+		out, err = patch.ApplyInventory(tx, agentID, ts, b.Inventory, o)
+	case *agentv1.Report_Digest:
+		out, err = patch.ApplyDigest(tx, agentID, ts, b.Digest, o)
+	default:
+		return out, false, nil
+	}
+	if err != nil {
+		return out, false, fmt.Errorf("ingest: apply %T: %w", r.GetBody(), err)
+	}
+	return out, true, nil
 }
 
 type agentState struct {

@@ -101,8 +101,18 @@ func TestTenantIsolation(t *testing.T) {
 		"CreatePrincipal": func() proto.Message {
 			return &managev1.CreatePrincipalRequest{Name: "intruder", Role: managev1.Role_ROLE_CLIENT_VIEWER, Tenant: "tenant-b"}
 		},
-		"ListPrincipals":  func() proto.Message { return &managev1.ListPrincipalsRequest{Tenant: "tenant-b"} },
-		"RevokePrincipal": func() proto.Message { return &managev1.RevokePrincipalRequest{Name: "viewer-b"} },
+		"ListPrincipals":     func() proto.Message { return &managev1.ListPrincipalsRequest{Tenant: "tenant-b"} },
+		"RevokePrincipal":    func() proto.Message { return &managev1.RevokePrincipalRequest{Name: "viewer-b"} },
+		"ListPatchSummaries": func() proto.Message { return &managev1.ListPatchSummariesRequest{Tenant: "tenant-b"} },
+		"GetPatchState":      func() proto.Message { return &managev1.GetPatchStateRequest{AgentId: agentB.ID} },
+		"ListPatchHistory":   func() proto.Message { return &managev1.ListPatchHistoryRequest{AgentId: agentB.ID} },
+		"GetPatchCompliance": func() proto.Message { return &managev1.GetPatchComplianceRequest{Tenant: "tenant-b"} },
+		"RescanAgent":        func() proto.Message { return &managev1.RescanAgentRequest{AgentId: agentB.ID} },
+		"GetRebootState":     func() proto.Message { return &managev1.GetRebootStateRequest{AgentId: agentB.ID} },
+		"GetInventory":       func() proto.Message { return &managev1.GetInventoryRequest{AgentId: agentB.ID} },
+		"ListInventoryChanges": func() proto.Message {
+			return &managev1.ListInventoryChangesRequest{AgentId: agentB.ID}
+		},
 	}
 	// Methods that name no object: allowed, but nothing of B may show.
 	global := map[string]func() proto.Message{
@@ -110,8 +120,10 @@ func TestTenantIsolation(t *testing.T) {
 		"ListTenants": func() proto.Message { return &managev1.ListTenantsRequest{} },
 	}
 	unscopedLists := map[string]func() proto.Message{
-		"ListAgents":     func() proto.Message { return &managev1.ListAgentsRequest{} },
-		"ListPrincipals": func() proto.Message { return &managev1.ListPrincipalsRequest{} },
+		"ListAgents":         func() proto.Message { return &managev1.ListAgentsRequest{} },
+		"ListPrincipals":     func() proto.Message { return &managev1.ListPrincipalsRequest{} },
+		"ListPatchSummaries": func() proto.Message { return &managev1.ListPatchSummariesRequest{} },
+		"GetPatchCompliance": func() proto.Message { return &managev1.GetPatchComplianceRequest{} },
 	}
 
 	ctx := context.Background()

@@ -18,8 +18,10 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/auth"
 	"github.com/vigil-rmm/vigil/controller/internal/fleet"
 	"github.com/vigil-rmm/vigil/controller/internal/metrics"
+	"github.com/vigil-rmm/vigil/controller/internal/rescan"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
 )
@@ -30,10 +32,13 @@ type MetricsReader interface {
 	Latest(ctx context.Context, agentID string) (metrics.Sample, bool, error)
 }
 
-// Presence answers who is online and closes streams.
+// Presence answers who is online, closes streams and sends requests down
+// them.
 type Presence interface {
 	Online(agentID string) (bool, int64)
 	Kick(agentID string, cause error) bool
+	Send(agentID, capability string, m *agentv1.ControllerMessage) error
+	Capabilities(agentID string) ([]string, bool)
 }
 
 // Config wires the server.
@@ -41,8 +46,11 @@ type Config struct {
 	Store   store.Store
 	Metrics MetricsReader
 	Fleet   Presence
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Scans matches rescan requests with their results; nil makes
+	// RescanAgent unavailable.
+	Scans  *rescan.Registry
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server implements managev1.ManageServiceServer.

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
 	"github.com/vigil-rmm/vigil/controller/internal/metrics"
 	"github.com/vigil-rmm/vigil/controller/internal/pki"
+	"github.com/vigil-rmm/vigil/controller/internal/rescan"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -106,7 +107,11 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, store: st, metrics: mdb, ca: ca}
 	s.fleet = fleet.New(logger, nil)
-	s.ingest = ingest.New(st, mdb, ingest.Options{Logger: logger})
+	scans := rescan.New()
+	s.ingest = ingest.New(st, mdb, ingest.Options{Logger: logger, Observe: func(applied []ingest.Applied) {
+		scans.Observe(applied)
+		s.requestFull(applied)
+	}})
 
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
@@ -154,7 +159,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		}),
 	)
 	managev1.RegisterManageServiceServer(s.apiSrv, manageapi.New(manageapi.Config{
-		Store: st, Metrics: mdb, Fleet: s.fleet, Logger: logger,
+		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Logger: logger,
 	}))
 	return s, nil
 }
@@ -212,6 +217,9 @@ func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }
 
 // Fleet exposes presence, for tests and the load simulator.
 func (s *Server) Fleet() *fleet.Fleet { return s.fleet }
+
+// Store returns the control store (for tests and tools in this module).
+func (s *Server) Store() store.Store { return s.store }
 
 // FlushLastSeen implements fleet.Flusher.
 func (s *Server) FlushLastSeen(ctx context.Context, seen map[string]int64) error {
@@ -275,4 +283,19 @@ func (s *Server) Run(ctx context.Context) error {
 	s.logger.Info("controller stopping")
 	s.Stop()
 	return nil
+}
+
+// requestFull asks each agent whose digest did not match the stored state
+// for the full state of that kind (the controller lost it, for example to a
+// restore from backup).
+func (s *Server) requestFull(applied []ingest.Applied) {
+	for _, a := range applied {
+		if !a.NeedFull {
+			continue
+		}
+		msg := &agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Scan{Scan: &agentv1.ScanRequest{
+			RequestId: rescan.NewID(), Kinds: []agentv1.StateKind{a.Kind}, Full: true}}}
+		err := s.fleet.Send(a.AgentID, "scan-request", msg)
+		s.logger.Info("state digest did not match; full state requested", "agent_id", a.AgentID, "kind", a.Kind.String(), "err", err)
+	}
 }
