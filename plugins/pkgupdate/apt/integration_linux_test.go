@@ -1,4 +1,4 @@
-package apt
+package apt_test
 
 import (
 	"context"
@@ -12,14 +12,25 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vigil-rmm/vigil/plugins/pkgupdate"
+	"github.com/vigil-rmm/vigil/plugins/pkgupdate/apt"
+	"github.com/vigil-rmm/vigil/plugins/sdk/sdktest"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 const dummyPkg = "vigil-test-dummy"
 
 // TestScanLocalRepository installs a generated dummy package, serves a newer
 // version from a flat file: repository in t.TempDir and checks that Scan,
-// pointed only at that repository, reports exactly that upgrade. It changes
-// no package other than vigil-test-dummy, which it removes again.
+// and the pkgupdate plugin's Inspect over gRPC with the source_list,
+// lists_dir and cache_dir parameters, pointed only at that repository,
+// report exactly that upgrade. It changes no package other than
+// vigil-test-dummy, which it removes again. (The plugin check lives here,
+// in the external test package, so that one test binary owns the dummy
+// package and dpkg's lock.)
 func TestScanLocalRepository(t *testing.T) {
 	if os.Getenv("VIGIL_SLOW_TESTS") != "1" {
 		t.Skip("set VIGIL_SLOW_TESTS=1 to run the real apt-get integration test")
@@ -51,7 +62,7 @@ func TestScanLocalRepository(t *testing.T) {
 	cache := filepath.Join(dir, "cache")
 	mkdir(t, filepath.Join(lists, "partial"))
 	mkdir(t, filepath.Join(cache, "archives", "partial"))
-	opts := Options{
+	opts := apt.Options{
 		Update:     true,
 		SourceList: sources,
 		ListsDir:   lists,
@@ -68,11 +79,11 @@ func TestScanLocalRepository(t *testing.T) {
 	})
 	dpkgInstall(t, deb1)
 
-	got, err := Scan(ctx, ExecRunner{}, opts)
+	got, err := apt.Scan(ctx, apt.ExecRunner{}, opts)
 	if err != nil {
 		t.Fatalf("Scan with 1.0 installed: %v", err)
 	}
-	want := []Update{{Name: dummyPkg, Arch: "all", Installed: "1.0", Candidate: "2.0"}}
+	want := []apt.Update{{Name: dummyPkg, Arch: "all", Installed: "1.0", Candidate: "2.0"}}
 	// The origin string of a flat file: repository depends on the apt
 	// version; compare it separately.
 	for i := range got {
@@ -83,14 +94,53 @@ func TestScanLocalRepository(t *testing.T) {
 		t.Fatalf("Scan with 1.0 installed = %+v, want %+v", got, want)
 	}
 
+	// The plugin, through its parameters. The host's own
+	// /run/reboot-required is kept out with an empty root.
+	plugin := pkgupdate.New(pkgupdate.Config{Root: t.TempDir(), AptOptions: opts.ExtraOptions})
+	params := map[string]string{"manager": "apt", "refresh": "true", "source_list": sources, "lists_dir": lists, "cache_dir": cache}
+	scan := inspectScan(ctx, t, plugin, params)
+	if scan.GetSource() != "apt" || scan.GetStatus() != agentv1.ScanStatus_SCAN_STATUS_OK {
+		t.Fatalf("Inspect with 1.0 installed: %v", scan)
+	}
+	if len(scan.GetPending()) != 1 {
+		t.Fatalf("Inspect with 1.0 installed: %d pending, want 1: %v", len(scan.GetPending()), scan.GetPending())
+	}
+	u := scan.GetPending()[0]
+	t.Logf("plugin origin: %q", u.GetOrigin())
+	gotU := []string{u.GetId(), u.GetPackage(), u.GetTitle(), u.GetCurrentVersion(), u.GetAvailableVersion(), u.GetClassification().String()}
+	wantU := []string{dummyPkg, dummyPkg, dummyPkg + " 1.0 -> 2.0", "1.0", "2.0", agentv1.Classification_CLASSIFICATION_UPDATE.String()}
+	if !reflect.DeepEqual(gotU, wantU) || len(scan.GetInstalledAwaitingReboot()) != 0 || scan.GetRebootRequired() {
+		t.Fatalf("Inspect with 1.0 installed: pending %q, scan %v; want %q", gotU, scan, wantU)
+	}
+
 	dpkgInstall(t, deb2)
-	got, err = Scan(ctx, ExecRunner{}, opts)
+	got, err = apt.Scan(ctx, apt.ExecRunner{}, opts)
 	if err != nil {
 		t.Fatalf("Scan with 2.0 installed: %v", err)
 	}
 	if len(got) != 0 {
 		t.Fatalf("Scan with 2.0 installed = %+v, want nothing pending", got)
 	}
+	params["refresh"] = "false"
+	scan = inspectScan(ctx, t, plugin, params)
+	if scan.GetStatus() != agentv1.ScanStatus_SCAN_STATUS_OK || len(scan.GetPending()) != 0 {
+		t.Fatalf("Inspect with 2.0 installed = %v, want OK with nothing pending", scan)
+	}
+}
+
+// inspectScan calls p's Inspect over gRPC and decodes the PatchScan.
+func inspectScan(ctx context.Context, t *testing.T, p *pkgupdate.Plugin, params map[string]string) *agentv1.PatchScan {
+	t.Helper()
+	resp, err := sdktest.Start(t, p).Inspect(ctx, params)
+	if err != nil {
+		t.Fatalf("Inspect: %v", err)
+	}
+	var scan agentv1.PatchScan
+	if err := proto.Unmarshal(resp.GetResult(), &scan); err != nil {
+		t.Fatalf("decode PatchScan: %v", err)
+	}
+	t.Logf("Inspect summary: %s", resp.GetSummary())
+	return &scan
 }
 
 // buildDummy builds vigil-test-dummy_<version>_all.deb in dir.

@@ -1,17 +1,21 @@
 package reboot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// Signals runs the Linux checks against the live system.
+// Signals runs the Linux checks against the live system: the file and
+// kernel checks of LinuxSignals, then the RPM checks of RPMSignals where
+// rpm or needs-restarting exist.
 func Signals(ctx context.Context, _ Options) ([]Signal, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -20,7 +24,37 @@ func Signals(ctx context.Context, _ Options) ([]Signal, error) {
 	if err := unix.Uname(&u); err != nil {
 		return nil, fmt.Errorf("reboot: uname: %w", err)
 	}
-	return LinuxSignals("/", unix.ByteSliceToString(u.Release[:]))
+	signals, err := LinuxSignals("/", unix.ByteSliceToString(u.Release[:]))
+	if err != nil {
+		return nil, err
+	}
+	return append(signals, RPMSignals(ctx, "/", execRunner{})...), nil
+}
+
+// execRunner runs commands with os/exec under LC_ALL=C.
+type execRunner struct{}
+
+var _ CommandRunner = execRunner{}
+
+func (execRunner) LookPath(file string) (string, error) { return exec.LookPath(file) }
+
+func (execRunner) Run(ctx context.Context, name string, args ...string) ([]byte, int, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, -1, ctx.Err()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stdout.Bytes(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return nil, -1, err
+	}
+	return stdout.Bytes(), 0, nil
 }
 
 // LinuxSignals checks root/run/reboot-required (with .pkgs as the detail)
