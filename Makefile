@@ -13,8 +13,14 @@ GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 # Binaries go to bin/, plugins to bin/plugins/.
 CMDS := ./controller/cmd/vigil-controller ./agent/cmd/vigil-agent ./agent/cmd/vigil-agentsim ./console/cmd/vigilctl
-# Plugin main packages, e.g. ./plugins/cmd/vigil-plugin-x. Empty for now.
-PLUGINS :=
+# Plugins for the host OS: bin/plugins/<name> from ./plugins/cmd/vigil-plugin-<name>,
+# with bin/plugins/manifest.json holding their SHA-256 (the agent runs nothing else).
+GOOS_HOST := $(shell go env GOOS)
+ifeq ($(GOOS_HOST),windows)
+PLUGINS := windowsupdate
+else
+PLUGINS := pkgupdate
+endif
 
 # Packages for test and bench; e.g. make test PKGS=./agent/...
 PKGS      ?= ./...
@@ -28,11 +34,9 @@ help: ## Show this list of targets.
 	@echo "usage: make <target> [VAR=value]"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## Build the controller, agent and vigilctl (and any PLUGINS) into bin/.
+build: ## Build the controller, agent, vigilctl and the host's plugins (with their manifest) into bin/.
 	go build $(GOFLAGS_BUILD) -o bin/ $(CMDS)
-ifneq ($(strip $(PLUGINS)),)
-	go build $(GOFLAGS_BUILD) -o bin/plugins/ $(PLUGINS)
-endif
+	bash scripts/build-plugins.sh bin/plugins $(PLUGINS)
 
 test: ## Run all tests with -race and VIGIL_SLOW_TESTS=1, then a short run of every fuzz target.
 	VIGIL_SLOW_TESTS=1 TESTFLAGS="$(TESTFLAGS)" FUZZTIME="$(FUZZTIME)" bash scripts/test.sh $(PKGS)

@@ -71,6 +71,12 @@ Try, in another terminal:
   $BIN/vigilctl agents list
   $BIN/vigilctl agents show $agent_id
   $BIN/vigilctl metrics $agent_id --since 10m -o csv
+  $BIN/vigilctl patches list
+  $BIN/vigilctl agents rescan $agent_id --wait
+  $BIN/vigilctl patches show $agent_id
+  $BIN/vigilctl reboot-state $agent_id
+  $BIN/vigilctl inventory show $agent_id --hardware
+  $BIN/vigilctl patches compliance
   $BIN/vigilctl principal create alice --role client-viewer --tenant demo --write-config $DIR/alice.json
   $BIN/vigil-agent status --state $DIR/agent
 
