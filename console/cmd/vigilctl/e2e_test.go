@@ -6,6 +6,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -44,12 +46,38 @@ func binaries(t *testing.T) string {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		buildErr = buildPlugins(filepath.Join(binDir, "plugins"), "pkgupdate")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binDir
+}
+
+// buildPlugins builds the named plugins into dir, next to the agent as
+// make build lays them out, with their checksum manifest.
+func buildPlugins(dir string, names ...string) error {
+	manifest := map[string]string{}
+	for _, name := range names {
+		bin := filepath.Join(dir, name)
+		out, err := exec.Command("go", "build", "-race", "-o", bin, "github.com/vigil-rmm/vigil/plugins/cmd/vigil-plugin-"+name).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", name, err, out)
+		}
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		manifest[name] = hex.EncodeToString(sum[:])
+	}
+	b, err := json.Marshal(manifest)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644)
 }
 
 func freeAddr(t *testing.T) string {

@@ -1,0 +1,14 @@
+// Command vigil-plugin-windowsupdate is the task-runner plugin that lists
+// pending Windows updates through the Windows Update Agent; see package
+// windowsupdate. Built for another OS it answers every scan with
+// SCAN_STATUS_UNAVAILABLE and error_code "unsupported_os".
+package main
+
+import (
+	"github.com/vigil-rmm/vigil/plugins/sdk"
+	"github.com/vigil-rmm/vigil/plugins/windowsupdate"
+)
+
+func main() {
+	sdk.Serve(windowsupdate.New(windowsupdate.Options{Logger: sdk.Logger()}))
+}
