@@ -96,4 +96,3 @@ func inspectScan(ctx context.Context, t *testing.T, p *pkgupdate.Plugin, params 
 	t.Logf("Inspect summary: %s", resp.GetSummary())
 	return &scan
 }
-
