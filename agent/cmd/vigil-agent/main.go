@@ -5,7 +5,7 @@
 //	vigil-agent enroll --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR
 //	vigil-agent run --state DIR [--metrics-interval 60s]
 //	vigil-agent status --state DIR [-o json]
-//	vigil-agent collect --once [-o json]
+//	vigil-agent collect --once [--state-reports] [-o json]
 //	vigil-agent version
 //
 // Exit codes: 0 ok, 1 error, 2 usage.
@@ -32,6 +32,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/host"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
 	"github.com/vigil-rmm/vigil/agent/internal/config"
@@ -51,7 +52,7 @@ Usage:
   vigil-agent enroll  --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR [--force]
   vigil-agent run     --state DIR [--metrics-interval 60s] [--outbox-max 20000]
   vigil-agent status  --state DIR [-o json]
-  vigil-agent collect --once [-o json]
+  vigil-agent collect --once [--state-reports] [-o json]
   vigil-agent version
 
 Run "vigil-agent COMMAND -h" for a command's flags.
@@ -361,6 +362,8 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	once := fs.Bool("once", false, "collect one sample and print it (required)")
 	out := fs.String("o", "json", "output: json")
+	state := fs.Bool("state-reports", false, "also read the reboot state, the inventory and (with plugins) the pending updates")
+	plugins := fs.String("plugins", "", "plugin directory for --state-reports (default: plugins next to the executable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -375,7 +378,8 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, errs := set.Collect(context.Background())
+	ctx := context.Background()
+	s, errs := set.Collect(ctx)
 	for _, e := range errs {
 		fmt.Fprintf(stderr, "vigil-agent: collector: %v\n", e)
 	}
@@ -384,18 +388,27 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	}
 	// protojson output is deliberately unstable in spacing; re-indent it.
 	mo := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
-	fb, err := mo.Marshal(s.Facts)
-	if err != nil {
+	doc := map[string]json.RawMessage{}
+	add := func(name string, m proto.Message) error {
+		b, err := mo.Marshal(m)
+		doc[name] = b
 		return err
 	}
-	mb, err := mo.Marshal(s.Metrics)
-	if err != nil {
+	if err := errors.Join(add("facts", s.Facts), add("metrics", s.Metrics)); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(struct {
-		Facts   json.RawMessage `json:"facts"`
-		Metrics json.RawMessage `json:"metrics"`
-	}{fb, mb}, "", "  ")
+	if *state {
+		msgs, err := collectState(ctx, *plugins, logger)
+		if err != nil {
+			return err
+		}
+		for name, m := range msgs {
+			if err := add(name, m); err != nil {
+				return err
+			}
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/vigil-rmm/vigil/agent/internal/collector/reboot"
 	"github.com/vigil-rmm/vigil/agent/internal/config"
 	"github.com/vigil-rmm/vigil/agent/internal/inventory"
@@ -119,4 +121,58 @@ func capabilities(s *scanner.Scanner) []string {
 		caps = append(caps, "scan-request")
 	}
 	return caps
+}
+
+// collectState reads every state kind once with the default configuration,
+// as `vigil-agent collect --once --state-reports` shows them: nothing is
+// queued or sent.
+func collectState(ctx context.Context, pluginDir string, logger *slog.Logger) (map[string]proto.Message, error) {
+	cfg := config.Default()
+	if pluginDir != "" {
+		abs, err := filepath.Abs(pluginDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Plugins.Dir = abs
+	}
+	rec := &recorder{}
+	// A throwaway state directory: nothing is remembered between runs.
+	dir, err := os.MkdirTemp("", "vigil-collect-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cfg.StateDir = dir
+	s, host, err := newScanner(cfg, rec, logger)
+	if err != nil {
+		return nil, err
+	}
+	if host != nil {
+		defer host.Close()
+	}
+	out := map[string]proto.Message{}
+	for _, k := range s.Kinds() {
+		if err := s.Scan(ctx, k, nil, true); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range rec.reports {
+		switch b := r.GetBody().(type) {
+		case *agentv1.Report_Patches:
+			out["patches"] = b.Patches
+		case *agentv1.Report_Reboot:
+			out["reboot"] = b.Reboot
+		case *agentv1.Report_Inventory:
+			out["inventory"] = b.Inventory
+		}
+	}
+	return out, nil
+}
+
+// recorder keeps reports instead of queueing them.
+type recorder struct{ reports []*agentv1.Report }
+
+func (r *recorder) Append(_ context.Context, rep *agentv1.Report) (uint64, error) {
+	r.reports = append(r.reports, rep)
+	return uint64(len(r.reports)), nil
 }
