@@ -10,21 +10,27 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
 // The limits.
 const (
-	// MaxMessage is the largest message on the agent stream (gRPC limit):
-	// a state report plus its envelope.
-	MaxMessage = MaxStateReport + 4<<10
+	// MaxMessage is the largest message on the agent stream (gRPC limit).
+	// It is above MaxStateReport so that a report somewhat over the limit
+	// is refused by validation (and its sequence committed) rather than
+	// by gRPC, which would end the stream and wedge the agent's outbox.
+	MaxMessage = 1<<20 + 4<<10
 	// MaxReport is the largest metrics report an agent queues; a larger one
 	// is dropped (and logged) on the agent rather than sent.
 	MaxReport = 16 << 10
-	// MaxStateReport is the largest patch, reboot or inventory report. The
-	// agent trims an inventory's software list to fit and says so in
-	// Inventory.errors.
-	MaxStateReport = 1 << 20
+	// MaxStateReport is the largest patch, reboot or inventory report
+	// body. The controller stores each in one record with a little more
+	// (first-seen times), and a record must stay under the store's 1 MiB.
+	// The agent trims an inventory's software list to fit (and says so); a
+	// patch scan over it is reported as failed ("too_large").
+	MaxStateReport = 768 << 10
 	// MaxUpdates bounds each update list of a patch scan.
 	MaxUpdates = 4096
 	// MaxSoftware bounds an inventory's software list.
@@ -93,8 +99,12 @@ func CleanFacts(f *agentv1.Facts) {
 }
 
 // CleanPatchScan cleans every string of s and trims its lists to the
-// limits. It returns how many list entries it dropped.
+// limits. It returns how many list entries it dropped. Like the other
+// Clean functions for state reports, it also sets enum values the schema
+// does not define to zero and drops unknown fields, so that a report
+// from a newer plugin still passes the controller's check.
 func CleanPatchScan(s *agentv1.PatchScan) int {
+	normalize(s.ProtoReflect())
 	s.Source = CleanString(s.GetSource(), MaxString)
 	s.ErrorCode = CleanString(s.GetErrorCode(), MaxString)
 	s.ErrorMessage = CleanString(s.GetErrorMessage(), MaxText)
@@ -119,6 +129,7 @@ func CleanPatchScan(s *agentv1.PatchScan) int {
 
 // CleanReboot cleans every string of r and trims its signals.
 func CleanReboot(r *agentv1.RebootState) int {
+	normalize(r.ProtoReflect())
 	r.RequestId = CleanString(r.GetRequestId(), MaxString)
 	var dropped int
 	r.Signals, dropped = trim(r.Signals, MaxItems, 0)
@@ -131,6 +142,7 @@ func CleanReboot(r *agentv1.RebootState) int {
 
 // CleanInventory cleans every string of inv and trims its lists.
 func CleanInventory(inv *agentv1.Inventory) int {
+	normalize(inv.ProtoReflect())
 	inv.SoftwareSource = CleanString(inv.GetSoftwareSource(), MaxString)
 	inv.RequestId = CleanString(inv.GetRequestId(), MaxString)
 	dropped := 0
@@ -166,6 +178,37 @@ func CleanInventory(inv *agentv1.Inventory) int {
 		}
 	}
 	return dropped
+}
+
+// normalize drops unknown fields and zeroes undefined enum values, all
+// through m.
+func normalize(m protoreflect.Message) {
+	if len(m.GetUnknown()) > 0 {
+		m.SetUnknown(nil)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Kind() == protoreflect.EnumKind && fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				if fd.Enum().Values().ByNumber(l.Get(i).Enum()) == nil {
+					l.Set(i, protoreflect.ValueOfEnum(0))
+				}
+			}
+		case fd.Kind() == protoreflect.EnumKind:
+			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
+				m.Clear(fd)
+			}
+		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				normalize(l.Get(i).Message())
+			}
+		case fd.Kind() == protoreflect.MessageKind && !fd.IsMap():
+			normalize(v.Message())
+		}
+		return true
+	})
 }
 
 func trim[T any](s []T, max, dropped int) ([]T, int) {

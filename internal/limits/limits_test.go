@@ -48,3 +48,36 @@ func TestCleanMetricsKeepsLargest(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanStateNormalizes(t *testing.T) {
+	s := &agentv1.PatchScan{Status: agentv1.ScanStatus(99), Pending: []*agentv1.PendingUpdate{
+		{Id: "a\x00b", Classification: agentv1.Classification(42), Severity: agentv1.Severity_SEVERITY_CRITICAL},
+	}}
+	// An unknown field, as a newer plugin might send: field 99, varint 1.
+	s.Pending[0].ProtoReflect().SetUnknown([]byte{0x98, 0x06, 0x01})
+	CleanPatchScan(s)
+	if s.GetStatus() != 0 || s.GetPending()[0].GetClassification() != 0 {
+		t.Errorf("undefined enums kept: status %v, classification %v", s.GetStatus(), s.GetPending()[0].GetClassification())
+	}
+	if s.GetPending()[0].GetSeverity() != agentv1.Severity_SEVERITY_CRITICAL {
+		t.Errorf("defined enum changed: %v", s.GetPending()[0].GetSeverity())
+	}
+	if len(s.GetPending()[0].ProtoReflect().GetUnknown()) != 0 {
+		t.Error("unknown field kept")
+	}
+	if s.GetPending()[0].GetId() != "a?b" {
+		t.Errorf("id = %q, want the control character replaced", s.GetPending()[0].GetId())
+	}
+
+	inv := &agentv1.Inventory{}
+	for range MaxItems + 5 {
+		inv.Errors = append(inv.Errors, "e")
+	}
+	for range MaxSoftware + 1 {
+		inv.Software = append(inv.Software, &agentv1.Software{Name: "x"})
+	}
+	if dropped := CleanInventory(inv); dropped != 6 || len(inv.Errors) != MaxItems || len(inv.Software) != MaxSoftware {
+		t.Errorf("dropped %d, kept %d errors and %d software; want 6 dropped and both lists at their limit",
+			dropped, len(inv.Errors), len(inv.Software))
+	}
+}

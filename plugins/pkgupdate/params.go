@@ -62,11 +62,15 @@ func parseParams(raw map[string]string) (params, error) {
 				return p, &ParamError{k, fmt.Sprintf("%q is not a bool", v)}
 			}
 		case ParamSourceList:
-			p.opts.SourceList, err = absPath(k, v)
+			if p.opts.SourceList, err = absPath(k, v); err == nil && !strings.HasSuffix(v, ".list") {
+				// apt quotes a malformed line in its error, which travels to
+				// the controller: only files in sources.list format.
+				err = &ParamError{k, fmt.Sprintf("%q is not a .list file", v)}
+			}
 		case ParamListsDir:
-			p.opts.ListsDir, err = absPath(k, v)
+			p.opts.ListsDir, err = stateDir(k, v)
 		case ParamCacheDir:
-			p.opts.CacheDir, err = absPath(k, v)
+			p.opts.CacheDir, err = stateDir(k, v)
 		case ParamManager:
 			p.manager = Manager(v)
 			if !slices.Contains([]Manager{ManagerAuto, ManagerApt, ManagerDNF4, ManagerDNF5}, p.manager) {
@@ -87,6 +91,28 @@ func parseParams(raw map[string]string) (params, error) {
 		}
 	}
 	return p, nil
+}
+
+// systemTrees are where apt's state directories must never point: apt
+// deletes what it does not recognise in its lists directory.
+var systemTrees = []string{"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
+	"/sbin", "/sys", "/usr", "/home"}
+
+// stateDir checks a path for apt's lists or cache directory: absolute,
+// clean, and neither "/", a top-level directory, nor inside a system tree.
+func stateDir(name, v string) (string, error) {
+	if _, err := absPath(name, v); err != nil {
+		return "", err
+	}
+	if strings.Count(v, "/") < 2 {
+		return "", &ParamError{name, fmt.Sprintf("%q is a top-level directory", v)}
+	}
+	for _, t := range systemTrees {
+		if v == t || strings.HasPrefix(v, t+"/") {
+			return "", &ParamError{name, fmt.Sprintf("%q is inside %s", v, t)}
+		}
+	}
+	return v, nil
 }
 
 // absPath checks that v is an absolute, clean Unix path.

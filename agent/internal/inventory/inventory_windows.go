@@ -27,6 +27,7 @@ func collect(ctx context.Context, opts Options) (*agentv1.Inventory, error) {
 	entries, regOK, regErrs := winReadUninstall()
 	inv.Software = winSoftware(entries)
 	inv.Errors = append(inv.Errors, regErrs...)
+	inv.SoftwareIncomplete = len(regErrs) > 0
 
 	var snap wmiSnapshot
 	jobs := []wmiJob{

@@ -72,6 +72,7 @@ func readLinux(ctx context.Context, opts Options, query queryFunc) *agentv1.Inve
 
 	inv.Software, inv.SoftwareSource, err = readPackages(ctx, opts, query)
 	if err != nil {
+		inv.SoftwareIncomplete = true
 		fail("software", err)
 	}
 	return inv

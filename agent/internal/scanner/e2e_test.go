@@ -197,6 +197,20 @@ func TestLostStateIsRequestedAgain(t *testing.T) {
 	s.settle(t)
 	// The controller forgets; the agent's next scan is unchanged, so it
 	// sends only its digest.
+	// A technician's rescan gets the digest first, which does not match;
+	// the wait must end only when the full state is stored.
+	s.ctl.DeleteAgentState(t, s.agent.ID)
+	resp, err := s.admin.RescanAgent(ctx, &managev1.RescanAgentRequest{AgentId: s.agent.ID,
+		Kinds: []agentv1.StateKind{agentv1.StateKind_STATE_KIND_PATCHES}, WaitSeconds: 20})
+	if err != nil || !resp.GetCompleted() {
+		t.Fatalf("rescan: %v %v", resp, err)
+	}
+	st, err := s.admin.GetPatchState(ctx, &managev1.GetPatchStateRequest{AgentId: s.agent.ID})
+	if err != nil || len(st.GetPending()) != 2 {
+		t.Fatalf("after the rescan: %v %v, want the 2 pending updates stored again", st, err)
+	}
+
+	// A scheduled digest heals the same way.
 	s.ctl.DeleteAgentState(t, s.agent.ID)
 	if err := s.sc.Scan(ctx, agentv1.StateKind_STATE_KIND_PATCHES, nil, false); err != nil {
 		t.Fatal(err)

@@ -441,6 +441,14 @@ func (s *Scanner) scanPatches(ctx context.Context) *agentv1.PatchScan {
 	if dropped := limits.CleanPatchScan(scan); dropped > 0 {
 		s.logger.WarnContext(ctx, "patch scan lists over the limits were cut", "dropped", dropped)
 	}
+	if n := proto.Size(scan) + envelope; n > limits.MaxStateReport {
+		// A list this long is not a real server's; report the fact rather
+		// than a silently partial list.
+		s.logger.ErrorContext(ctx, "patch scan too large to report", "bytes", n, "limit", limits.MaxStateReport)
+		scan = &agentv1.PatchScan{Source: scan.GetSource(), Status: agentv1.ScanStatus_SCAN_STATUS_FAILED, ErrorCode: "too_large",
+			ErrorMessage: fmt.Sprintf("the scan found %d pending and %d awaiting-reboot updates, %d bytes, over the %d-byte report limit",
+				len(scan.GetPending()), len(scan.GetInstalledAwaitingReboot()), n, limits.MaxStateReport)}
+	}
 	if scan.GetStatus() == agentv1.ScanStatus_SCAN_STATUS_OK {
 		s.mu.Lock()
 		changed := s.state.WUARebootRequired != scan.GetRebootRequired()
@@ -466,16 +474,19 @@ func (s *Scanner) readReboot(ctx context.Context, now time.Time) (*agentv1.Reboo
 		s.logger.WarnContext(ctx, "some reboot checks failed", "err", err)
 	}
 	s.mu.Lock()
-	st := RebootState(signals, s.cfg.RebootPolicy, s.state.RebootFirstSeen, now)
+	st := RebootState(signals, s.cfg.RebootPolicy, s.state.RebootFirstSeen, now, err == nil)
 	s.mu.Unlock()
 	limits.CleanReboot(st)
 	return st, nil
 }
 
 // RebootState builds the report from signals under policy. firstSeen maps
-// a present signal to when it was first seen; it is updated in place
-// (present signals keep or gain a time, absent ones lose it).
-func RebootState(signals []reboot.Signal, policy reboot.Policy, firstSeen map[string]int64, now time.Time) *agentv1.RebootState {
+// a present signal to when it was first seen; it is updated in place:
+// present signals keep or gain a time, and, when complete is true (every
+// check ran), absent ones lose it. After a partial read (a registry value
+// that could not be read looks absent) no time is dropped, so one failed
+// check does not reset "pending since".
+func RebootState(signals []reboot.Signal, policy reboot.Policy, firstSeen map[string]int64, now time.Time, complete bool) *agentv1.RebootState {
 	st := &agentv1.RebootState{}
 	present := map[string]bool{}
 	for _, sg := range signals {
@@ -496,9 +507,11 @@ func RebootState(signals []reboot.Signal, policy reboot.Policy, firstSeen map[st
 		}
 		st.Signals = append(st.Signals, out)
 	}
-	for name := range firstSeen {
-		if !present[name] {
-			delete(firstSeen, name)
+	if complete {
+		for name := range firstSeen {
+			if !present[name] {
+				delete(firstSeen, name)
+			}
 		}
 	}
 	return st
@@ -509,17 +522,23 @@ func (s *Scanner) readInventory(ctx context.Context) (*agentv1.Inventory, error)
 	if err != nil {
 		return nil, err
 	}
+	before := len(inv.Software)
 	if dropped := limits.CleanInventory(inv); dropped > 0 {
 		inv.Errors = append(inv.Errors, fmt.Sprintf("lists over the limits were cut: %d entries dropped", dropped))
+		inv.SoftwareIncomplete = inv.SoftwareIncomplete || len(inv.Software) < before
 	}
 	fitInventory(inv)
+	limits.CleanInventory(inv) // the notes above may have gone over the error limit
 	return inv, nil
 }
+
+// envelope is what a report adds around its body: sequence, time, hash,
+// request id.
+const envelope = 256
 
 // fitInventory drops software entries from the end until the report fits
 // limits.MaxStateReport, and says so in inv.Errors.
 func fitInventory(inv *agentv1.Inventory) {
-	const envelope = 256 // report, hash, request id
 	n := len(inv.Software)
 	if proto.Size(inv)+envelope <= limits.MaxStateReport {
 		return
@@ -528,6 +547,7 @@ func fitInventory(inv *agentv1.Inventory) {
 		cut := max(1, len(inv.Software)/16)
 		inv.Software = inv.Software[:len(inv.Software)-cut]
 	}
+	inv.SoftwareIncomplete = true
 	inv.Errors = append(inv.Errors, fmt.Sprintf("software list cut to %d of %d entries to fit the %d-byte report limit",
 		len(inv.Software), n, limits.MaxStateReport))
 }

@@ -229,10 +229,10 @@ func TestRebootFirstSeenSurvivesRestart(t *testing.T) {
 func TestRebootPolicyIncludeWeak(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	sig := []reboot.Signal{{Name: "pending_file_rename", Present: true, Strength: reboot.Weak}}
-	if st := scanner.RebootState(sig, reboot.Policy{}, map[string]int64{}, now); st.GetPending() {
+	if st := scanner.RebootState(sig, reboot.Policy{}, map[string]int64{}, now, true); st.GetPending() {
 		t.Error("a weak signal counts under the default policy")
 	}
-	if st := scanner.RebootState(sig, reboot.Policy{IncludeWeak: true}, map[string]int64{}, now); !st.GetPending() {
+	if st := scanner.RebootState(sig, reboot.Policy{IncludeWeak: true}, map[string]int64{}, now, true); !st.GetPending() {
 		t.Error("a weak signal does not count with IncludeWeak")
 	}
 }
@@ -328,5 +328,24 @@ func TestInventoryFitsTheReportLimit(t *testing.T) {
 	if len(got.GetSoftware()) == limits.MaxSoftware || len(got.GetErrors()) != 1 {
 		t.Errorf("kept %d of %d entries with errors %q; want a cut list and one error saying so",
 			len(got.GetSoftware()), limits.MaxSoftware, got.GetErrors())
+	}
+}
+
+func TestRebootFirstSeenKeptThroughAFailedCheck(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	seen := map[string]int64{}
+	present := []reboot.Signal{{Name: "wu_auto_update_reboot_required", Present: true}}
+	scanner.RebootState(present, reboot.Policy{}, seen, t0, true)
+	// The registry read failed: the signal looks absent, the read is partial.
+	absent := []reboot.Signal{{Name: "wu_auto_update_reboot_required", Present: false}}
+	scanner.RebootState(absent, reboot.Policy{}, seen, t0.Add(time.Hour), false)
+	st := scanner.RebootState(present, reboot.Policy{}, seen, t0.Add(10*24*time.Hour), true)
+	if st.GetPendingSinceUnix() != t0.Unix() {
+		t.Errorf("pending since %d after a failed check, want %d", st.GetPendingSinceUnix(), t0.Unix())
+	}
+	// A complete read that finds it absent does clear it.
+	scanner.RebootState(absent, reboot.Policy{}, seen, t0.Add(11*24*time.Hour), true)
+	if _, ok := seen["wu_auto_update_reboot_required"]; ok {
+		t.Error("first-seen time kept after a complete read found the signal absent")
 	}
 }

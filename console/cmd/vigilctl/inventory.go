@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -142,7 +141,7 @@ func inventoryShow(e *env, args []string) error {
 		case o == "csv" && *sw:
 			return csvSoftware(e.stdout, v.Software)
 		case o == "csv":
-			cw := csv.NewWriter(e.stdout)
+			cw := newCSV(e.stdout)
 			_ = cw.Write([]string{"field", "value"})
 			_ = cw.WriteAll(hardwareRows(v.Hardware, false))
 			return cw.Error()
@@ -228,7 +227,7 @@ func hardwareRows(h *hardwareView, human bool) [][]string {
 }
 
 func csvSoftware(w io.Writer, sw []softwareView) error {
-	cw := csv.NewWriter(w)
+	cw := newCSV(w)
 	_ = cw.Write([]string{"name", "version", "arch", "publisher", "installed_at"})
 	for _, s := range sw {
 		_ = cw.Write([]string{s.Name, s.Version, s.Arch, s.Publisher, timeCSV(s.InstalledAt)})
@@ -272,7 +271,7 @@ func inventoryChanges(e *env, args []string) error {
 		case "json":
 			return writeJSON(e.stdout, views)
 		case "csv":
-			cw := csv.NewWriter(e.stdout)
+			cw := newCSV(e.stdout)
 			_ = cw.Write([]string{"time", "kind", "name", "arch", "old_version", "new_version"})
 			for _, v := range views {
 				_ = cw.Write([]string{v.Time.Format(time.RFC3339), v.Kind, v.Name, v.Arch, v.OldVersion, v.NewVersion})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -106,7 +105,7 @@ func timeCSV(t *time.Time) string {
 // csvSummaries writes one row per agent; counts are the security
 // classification and the critical severity, as in the table.
 func csvSummaries(w io.Writer, views []patchSummaryView) error {
-	cw := csv.NewWriter(w)
+	cw := newCSV(w)
 	_ = cw.Write([]string{"agent_id", "hostname", "tenant", "pending", "security", "critical", "oldest_pending", "awaiting_reboot",
 		"reboot_pending", "reboot_pending_since", "last_scan_time", "last_scan_status", "last_scan_error_code", "last_ok"})
 	for _, v := range views {
@@ -235,7 +234,7 @@ func patchesHistory(e *env, args []string) error {
 		case "json":
 			return writeJSON(e.stdout, views)
 		case "csv":
-			cw := csv.NewWriter(e.stdout)
+			cw := newCSV(e.stdout)
 			_ = cw.Write([]string{"time", "kind", "update_id", "kb", "package", "title", "classification", "severity", "pending_seconds"})
 			for _, v := range views {
 				_ = cw.Write([]string{v.Time.Format(time.RFC3339), v.Kind, v.UpdateID, v.KB, v.Package, v.Title, v.Classification,

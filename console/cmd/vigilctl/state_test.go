@@ -276,3 +276,19 @@ func TestStateHelp(t *testing.T) {
 		})
 	}
 }
+
+func TestCSVCellsCannotRunFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")",
+		"+1+2":                     "'+1+2",
+		"@SUM(A1)":                 "'@SUM(A1)",
+		"-cmd":                     "'-cmd",
+		"-1.5":                     "-1.5",
+		"openssl":                  "openssl",
+		"":                         "",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -216,7 +217,7 @@ func bytesHuman(b uint64) string {
 // csvSamples writes one row per sample and volume (a sample without
 // volumes gives one row with empty volume columns).
 func csvSamples(w io.Writer, samples []*sampleView) error {
-	cw := csv.NewWriter(w)
+	cw := newCSV(w)
 	_ = cw.Write([]string{"time", "seq", "cpu_percent", "load1", "load5", "load15", "mem_total", "mem_used", "mem_available",
 		"swap_total", "swap_used", "uptime_seconds", "volume_mount", "volume_fstype", "volume_total", "volume_used", "volume_free"})
 	f := func(v float32) string { return strconv.FormatFloat(float64(v), 'f', 2, 32) }
@@ -233,4 +234,42 @@ func csvSamples(w io.Writer, samples []*sampleView) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvWriter writes CSV whose text cells cannot run as spreadsheet formulas:
+// agents control host names, package names, mount points and error texts,
+// and a cell such as =HYPERLINK(...) would run when a technician opens the
+// file. Such cells get a leading apostrophe (the OWASP advice); numbers,
+// negative ones included, are left alone.
+type csvWriter struct{ *csv.Writer }
+
+func newCSV(w io.Writer) csvWriter { return csvWriter{csv.NewWriter(w)} }
+
+// Write writes one record, neutralizing formula cells.
+func (c csvWriter) Write(rec []string) error {
+	for i, v := range rec {
+		rec[i] = csvCell(v)
+	}
+	return c.Writer.Write(rec)
+}
+
+// WriteAll writes records and flushes.
+func (c csvWriter) WriteAll(recs [][]string) error {
+	for _, r := range recs {
+		if err := c.Write(r); err != nil {
+			return err
+		}
+	}
+	c.Flush()
+	return c.Error()
+}
+
+func csvCell(v string) string {
+	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return v
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v
+	}
+	return "'" + v
 }

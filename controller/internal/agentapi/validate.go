@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -112,10 +111,15 @@ func validateReport(r *agentv1.Report) error {
 	}
 }
 
-// validateState accepts a state report only if the agent's own cleaning
-// (internal/limits) would leave it unchanged: the limits are enforced by the
-// same code on both sides, so they cannot drift apart.
+// validateState accepts a state report only if it fits
+// limits.MaxStateReport and the agent's own cleaning (internal/limits)
+// would leave it unchanged: the limits, enum values and the absence of
+// unknown fields are enforced by the same code on both sides, so they
+// cannot drift apart, and a report that passes always fits one store record.
 func validateState[M proto.Message](field string, m M, hash []byte, clean func(M) int) error {
+	if n := proto.Size(m); n > limits.MaxStateReport {
+		return fmt.Errorf("%s: %d bytes, limit %d", field, n, limits.MaxStateReport)
+	}
 	if len(hash) == 0 || len(hash) > maxHash {
 		return fmt.Errorf("%s.hash: want 1 to %d bytes, have %d", field, maxHash, len(hash))
 	}
@@ -124,39 +128,9 @@ func validateState[M proto.Message](field string, m M, hash []byte, clean func(M
 		return fmt.Errorf("%s: %d list entries over the limits", field, dropped)
 	}
 	if !proto.Equal(c, m) {
-		return fmt.Errorf("%s: a string is too long, not UTF-8 or holds control characters", field)
+		return fmt.Errorf("%s: a string is too long or not clean UTF-8, an enum value is undefined, or there are unknown fields", field)
 	}
-	return enumsDefined(field, m.ProtoReflect())
-}
-
-// enumsDefined refuses enum values the schema does not define, so stored
-// records only ever hold values every reader knows.
-func enumsDefined(field string, m protoreflect.Message) error {
-	var err error
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.Kind() == protoreflect.EnumKind && fd.IsList():
-			for i := range v.List().Len() {
-				if fd.Enum().Values().ByNumber(v.List().Get(i).Enum()) == nil {
-					err = fmt.Errorf("%s.%s: undefined value %d", field, fd.Name(), v.List().Get(i).Enum())
-				}
-			}
-		case fd.Kind() == protoreflect.EnumKind:
-			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
-				err = fmt.Errorf("%s.%s: undefined value %d", field, fd.Name(), v.Enum())
-			}
-		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
-			for i := range v.List().Len() {
-				if err = enumsDefined(field+"."+string(fd.Name()), v.List().Get(i).Message()); err != nil {
-					break
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind && !fd.IsMap():
-			err = enumsDefined(field+"."+string(fd.Name()), v.Message())
-		}
-		return err == nil
-	})
-	return err
+	return nil
 }
 
 func validateDigest(d *agentv1.StateDigest) error {

@@ -339,6 +339,10 @@ func (w *Writer) applyState(tx store.Tx, agentID string, r *agentv1.Report) (out
 	if err != nil {
 		return out, false, fmt.Errorf("ingest: apply %T: %w", r.GetBody(), err)
 	}
+	if out.HistoryDropped > 0 {
+		w.logger.Warn("report changed more than the history keeps per report; the rest is not recorded",
+			"agent_id", agentID, "seq", r.GetSeq(), "kind", out.Kind.String(), "dropped", out.HistoryDropped)
+	}
 	return out, true, nil
 }
 

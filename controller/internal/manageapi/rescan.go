@@ -84,6 +84,9 @@ func (s *Server) RescanAgent(ctx context.Context, req *managev1.RescanAgentReque
 		return nil, ctx.Err()
 	}
 	resp.Completed = true
+	if !slices.Contains(kinds, agentv1.StateKind_STATE_KIND_PATCHES) && len(kinds) > 0 {
+		return resp, nil
+	}
 	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
 		rec, err := schema.GetPatchRecord(tx, a.GetId())
 		if err != nil {

@@ -43,7 +43,7 @@ func ApplyInventory(tx store.Tx, agentID string, timeMS int64, inv *agentv1.Inve
 		return out, err
 	}
 	if prev != nil {
-		changes := Diff(prev.GetInventory(), inv, timeMS/1000)
+		changes := capHistory(Diff(prev.GetInventory(), inv, timeMS/1000), &out)
 		if len(changes) > 0 {
 			if _, err := schema.AppendInventoryChanges(tx, agentID, changes); err != nil {
 				return out, err
@@ -59,10 +59,13 @@ func ApplyInventory(tx store.Tx, agentID string, timeMS int64, inv *agentv1.Inve
 
 // Diff returns the changes from old to cur, stamped at unix: software
 // first (sorted by name, arch), then hardware fields. A section that one
-// side could not read (empty, with errors reported) is not compared.
+// side could not read (empty, with errors reported) is not compared, nor is
+// a software list either side marks incomplete: a partial list would show
+// every missing program as removed, then installed again.
 func Diff(old, cur *agentv1.Inventory, unix int64) []*storev1.InventoryChange {
 	var out []*storev1.InventoryChange
-	if readable(len(old.GetSoftware()) > 0, old) && readable(len(cur.GetSoftware()) > 0, cur) {
+	if readable(len(old.GetSoftware()) > 0, old) && readable(len(cur.GetSoftware()) > 0, cur) &&
+		!old.GetSoftwareIncomplete() && !cur.GetSoftwareIncomplete() {
 		out = diffSoftware(old.GetSoftware(), cur.GetSoftware(), unix)
 	}
 	ho, hc := hardwareFields(old.GetHardware()), hardwareFields(cur.GetHardware())

@@ -50,6 +50,24 @@ type Outcome struct {
 	NeedFull bool
 	// RequestID echoes the report's request_id, for a waiting rescan.
 	RequestID string
+	// HistoryDropped counts history entries not recorded because one
+	// report would have written more than MaxHistoryPerReport.
+	HistoryDropped int
+}
+
+// MaxHistoryPerReport caps the history entries (patch events, inventory
+// changes) one report may write. Real changes stay far below it (a large
+// monthly rollup is tens of updates, a distribution upgrade a few thousand
+// packages once); an agent flipping between two long lists would otherwise
+// write thousands of entries a scan, kept for the retention.
+const MaxHistoryPerReport = 4096
+
+func capHistory[T any](list []T, out *Outcome) []T {
+	if len(list) <= MaxHistoryPerReport {
+		return list
+	}
+	out.HistoryDropped = len(list) - MaxHistoryPerReport
+	return list[:MaxHistoryPerReport]
 }
 
 // Event kinds, the values of managev1.PatchEvent.Kind.
@@ -99,6 +117,7 @@ func ApplyPatchScan(tx store.Tx, agentID string, timeMS int64, seq uint64, s *ag
 		return out, err
 	}
 	if len(events) > 0 {
+		events = capHistory(events, &out)
 		if _, err := schema.AppendPatchEvents(tx, agentID, events); err != nil {
 			return out, err
 		}

@@ -338,6 +338,10 @@ func TestApplyInventory(t *testing.T) {
 			MemoryTotalBytes: 16, Disks: []*agentv1.Disk{sda, sdb}, Processors: []*agentv1.Processor{{Model: "Xeon Gold"}}},
 			Software: []*agentv1.Software{sw("bash", "amd64", "5.2.15-2+b2")}},
 			[]string{`500 hardware model/ "R740"->"R750"`}},
+		{"an incomplete software list is not compared", 600, &agentv1.Inventory{Hardware: &agentv1.Hardware{Manufacturer: "Dell Inc.", Model: "R750",
+			MemoryTotalBytes: 16, Disks: []*agentv1.Disk{sda, sdb}, Processors: []*agentv1.Processor{{Model: "Xeon Gold"}}},
+			Software: []*agentv1.Software{sw("zsh", "amd64", "5.9")}, SoftwareIncomplete: true,
+			Errors: []string{"registry WOW6432Node: access denied"}}, nil},
 	}
 	var seen int
 	for _, st := range steps {
@@ -424,4 +428,26 @@ func TestNilFieldsDoNotPanic(t *testing.T) {
 	patch.Summary(nil, nil, patch.Filter{})
 	patch.Compliance(nil, []patch.AgentRecords{{}, {Agent: &storev1.Agent{Id: agent}}}, patch.Thresholds{}, time.Now())
 	patch.Diff(nil, nil, 0)
+}
+
+func TestHistoryCappedPerReport(t *testing.T) {
+	s := openStore(t)
+	scan := &agentv1.PatchScan{Source: "apt", Status: agentv1.ScanStatus_SCAN_STATUS_OK}
+	for i := range patch.MaxHistoryPerReport + 10 {
+		scan.Pending = append(scan.Pending, &agentv1.PendingUpdate{Id: fmt.Sprintf("p%05d", i)})
+	}
+	out := apply(t, s, func(tx store.Tx) (patch.Outcome, error) {
+		return patch.ApplyPatchScan(tx, agent, 1_000_000, 1, scan, opts)
+	})
+	events := read(t, s, func(tx store.Tx) ([]*storev1.PatchEvent, error) { return schema.ListPatchEvents(tx, agent, 0) })
+	if out.HistoryDropped != 10 || len(events) != patch.MaxHistoryPerReport {
+		t.Errorf("dropped %d, stored %d events; want 10 dropped and %d stored", out.HistoryDropped, len(events), patch.MaxHistoryPerReport)
+	}
+	st := read(t, s, func(tx store.Tx) ([]*storev1.PatchRecord, error) {
+		r, err := schema.GetPatchRecord(tx, agent)
+		return []*storev1.PatchRecord{r}, err
+	})
+	if len(st[0].GetPending()) != patch.MaxHistoryPerReport+10 {
+		t.Errorf("the pending list itself was cut: %d", len(st[0].GetPending()))
+	}
 }

@@ -74,10 +74,13 @@ func (r *Registry) Stop(w *Wait) {
 func (w *Wait) Done() <-chan struct{} { return w.done }
 
 // Observe takes the state reports a commit applied. A report answers a
-// request only if it comes from the agent the request went to.
+// request only if it comes from the agent the request went to and was
+// applied: a digest that did not match the stored state (the agent is
+// then asked for the full state, under the same request id) or a replay
+// answers nothing.
 func (r *Registry) Observe(applied []ingest.Applied) {
 	for _, a := range applied {
-		if a.RequestID == "" {
+		if a.RequestID == "" || !a.Applied {
 			continue
 		}
 		r.mu.Lock()

@@ -59,3 +59,19 @@ func TestEmptyMeansEveryKindAndStopForgets(t *testing.T) {
 		t.Fatal("a stopped wait was still observed")
 	}
 }
+
+func TestUnappliedAnswersNothing(t *testing.T) {
+	r := New()
+	w := r.Start("a1", []agentv1.StateKind{agentv1.StateKind_STATE_KIND_PATCHES})
+	defer r.Stop(w)
+	mismatch := applied("a1", w.ID, agentv1.StateKind_STATE_KIND_PATCHES)
+	mismatch.Applied, mismatch.NeedFull = false, true
+	r.Observe([]ingest.Applied{mismatch})
+	if closed(w) {
+		t.Fatal("a digest that did not match the stored state ended the wait")
+	}
+	r.Observe([]ingest.Applied{applied("a1", w.ID, agentv1.StateKind_STATE_KIND_PATCHES)})
+	if !closed(w) {
+		t.Fatal("the full state did not end the wait")
+	}
+}

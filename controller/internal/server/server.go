@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -287,14 +288,15 @@ func (s *Server) Run(ctx context.Context) error {
 
 // requestFull asks each agent whose digest did not match the stored state
 // for the full state of that kind (the controller lost it, for example to a
-// restore from backup).
+// restore from backup). The request keeps the digest's request id, so a
+// technician waiting on a rescan gets the full state as its answer.
 func (s *Server) requestFull(applied []ingest.Applied) {
 	for _, a := range applied {
 		if !a.NeedFull {
 			continue
 		}
 		msg := &agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Scan{Scan: &agentv1.ScanRequest{
-			RequestId: rescan.NewID(), Kinds: []agentv1.StateKind{a.Kind}, Full: true}}}
+			RequestId: cmp.Or(a.RequestID, rescan.NewID()), Kinds: []agentv1.StateKind{a.Kind}, Full: true}}}
 		err := s.fleet.Send(a.AgentID, "scan-request", msg)
 		s.logger.Info("state digest did not match; full state requested", "agent_id", a.AgentID, "kind", a.Kind.String(), "err", err)
 	}

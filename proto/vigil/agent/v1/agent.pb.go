@@ -1432,9 +1432,14 @@ type Inventory struct {
 	// hash is the content hash (as PatchScan.hash).
 	Hash []byte `protobuf:"bytes,5,opt,name=hash,proto3" json:"hash,omitempty"`
 	// request_id echoes ScanRequest.request_id when the read was asked for.
-	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// software_incomplete is true when the software list is known to be
+	// partial (a registry view or package database could not be read, or the
+	// list was cut to fit the report). The controller then records no
+	// software changes from it.
+	SoftwareIncomplete bool `protobuf:"varint,7,opt,name=software_incomplete,json=softwareIncomplete,proto3" json:"software_incomplete,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Inventory) Reset() {
@@ -1507,6 +1512,13 @@ func (x *Inventory) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *Inventory) GetSoftwareIncomplete() bool {
+	if x != nil {
+		return x.SoftwareIncomplete
+	}
+	return false
 }
 
 // Hardware describes the machine.
@@ -2869,7 +2881,7 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x04weak\x18\x03 \x01(\bR\x04weak\x12\x16\n" +
 	"\x06counts\x18\x04 \x01(\bR\x06counts\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x12&\n" +
-	"\x0ffirst_seen_unix\x18\x06 \x01(\x03R\rfirstSeenUnix\"\xeb\x01\n" +
+	"\x0ffirst_seen_unix\x18\x06 \x01(\x03R\rfirstSeenUnix\"\x9c\x02\n" +
 	"\tInventory\x124\n" +
 	"\bhardware\x18\x01 \x01(\v2\x18.vigil.agent.v1.HardwareR\bhardware\x124\n" +
 	"\bsoftware\x18\x02 \x03(\v2\x18.vigil.agent.v1.SoftwareR\bsoftware\x12'\n" +
@@ -2877,7 +2889,8 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x06errors\x18\x04 \x03(\tR\x06errors\x12\x12\n" +
 	"\x04hash\x18\x05 \x01(\fR\x04hash\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\"\xad\x04\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x12/\n" +
+	"\x13software_incomplete\x18\a \x01(\bR\x12softwareIncomplete\"\xad\x04\n" +
 	"\bHardware\x12\"\n" +
 	"\fmanufacturer\x18\x01 \x01(\tR\fmanufacturer\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12#\n" +
