@@ -247,18 +247,12 @@ type inventoryChangeView struct {
 }
 
 func inventoryChanges(e *env, args []string) error {
-	fs := flag.NewFlagSet("inventory changes", flag.ContinueOnError)
-	since := fs.String("since", "30d", "start: duration ago (30d, 12h) or RFC 3339 time")
-	pos, o, err := parse(fs, args, []string{"table", "json", "csv"}, "AGENT")
-	if err != nil {
-		return err
-	}
-	from, err := parseTime("since", *since, now())
+	agent, o, from, err := agentSince("inventory changes", args)
 	if err != nil {
 		return err
 	}
 	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.ListInventoryChanges(ctx, &managev1.ListInventoryChangesRequest{AgentId: pos[0], SinceUnix: unixOrZero(from)})
+		r, err := c.ListInventoryChanges(ctx, &managev1.ListInventoryChangesRequest{AgentId: agent, SinceUnix: from})
 		if err != nil {
 			return err
 		}
@@ -271,13 +265,11 @@ func inventoryChanges(e *env, args []string) error {
 		case "json":
 			return writeJSON(e.stdout, views)
 		case "csv":
-			cw := newCSV(e.stdout)
-			_ = cw.Write([]string{"time", "kind", "name", "arch", "old_version", "new_version"})
+			rows := [][]string{{"time", "kind", "name", "arch", "old_version", "new_version"}}
 			for _, v := range views {
-				_ = cw.Write([]string{v.Time.Format(time.RFC3339), v.Kind, v.Name, v.Arch, v.OldVersion, v.NewVersion})
+				rows = append(rows, []string{v.Time.Format(time.RFC3339), v.Kind, v.Name, v.Arch, v.OldVersion, v.NewVersion})
 			}
-			cw.Flush()
-			return cw.Error()
+			return newCSV(e.stdout).WriteAll(rows)
 		}
 		var rows [][]string
 		for _, v := range views {

@@ -211,18 +211,12 @@ func updatesTable(w io.Writer, us []updateView) error {
 }
 
 func patchesHistory(e *env, args []string) error {
-	fs := flag.NewFlagSet("patches history", flag.ContinueOnError)
-	since := fs.String("since", "30d", "start: duration ago (30d, 12h) or RFC 3339 time")
-	pos, o, err := parse(fs, args, []string{"table", "json", "csv"}, "AGENT")
-	if err != nil {
-		return err
-	}
-	from, err := parseTime("since", *since, now())
+	agent, o, from, err := agentSince("patches history", args)
 	if err != nil {
 		return err
 	}
 	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.ListPatchHistory(ctx, &managev1.ListPatchHistoryRequest{AgentId: pos[0], SinceUnix: unixOrZero(from)})
+		r, err := c.ListPatchHistory(ctx, &managev1.ListPatchHistoryRequest{AgentId: agent, SinceUnix: from})
 		if err != nil {
 			return err
 		}
@@ -234,14 +228,12 @@ func patchesHistory(e *env, args []string) error {
 		case "json":
 			return writeJSON(e.stdout, views)
 		case "csv":
-			cw := newCSV(e.stdout)
-			_ = cw.Write([]string{"time", "kind", "update_id", "kb", "package", "title", "classification", "severity", "pending_seconds"})
+			rows := [][]string{{"time", "kind", "update_id", "kb", "package", "title", "classification", "severity", "pending_seconds"}}
 			for _, v := range views {
-				_ = cw.Write([]string{v.Time.Format(time.RFC3339), v.Kind, v.UpdateID, v.KB, v.Package, v.Title, v.Classification,
+				rows = append(rows, []string{v.Time.Format(time.RFC3339), v.Kind, v.UpdateID, v.KB, v.Package, v.Title, v.Classification,
 					v.Severity, strconv.FormatInt(v.PendingSeconds, 10)})
 			}
-			cw.Flush()
-			return cw.Error()
+			return newCSV(e.stdout).WriteAll(rows)
 		}
 		var rows [][]string
 		for _, v := range views {
@@ -340,4 +332,20 @@ func printCompliance(w io.Writer, v complianceView) error {
 	}
 	fmt.Fprintf(w, "\ntotal: %d of %d agent(s) compliant, %d finding(s) in %d of %d tenant(s)\n", compliant, agents, findings, failing, len(v.Tenants))
 	return nil
+}
+
+// agentSince parses the flags of a per-agent history command: AGENT,
+// --since (default 30 days) and -o table|json|csv. since is Unix seconds.
+func agentSince(name string, args []string) (agent, o string, since int64, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	s := fs.String("since", "30d", "start: duration ago (30d, 12h) or RFC 3339 time")
+	pos, o, err := parse(fs, args, []string{"table", "json", "csv"}, "AGENT")
+	if err != nil {
+		return "", "", 0, err
+	}
+	from, err := parseTime("since", *s, now())
+	if err != nil {
+		return "", "", 0, err
+	}
+	return pos[0], o, unixOrZero(from), nil
 }

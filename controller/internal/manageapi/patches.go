@@ -112,20 +112,12 @@ func (s *Server) ListPatchSummaries(ctx context.Context, req *managev1.ListPatch
 	}
 	out := &managev1.ListPatchSummariesResponse{}
 	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		as, err := visibleAgents(ctx, tx, req.GetTenant())
+		recs, err := visibleRecords(ctx, tx, req.GetTenant())
 		if err != nil {
 			return err
 		}
-		recs, err := schema.ListPatchRecords(tx)
-		if err != nil {
-			return err
-		}
-		reboots, err := schema.ListRebootRecords(tx)
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			sum := summaryOf(a, recs[a.GetId()], reboots[a.GetId()], f)
+		for _, r := range recs {
+			sum := summaryOf(r.Agent, r.Patches, r.Reboot, f)
 			if f.Active() && sum.Pending == 0 {
 				continue
 			}
@@ -202,18 +194,7 @@ func (s *Server) checkSince(since int64) error {
 
 // ListPatchHistory implements managev1.ManageServiceServer.
 func (s *Server) ListPatchHistory(ctx context.Context, req *managev1.ListPatchHistoryRequest) (*managev1.ListPatchHistoryResponse, error) {
-	if err := s.checkSince(req.GetSinceUnix()); err != nil {
-		return nil, err
-	}
-	var evs []*storev1.PatchEvent
-	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		if _, err := getAgent(tx, req.GetAgentId()); err != nil {
-			return err
-		}
-		var err error
-		evs, err = schema.ListPatchEvents(tx, req.GetAgentId(), req.GetSinceUnix())
-		return err
-	})
+	evs, err := agentHistory(ctx, s, req.GetAgentId(), req.GetSinceUnix(), schema.ListPatchEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +243,8 @@ func (s *Server) GetPatchCompliance(ctx context.Context, req *managev1.GetPatchC
 		agents  []patch.AgentRecords
 	)
 	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		as, err := visibleAgents(ctx, tx, req.GetTenant())
-		if err != nil {
+		var err error
+		if agents, err = visibleRecords(ctx, tx, req.GetTenant()); err != nil {
 			return err
 		}
 		ts, err := schema.ListTenants(tx)
@@ -275,17 +256,6 @@ func (s *Server) GetPatchCompliance(ctx context.Context, req *managev1.GetPatchC
 			if (req.GetTenant() == "" || t.GetId() == req.GetTenant()) && auth.CanSeeTenant(p, t.GetId()) {
 				tenants = append(tenants, t.GetId())
 			}
-		}
-		recs, err := schema.ListPatchRecords(tx)
-		if err != nil {
-			return err
-		}
-		reboots, err := schema.ListRebootRecords(tx)
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			agents = append(agents, patch.AgentRecords{Agent: a, Patches: recs[a.GetId()], Reboot: reboots[a.GetId()]})
 		}
 		return nil
 	})
@@ -342,18 +312,7 @@ func (s *Server) GetInventory(ctx context.Context, req *managev1.GetInventoryReq
 
 // ListInventoryChanges implements managev1.ManageServiceServer.
 func (s *Server) ListInventoryChanges(ctx context.Context, req *managev1.ListInventoryChangesRequest) (*managev1.ListInventoryChangesResponse, error) {
-	if err := s.checkSince(req.GetSinceUnix()); err != nil {
-		return nil, err
-	}
-	var chs []*storev1.InventoryChange
-	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		if _, err := getAgent(tx, req.GetAgentId()); err != nil {
-			return err
-		}
-		var err error
-		chs, err = schema.ListInventoryChanges(tx, req.GetAgentId(), req.GetSinceUnix())
-		return err
-	})
+	chs, err := agentHistory(ctx, s, req.GetAgentId(), req.GetSinceUnix(), schema.ListInventoryChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -363,4 +322,52 @@ func (s *Server) ListInventoryChanges(ctx context.Context, req *managev1.ListInv
 			Name: c.GetName(), Arch: c.GetArch(), OldVersion: c.GetOldVersion(), NewVersion: c.GetNewVersion()})
 	}
 	return out, nil
+}
+
+// visibleRecords returns the caller's visible agents in tenant (all when
+// empty) with their patch and reboot records, read agent by agent so that
+// a tenant-scoped caller costs only its own agents' records.
+func visibleRecords(ctx context.Context, tx store.Tx, tenant string) ([]patch.AgentRecords, error) {
+	as, err := visibleAgents(ctx, tx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]patch.AgentRecords, 0, len(as))
+	for _, a := range as {
+		r := patch.AgentRecords{Agent: a}
+		if r.Patches, err = optional(schema.GetPatchRecord(tx, a.GetId())); err != nil {
+			return nil, err
+		}
+		if r.Reboot, err = optional(schema.GetRebootRecord(tx, a.GetId())); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// optional turns a missing record into nil.
+func optional[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// agentHistory reads one agent's history since a time with list.
+func agentHistory[T any](ctx context.Context, s *Server, agentID string, since int64,
+	list func(store.Tx, string, int64) ([]T, error)) ([]T, error) {
+	if err := s.checkSince(since); err != nil {
+		return nil, err
+	}
+	var out []T
+	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		if _, err := getAgent(tx, agentID); err != nil {
+			return err
+		}
+		var err error
+		out, err = list(tx, agentID, since)
+		return err
+	})
+	return out, err
 }
