@@ -17,14 +17,14 @@ import (
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
-// fixtureQuery answers a package query from dir/<command>.out and reports
+// fixtureQuery answers a package query from dir/<command>.txt and reports
 // any other command as not installed.
 func fixtureQuery(dir string) queryFunc {
 	return func(ctx context.Context, name string, args []string) ([]byte, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			return nil, errors.New("query without a deadline")
 		}
-		b, err := os.ReadFile(filepath.Join(dir, name+".out"))
+		b, err := os.ReadFile(filepath.Join(dir, name+".txt"))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 		}

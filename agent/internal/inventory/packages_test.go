@@ -98,10 +98,12 @@ func checkSoftware(t *testing.T, sw []*agentv1.Software) {
 }
 
 func FuzzParseDpkg(f *testing.F) {
-	for _, file := range []string{"testdata/linux/debian-vm/dpkg-query.out", "testdata/linux/rpi4-arm64/dpkg-query.out"} {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
+	for _, file := range []string{"testdata/linux/debian-vm/dpkg-query.txt", "testdata/linux/rpi4-arm64/dpkg-query.txt"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte("a:b:c\t1\t\tii\n\xff\t\xfe\tx\tii \n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -119,9 +121,11 @@ func FuzzParseDpkg(f *testing.F) {
 }
 
 func FuzzParseRPM(f *testing.F) {
-	if b, err := os.ReadFile("testdata/linux/dell-r740/rpm.out"); err == nil {
-		f.Add(b)
+	b, err := os.ReadFile("testdata/linux/dell-r740/rpm.txt")
+	if err != nil {
+		f.Fatal(err)
 	}
+	f.Add(b)
 	f.Add([]byte("a\t1\t(none)\t99999999999999999999\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sw, err := ParseRPM(in)
