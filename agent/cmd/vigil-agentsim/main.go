@@ -48,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.EnrollWorkers, "enroll-workers", 16, "concurrent enrollments")
 	fs.StringVar(&o.ReportPath, "report", "", "write the JSON report here (default stdout)")
 	fs.DurationVar(&o.BackoffMax, "backoff-max", 60*time.Second, "reconnect backoff cap (the agent default is 5m)")
+	fs.BoolVar(&o.Scans, "scans", true, "also run the agent's scanner with simulated patch, reboot and inventory state (real schedules, digests, rescans)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -106,6 +107,7 @@ type Options struct {
 	EnrollWorkers int
 	ReportPath    string
 	BackoffMax    time.Duration
+	Scans         bool
 	logger        *slog.Logger
 }
 

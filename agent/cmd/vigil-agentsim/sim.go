@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-rmm/vigil/agent/internal/link"
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
+	"github.com/vigil-rmm/vigil/agent/internal/scanner"
 	"github.com/vigil-rmm/vigil/internal/fdlimit"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -52,7 +53,9 @@ func (r *recorder) Append(ctx context.Context, rep *agentv1.Report) (uint64, err
 	r.pending[seq] = now
 	r.mu.Unlock()
 	r.st.appended.Add(1)
-	if n := proto.Size(rep); n > int(r.st.maxReport.Load()) {
+	// The 1 kB bound is for the reports sent every interval (metrics) and
+	// digests; full state reports are sent once per change.
+	if n := proto.Size(rep); !isFullState(rep) && n > int(r.st.maxReport.Load()) {
 		r.st.maxReport.Store(int64(n))
 	}
 	return seq, nil
@@ -307,11 +310,20 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.cert}, RootCAs: roots, MinVersion: tls.VersionTLS13,
 		ClientSessionCache: tls.NewLRUClientSessionCache(2)}
+	caps := []string{"metrics", "facts"}
+	var sc *scanner.Scanner
+	if o.Scans {
+		var err error
+		if sc, err = simScanner(o, i, rec); err != nil {
+			return err
+		}
+		caps = append(caps, "patches", "reboot", "inventory", "scan-request")
+	}
 	lk := link.New(link.Config{
 		Address: o.Controller, TLS: tlsCfg, Outbox: rec, Logger: o.logger,
 		BackoffBase: time.Second, BackoffMax: o.BackoffMax,
 		Hello: func() *agentv1.Hello {
-			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: "sim", Capabilities: []string{"metrics", "facts"}}
+			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: "sim", Capabilities: caps}
 		},
 		DialOptions: []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			c, err := dialer.DialContext(ctx, "tcp", addr)
@@ -320,6 +332,11 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 			}
 			return countingConn{Conn: c, n: &st.bytes}, nil
 		})},
+		OnScan: func(r *agentv1.ScanRequest) {
+			if sc != nil {
+				sc.Request(r)
+			}
+		},
 		OnState: func(up bool) {
 			if up {
 				st.connected.Add(1)
@@ -339,6 +356,11 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 	done := make(chan struct{})
 	go func() { defer close(done); _ = lk.Run(ctx) }()
 	defer func() { <-done }()
+	if sc != nil {
+		scanDone := make(chan struct{})
+		go func() { defer close(scanDone); _ = sc.Run(ctx) }()
+		defer func() { <-scanDone }()
+	}
 
 	phase := time.Duration(r.Int64N(int64(o.Interval)))
 	t := time.NewTimer(phase)
@@ -438,4 +460,8 @@ func summarise(rep *Report, o Options, start time.Time, lat []latency) {
 		w.ReportsPerSecond = float64(a1-a0) / secs
 	}
 	rep.Steady = w
+}
+
+func isFullState(r *agentv1.Report) bool {
+	return r.GetPatches() != nil || r.GetInventory() != nil || r.GetReboot() != nil
 }
