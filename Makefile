@@ -13,13 +13,13 @@ GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 # Binaries go to bin/, plugins to bin/plugins/.
 CMDS := ./controller/cmd/vigil-controller ./agent/cmd/vigil-agent ./agent/cmd/vigil-agentsim ./console/cmd/vigilctl
-# Plugins for the host OS: bin/plugins/<name> from ./plugins/cmd/vigil-plugin-<name>,
+# Plugins for the host OS (scanners and action runners): bin/plugins/<name> from ./plugins/cmd/vigil-plugin-<name>,
 # with bin/plugins/manifest.json holding their SHA-256 (the agent runs nothing else).
 GOOS_HOST := $(shell go env GOOS)
 ifeq ($(GOOS_HOST),windows)
-PLUGINS := windowsupdate
+PLUGINS := windowsupdate reboot script service
 else
-PLUGINS := pkgupdate
+PLUGINS := pkgupdate reboot script service
 endif
 
 # Packages for test and bench; e.g. make test PKGS=./agent/...

@@ -2,6 +2,11 @@
 // controller's API is, the CA that signs its certificate, and the caller's
 // API token. `vigil-controller init --admin-config` writes one for the
 // first admin; the file is created with mode 0600 because it holds a secret.
+//
+// A principal who signs tasks (ADR 0010) also has signing_key, the path of
+// its Ed25519 key file (`vigilctl keys generate`), and signing_certificate,
+// the root-signed certificate of that key (`vigilctl keys set-cert`). Both
+// are optional: configs written before signed tasks load unchanged.
 package clientconfig
 
 import (
@@ -22,6 +27,21 @@ type Config struct {
 	Token string `json:"token"`
 	// Principal is the principal's name, for display only.
 	Principal string `json:"principal,omitempty"`
+	// SigningKey is the path of the principal's task-signing key file. A
+	// relative path is relative to the config file's directory.
+	SigningKey string `json:"signing_key,omitempty"`
+	// SigningCertificate is the base64 of the serialized
+	// vigil.trust.v1.Certificate that certifies SigningKey.
+	SigningCertificate string `json:"signing_certificate,omitempty"`
+}
+
+// SigningKeyPath returns SigningKey resolved against the directory of the
+// config file at configPath; "" when no key is recorded.
+func (c *Config) SigningKeyPath(configPath string) string {
+	if c.SigningKey == "" || filepath.IsAbs(c.SigningKey) {
+		return c.SigningKey
+	}
+	return filepath.Join(filepath.Dir(configPath), c.SigningKey)
 }
 
 // Load reads and checks a config file.

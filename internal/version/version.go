@@ -15,7 +15,9 @@ var Version = "dev"
 //	1: Hello/Welcome, cumulative Ack, reports (metrics, facts, outbox status).
 //	2: patch scans, reboot state, inventory and state digests; ScanRequest
 //	   (capability "scan-request").
-const Protocol uint32 = 2
+//	3: Hello.tier; signed tasks (TaskOffer, TaskCancel; capability "tasks"),
+//	   task updates and the plugin list.
+const Protocol uint32 = 3
 
 // String returns the version with the VCS revision when the build has one.
 func String() string {

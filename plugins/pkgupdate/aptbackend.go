@@ -18,6 +18,8 @@ type aptBackend struct {
 	bin  string // apt-get
 	run  Runner
 	root string // where run/reboot-required lives
+	// environ is the environment upgrade commands start from.
+	environ func() []string
 }
 
 var _ Backend = (*aptBackend)(nil)

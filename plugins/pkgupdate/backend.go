@@ -173,7 +173,7 @@ func Detect(ctx context.Context, cfg Config, m Manager) (Backend, error) {
 			if err != nil {
 				return nil, false
 			}
-			return &aptBackend{bin: bin, run: cfg.Runner, root: cfg.Root}, true
+			return &aptBackend{bin: bin, run: cfg.Runner, root: cfg.Root, environ: cfg.Environ}, true
 		},
 		ManagerDNF5: func() (Backend, bool) {
 			if bin, err := cfg.LookPath("dnf5"); err == nil {

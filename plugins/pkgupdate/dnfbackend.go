@@ -20,12 +20,14 @@ type dnfBackend struct {
 	rpm     string
 	run     Runner
 	arch    string // native architecture (uname -m)
+	// environ is the environment upgrade commands start from.
+	environ func() []string
 }
 
 var _ Backend = (*dnfBackend)(nil)
 
 func newDNF(m Manager, bin string, cfg Config) *dnfBackend {
-	return &dnfBackend{manager: m, bin: bin, rpm: "rpm", run: cfg.Runner, arch: cfg.Arch}
+	return &dnfBackend{manager: m, bin: bin, rpm: "rpm", run: cfg.Runner, arch: cfg.Arch, environ: cfg.Environ}
 }
 
 func (b *dnfBackend) Source() string { return string(b.manager) }

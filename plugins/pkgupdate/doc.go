@@ -52,6 +52,43 @@
 // dnf. "manager" is auto (default), apt, dnf4 or dnf5. Any other
 // parameter, or a malformed value, is codes.InvalidArgument naming it.
 //
+// # Run
+//
+// Run upgrades packages. Besides the parameters above it takes exactly one
+// of "packages" (comma-separated names, "name:arch" for a foreign
+// architecture), "security_only"=true or "all"=true. It first scans as
+// Inspect does (so "refresh" and the apt directories apply), then upgrades
+// the chosen pending updates:
+//
+//	apt-get [dirs] -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install --only-upgrade <pkgs>
+//	dnf upgrade -y <pkgs>            (packages; name.arch for a foreign one)
+//	dnf upgrade -y --security        (security_only)
+//	dnf upgrade -y                   (all)
+//
+// apt-get runs with DEBIAN_FRONTEND=noninteractive and LC_ALL=C, dnf with
+// LC_ALL=C; their output is streamed line by line. security_only and all
+// upgrade the pending updates the scan classified as security, or all of
+// them, and the scan's list is what is reported on. The installed versions
+// are read before (from the scan) and after (dpkg-query, rpm -q). The
+// Result detail is
+//
+//	{"source":"apt",
+//	 "upgraded":[{"package":"curl","from":"7.88.1-10","to":"7.88.1-10+deb12u5"}],
+//	 "failed":[{"package":"libc6:i386","version":"2.36-9","reason":"still at 2.36-9, 2.36-9+deb12u4 was available"}],
+//	 "current":[{"package":"bash","version":"5.2.15-2"}],
+//	 "error":"apt-get exited 100: E: ..."}
+//
+// "current" lists named packages with nothing pending; a named package
+// that is not installed is failed. ok is true only when the command exited
+// 0 and every chosen package ended at another version than before
+// (--only-upgrade and dnf upgrade only go up). exit_code is the upgrade
+// command's. A failed scan or a missing package manager is a Result with
+// ok=false and "error", not a gRPC error. Run does not declare "downtime":
+// packages restarting their own services is accepted as part of patching.
+//
+// The commands are found on the plugin's PATH, which is also how the
+// agent's tests substitute fakes for them (no separate override variable).
+//
 // # Failures
 //
 // Apart from invalid parameters, Inspect always returns a PatchScan. A

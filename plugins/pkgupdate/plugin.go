@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-rmm/vigil/internal/version"
+	"github.com/vigil-rmm/vigil/plugins/internal/cmdrun"
 	"github.com/vigil-rmm/vigil/plugins/pkgupdate/apt"
 	"github.com/vigil-rmm/vigil/plugins/sdk"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -37,6 +40,12 @@ type Config struct {
 	// AptOptions are extra apt "Name=value" configuration items passed to
 	// every apt-get call.
 	AptOptions []string
+	// Exec runs the upgrade commands of Run, streaming their output; nil
+	// means cmdrun.Exec.
+	Exec cmdrun.Runner
+	// Environ is the environment upgrade commands start from; nil means
+	// os.Environ.
+	Environ func() []string
 }
 
 func (c Config) withDefaults() Config {
@@ -55,10 +64,16 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Exec == nil {
+		c.Exec = cmdrun.Exec{}
+	}
+	if c.Environ == nil {
+		c.Environ = os.Environ
+	}
 	return c
 }
 
-// Plugin is the pkgupdate plugin: sdk.Plugin and sdk.Inspector.
+// Plugin is the pkgupdate plugin: sdk.Plugin, sdk.Inspector and sdk.Runner.
 type Plugin struct {
 	cfg Config
 }
@@ -73,7 +88,8 @@ func New(cfg Config) *Plugin { return &Plugin{cfg: cfg.withDefaults()} }
 
 // Info describes the plugin and its parameters.
 func (p *Plugin) Info(context.Context) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{Name: Name, Version: version.String(), Parameters: parameterSpecs}, nil
+	specs := append(slices.Clone(parameterSpecs), runParameterSpecs...)
+	return &sdk.InfoResponse{Name: Name, Version: version.String(), Parameters: specs}, nil
 }
 
 // Inspect scans for pending updates. Its Result is a proto-encoded

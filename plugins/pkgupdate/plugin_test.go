@@ -478,9 +478,10 @@ func TestInfo(t *testing.T) {
 			t.Errorf("parameter %s: required or undocumented", p.GetName())
 		}
 	}
-	want := []string{"refresh:bool", "source_list:string", "lists_dir:string", "cache_dir:string", "manager:string"}
+	want := []string{"refresh:bool", "source_list:string", "lists_dir:string", "cache_dir:string", "manager:string",
+		"packages:list", "security_only:bool", "all:bool"}
 	if info.GetName() != "pkgupdate" || info.GetVersion() == "" || !slices.Equal(names, want) ||
-		!slices.Equal(info.GetCapabilities(), []string{sdk.CapInspect}) {
+		!slices.Equal(info.GetCapabilities(), []string{sdk.CapInspect, sdk.CapRun}) {
 		t.Errorf("Info = %v", info)
 	}
 }

@@ -23,17 +23,21 @@ const Name = "windowsupdate"
 type Options struct {
 	// Searcher is the OS edge; nil means the platform's WUA searcher.
 	Searcher Searcher
+	// Installer is Run's OS edge; nil means the platform's WUA installer.
+	Installer Installer
 	// Logger receives warnings (WUA search warnings); nil discards them.
 	Logger *slog.Logger
 	// Now is the clock for PatchScan.duration_ms; nil means time.Now.
 	Now func() time.Time
 }
 
-// Plugin lists Windows updates. It implements sdk.Plugin and sdk.Inspector.
+// Plugin lists and installs Windows updates. It implements sdk.Plugin,
+// sdk.Inspector and sdk.Runner, and declares the "downtime" capability.
 type Plugin struct {
-	searcher Searcher
-	log      *slog.Logger
-	now      func() time.Time
+	searcher  Searcher
+	installer Installer
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 var (
@@ -43,9 +47,12 @@ var (
 
 // New returns a Plugin.
 func New(o Options) *Plugin {
-	p := &Plugin{searcher: o.Searcher, log: o.Logger, now: o.Now}
+	p := &Plugin{searcher: o.Searcher, installer: o.Installer, log: o.Logger, now: o.Now}
 	if p.searcher == nil {
 		p.searcher = newSearcher()
+	}
+	if p.installer == nil {
+		p.installer = newInstaller()
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -58,7 +65,8 @@ func New(o Options) *Plugin {
 
 // Info describes the plugin.
 func (p *Plugin) Info(context.Context) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{Name: Name, Version: version.String(), Parameters: parameterSpecs()}, nil
+	return &sdk.InfoResponse{Name: Name, Version: version.String(), Capabilities: []string{capDowntime},
+		Parameters: append(parameterSpecs(), runParameterSpecs()...)}, nil
 }
 
 // Inspect scans for updates. Its Result is a marshalled agentv1.PatchScan.

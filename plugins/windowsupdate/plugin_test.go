@@ -124,8 +124,8 @@ func TestInfo(t *testing.T) {
 		params = append(params, p.GetName()+":"+p.GetType())
 	}
 	if info.GetName() != "windowsupdate" || info.GetVersion() == "" ||
-		!slices.Equal(info.GetCapabilities(), []string{sdk.CapInspect}) ||
-		!slices.Equal(params, []string{"online:bool", "service:string", "include_drivers:bool"}) {
+		!slices.Equal(info.GetCapabilities(), []string{"downtime", sdk.CapInspect, sdk.CapRun}) ||
+		!slices.Equal(params, []string{"online:bool", "service:string", "include_drivers:bool", "update_ids:list", "classifications:list"}) {
 		t.Errorf("Info = %v", info)
 	}
 }

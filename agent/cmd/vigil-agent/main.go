@@ -2,8 +2,8 @@
 // enrollment token and the controller's CA pin, then keeps one outbound
 // stream to the controller and reports health through a durable outbox.
 //
-//	vigil-agent enroll --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR
-//	vigil-agent run --state DIR [--metrics-interval 60s]
+//	vigil-agent enroll --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR [--trust-root sha256:HEX]
+//	vigil-agent run --state DIR [--metrics-interval 60s] [--tier proactive|monitor-only]
 //	vigil-agent status --state DIR [-o json]
 //	vigil-agent collect --once [--state-reports] [-o json]
 //	vigil-agent version
@@ -37,9 +37,11 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
 	"github.com/vigil-rmm/vigil/agent/internal/config"
 	"github.com/vigil-rmm/vigil/agent/internal/enroll"
+	"github.com/vigil-rmm/vigil/agent/internal/journal"
 	"github.com/vigil-rmm/vigil/agent/internal/link"
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
 	"github.com/vigil-rmm/vigil/agent/internal/reporter"
+	"github.com/vigil-rmm/vigil/agent/internal/taskrunner"
 	"github.com/vigil-rmm/vigil/internal/logging"
 	"github.com/vigil-rmm/vigil/internal/pin"
 	"github.com/vigil-rmm/vigil/internal/version"
@@ -49,8 +51,8 @@ import (
 const usage = `vigil-agent: the vigil agent.
 
 Usage:
-  vigil-agent enroll  --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR [--force]
-  vigil-agent run     --state DIR [--metrics-interval 60s] [--outbox-max 20000]
+  vigil-agent enroll  --controller HOST:PORT --ca-pin sha256:HEX --token TOKEN --state DIR [--trust-root sha256:HEX] [--force]
+  vigil-agent run     --state DIR [--metrics-interval 60s] [--outbox-max 20000] [--tier proactive|monitor-only]
   vigil-agent status  --state DIR [-o json]
   vigil-agent collect --once [--state-reports] [-o json]
   vigil-agent version
@@ -106,8 +108,14 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&p.StateDir, "state", "", "state directory (required)")
 	fs.BoolVar(&p.Force, "force", false, "replace an existing identity in the state directory")
 	fs.DurationVar(&p.Timeout, "timeout", 30*time.Second, "how long to wait for the controller")
+	trustRoot := fs.String("trust-root", "", "fingerprint of the MSP's task-signing root key, sha256:<hex>, from 'vigilctl trust init' (written to config.json; without it every task is refused)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *trustRoot != "" {
+		if _, err := pin.Parse(*trustRoot); err != nil {
+			return cli.Usagef("enroll: --trust-root: %v", err)
+		}
 	}
 	if p.Token == "" {
 		p.Token = os.Getenv("VIGIL_ENROLL_TOKEN")
@@ -126,6 +134,14 @@ func cmdEnroll(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "enrolled as %s in tenant %s; state in %s\n", id.AgentID, id.Tenant, p.StateDir)
+	if *trustRoot != "" {
+		if err := config.SetTrustRoot(p.StateDir, *trustRoot); err != nil {
+			return fmt.Errorf("enrolled, but the trust root was not written: %w", err)
+		}
+		fmt.Fprintf(stdout, "tasks are verified against trust root %s\n", *trustRoot)
+	} else {
+		fmt.Fprintf(stdout, "no trust root pinned: every task will be refused (set trust_root in %s)\n", filepath.Join(p.StateDir, config.ConfigFile))
+	}
 	fmt.Fprintf(stdout, "start it with: vigil-agent run --state %s\n", p.StateDir)
 	return nil
 }
@@ -139,6 +155,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
 	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
 	plugins := fs.String("plugins", "", "plugin directory with manifest.json (default: plugins next to the executable)")
+	tier := fs.String("tier", cfg.Tier, "service tier: proactive (signed tasks may run) or monitor-only (every task is refused; only scanner plugins start)")
 	if err := parse(fs, args); err != nil {
 		return cfg, err
 	}
@@ -160,6 +177,8 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 			cfg.LogLevel = *logLevel
 		case "log-format":
 			cfg.LogFormat = *logFormat
+		case "tier":
+			cfg.Tier = *tier
 		case "plugins":
 			abs, err := filepath.Abs(*plugins)
 			if err == nil {
@@ -202,38 +221,69 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	logger = logger.With("agent_id", id.AgentID)
-	scan, plugins, err := newScanner(cfg, ob, logger)
-	if err != nil {
-		return err
-	}
+	plugins, pluginsErr := newPluginHost(cfg, logger)
 	if plugins != nil {
 		defer plugins.Close()
 	}
+	scan, err := newScanner(cfg, ob, plugins, pluginsErr, logger)
+	if err != nil {
+		return err
+	}
+	jr, err := journal.Open(filepath.Join(cfg.StateDir, config.JournalFile), journal.Options{})
+	if err != nil {
+		return err
+	}
+	defer jr.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	bootTime, _ := host.BootTimeWithContext(ctx)
+	bootTime, err := host.BootTimeWithContext(ctx)
+	if err != nil {
+		// Reboot tasks then wait for a readable boot time, or fail.
+		logger.Warn("boot time unreadable", "err", err)
+	}
+	tcfg := taskrunner.Config{Journal: jr, Outbox: ob, Tier: cfg.Tier, RootPin: cfg.RootPin(), AgentID: id.AgentID,
+		Tenant: id.Tenant, BootTime: func() int64 { return int64(bootTime) }, Logger: logger,
+		PluginsFile: filepath.Join(cfg.StateDir, config.PluginsFile)}
+	if plugins != nil {
+		tcfg.Plugins = taskrunner.HostPlugins{Host: plugins}
+	}
+	if p := patchPlugin(cfg); p != "" {
+		tcfg.ScannerPlugins = []string{p}
+	}
+	tasks, err := taskrunner.New(tcfg)
+	if err != nil {
+		return err
+	}
+	if plugins == nil {
+		logger.Info("no usable plugin manifest: tasks will be refused as unknown plugins", "err", pluginsErr)
+	}
+	if tcfg.RootPin == nil {
+		logger.Warn("no trust root pinned: every task will be refused; set trust_root in the agent config")
+	}
 	lk := link.New(link.Config{
 		Address: id.Controller, TLS: tlsCfg, Outbox: ob,
 		BackoffBase: time.Duration(cfg.BackoffBase), BackoffMax: time.Duration(cfg.BackoffMax), Logger: logger,
 		Hello: func() *agentv1.Hello {
 			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: version.String(),
-				Capabilities: capabilities(scan), BootTimeUnix: int64(bootTime)}
+				Capabilities: capabilities(scan, tcfg.RootPin != nil), BootTimeUnix: int64(bootTime), Tier: cfg.Tier}
 		},
-		OnScan: scan.Request,
+		OnScan:   scan.Request,
+		OnTask:   func(o *agentv1.TaskOffer) { tasks.Offer(o.GetSignedTask()) },
+		OnCancel: func(c *agentv1.TaskCancel) { tasks.Cancel(c.GetTaskId(), c.GetReason()) },
 	})
 	rep := reporter.New(reporter.Config{
 		Interval: time.Duration(cfg.MetricsInterval), Sampler: set, Outbox: ob, AgentVersion: version.String(),
 		FactsFile: filepath.Join(cfg.StateDir, config.FactsFile), Logger: logger,
 	})
 	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", cfg.MetricsInterval.String(),
-		"collectors", set.Names(), "scans", fmt.Sprint(scan.Kinds()))
+		"collectors", set.Names(), "scans", fmt.Sprint(scan.Kinds()), "tier", cfg.Tier, "trust_root", cfg.TrustRoot != "")
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	wg.Add(4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		if err := rep.Run(runCtx); err != nil {
@@ -251,8 +301,18 @@ func cmdRun(args []string, stderr io.Writer) error {
 			cancel(err)
 		}
 	}()
+	go func() {
+		defer wg.Done()
+		if err := tasks.Run(runCtx); err != nil {
+			select {
+			case errc <- err:
+			default:
+			}
+			cancel(err)
+		}
+	}()
 	go func() { defer wg.Done(); _ = lk.Run(runCtx) }()
-	go func() { defer wg.Done(); writeStatusLoop(runCtx, cfg, id, ob, lk, logger) }()
+	go func() { defer wg.Done(); writeStatusLoop(runCtx, cfg, id, ob, lk, tasks, logger) }()
 	wg.Wait()
 	select {
 	case err := <-errc:
@@ -273,11 +333,15 @@ type agentStatus struct {
 	UpdatedAt  time.Time    `json:"updated_at"`
 	Link       link.Status  `json:"link"`
 	Outbox     outbox.Stats `json:"outbox"`
+	// Tier is the service tier; TrustRoot the pinned root fingerprint.
+	Tier      string `json:"tier,omitempty"`
+	TrustRoot string `json:"trust_root,omitempty"`
+	// Task is the task running now, if any.
+	Task *taskrunner.Current `json:"task,omitempty"`
 }
 
-func writeStatusLoop(ctx context.Context, cfg config.Config, id *config.Identity, ob *outbox.Outbox, lk *link.Link, logger interface {
-	Warn(string, ...any)
-}) {
+func writeStatusLoop(ctx context.Context, cfg config.Config, id *config.Identity, ob *outbox.Outbox, lk *link.Link,
+	tasks *taskrunner.Runner, logger interface{ Warn(string, ...any) }) {
 	path := filepath.Join(cfg.StateDir, config.StatusFile)
 	write := func(c context.Context) {
 		st, err := ob.Stats(c)
@@ -285,7 +349,8 @@ func writeStatusLoop(ctx context.Context, cfg config.Config, id *config.Identity
 			logger.Warn("outbox stats", "err", err)
 		}
 		s := agentStatus{AgentID: id.AgentID, Tenant: id.Tenant, Controller: id.Controller, Version: version.String(),
-			PID: os.Getpid(), UpdatedAt: time.Now().UTC(), Link: lk.Status(), Outbox: st}
+			PID: os.Getpid(), UpdatedAt: time.Now().UTC(), Link: lk.Status(), Outbox: st,
+			Tier: cfg.Tier, TrustRoot: cfg.TrustRoot, Task: tasks.Current()}
 		b, _ := json.MarshalIndent(s, "", "  ")
 		if err := config.WriteFileAtomic(path, append(b, '\n'), 0o600); err != nil {
 			logger.Warn("write status", "err", err)
@@ -343,6 +408,12 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(tw, "agent\t%s\n", s.AgentID)
 	fmt.Fprintf(tw, "tenant\t%s\n", s.Tenant)
 	fmt.Fprintf(tw, "controller\t%s\n", s.Controller)
+	if s.Tier != "" {
+		fmt.Fprintf(tw, "tier\t%s\n", s.Tier)
+	}
+	if s.TrustRoot != "" {
+		fmt.Fprintf(tw, "trust root\t%s\n", s.TrustRoot)
+	}
 	if s.UpdatedAt.IsZero() {
 		fmt.Fprintf(tw, "running\tno status yet (has `vigil-agent run` started?)\n")
 	} else {
@@ -353,6 +424,11 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "outbox pending\t%d (acked through %d)\n", s.Outbox.Pending, s.Outbox.Acked)
 		fmt.Fprintf(tw, "samples dropped\t%d\n", s.Outbox.DroppedTotal)
+		if s.Task != nil {
+			fmt.Fprintf(tw, "running task\t%s (%s, since %s)\n", s.Task.TaskID, s.Task.Plugin, s.Task.Since.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(tw, "running task\tnone\n")
+		}
 	}
 	return tw.Flush()
 }

@@ -48,9 +48,48 @@ func (n noPlugins) Inspect(context.Context, string, map[string]string) ([]byte, 
 	return nil, fmt.Errorf("%w (%v)", pluginhost.ErrUnknownPlugin, n.err)
 }
 
-// newScanner wires the scanner from the config. The returned host, if not
-// nil, must be closed (it kills the plugins).
-func newScanner(cfg config.Config, ob scanner.Appender, logger *slog.Logger) (*scanner.Scanner, *pluginhost.Host, error) {
+// patchPlugin names the configured patch scanner plugin, or "" when patch
+// scans are disabled.
+func patchPlugin(cfg config.Config) string {
+	sc := cfg.Scans
+	if !sc.Enabled("patches") {
+		return ""
+	}
+	if sc.PatchPlugin != "" {
+		return sc.PatchPlugin
+	}
+	if runtime.GOOS == "windows" {
+		return "windowsupdate"
+	}
+	return "pkgupdate"
+}
+
+// newPluginHost returns the plugin host from the config, or nil (and why)
+// when there is no usable manifest. In monitor-only it may start the
+// patch scanner plugin only.
+func newPluginHost(cfg config.Config, logger *slog.Logger) (*pluginhost.Host, error) {
+	dir, manifest, err := pluginPaths(cfg.Plugins)
+	if err != nil {
+		return nil, err
+	}
+	hc := pluginhost.Config{Dir: dir, Manifest: manifest, Logger: logger, Env: cfg.Plugins.Env,
+		CallTimeout: max(time.Duration(cfg.Scans.PatchTimeout), pluginhost.DefaultCallTimeout)}
+	if cfg.Tier != config.TierProactive {
+		hc.Only = []string{}
+		if p := patchPlugin(cfg); p != "" {
+			hc.Only = append(hc.Only, p)
+		}
+	}
+	host, err := pluginhost.New(hc)
+	if err != nil {
+		return nil, fmt.Errorf("plugin manifest %s: %w", manifest, err)
+	}
+	return host, nil
+}
+
+// newScanner wires the scanner from the config. host may be nil (no usable
+// manifest; hostErr says why): patch scans then report no_plugin.
+func newScanner(cfg config.Config, ob scanner.Appender, host *pluginhost.Host, hostErr error, logger *slog.Logger) (*scanner.Scanner, error) {
 	sc := cfg.Scans
 	scfg := scanner.Config{
 		Outbox:            ob,
@@ -61,27 +100,11 @@ func newScanner(cfg config.Config, ob scanner.Appender, logger *slog.Logger) (*s
 		RebootPolicy:      reboot.Policy{IncludeWeak: sc.RebootIncludeWeak, Ignore: sc.RebootIgnore},
 		Logger:            logger,
 	}
-	var host *pluginhost.Host
-	if sc.Enabled("patches") {
-		dir, manifest, err := pluginPaths(cfg.Plugins)
-		if err != nil {
-			return nil, nil, err
-		}
-		var plugins scanner.Inspector
-		host, err = pluginhost.New(pluginhost.Config{Dir: dir, Manifest: manifest, Logger: logger,
-			CallTimeout: max(time.Duration(sc.PatchTimeout), pluginhost.DefaultCallTimeout)})
-		if err != nil {
-			logger.Warn("no usable plugin manifest; patch scans will report no_plugin", "manifest", manifest, "err", err)
-			plugins = noPlugins{err: err}
-		} else {
-			plugins = scanner.HostInspector{Host: host}
-		}
-		name := sc.PatchPlugin
-		if name == "" {
-			name = "pkgupdate"
-			if runtime.GOOS == "windows" {
-				name = "windowsupdate"
-			}
+	if name := patchPlugin(cfg); name != "" {
+		var plugins scanner.Inspector = scanner.HostInspector{Host: host}
+		if host == nil {
+			logger.Warn("no usable plugin manifest; patch scans will report no_plugin", "err", hostErr)
+			plugins = noPlugins{err: hostErr}
 		}
 		scfg.Patches = scanner.PluginPatches{Plugins: plugins, Plugin: name, Params: sc.PatchParams, Timeout: time.Duration(sc.PatchTimeout)}
 	}
@@ -94,18 +117,15 @@ func newScanner(cfg config.Config, ob scanner.Appender, logger *slog.Logger) (*s
 		opts := inventory.Options{QueryTimeout: time.Duration(sc.InventoryQueryTimeout)}
 		scfg.Inventory = func(ctx context.Context) (*agentv1.Inventory, error) { return inventory.Collect(ctx, opts) }
 	}
-	s, err := scanner.New(scfg)
-	if err != nil {
-		if host != nil {
-			_ = host.Close()
-		}
-		return nil, nil, err
-	}
-	return s, host, nil
+	return scanner.New(scfg)
 }
 
-// capabilities are what this agent announces in Hello.
-func capabilities(s *scanner.Scanner) []string {
+// capabilities are what this agent announces in Hello. "tasks" goes with a
+// pinned trust root, in either tier: a monitor-only agent takes offers
+// only to refuse and report them (the controller refuses to create tasks
+// for it anyway, from Hello.tier); without a trust root no task could be
+// verified, so none is asked for.
+func capabilities(s *scanner.Scanner, tasks bool) []string {
 	caps := []string{"metrics", "facts", "outbox-status"}
 	for _, k := range s.Kinds() {
 		switch k {
@@ -119,6 +139,9 @@ func capabilities(s *scanner.Scanner) []string {
 	}
 	if len(s.Kinds()) > 0 {
 		caps = append(caps, "scan-request")
+	}
+	if tasks {
+		caps = append(caps, "tasks")
 	}
 	return caps
 }
@@ -143,12 +166,13 @@ func collectState(ctx context.Context, pluginDir string, logger *slog.Logger) (m
 	}
 	defer os.RemoveAll(dir)
 	cfg.StateDir = dir
-	s, host, err := newScanner(cfg, rec, logger)
-	if err != nil {
-		return nil, err
-	}
+	host, hostErr := newPluginHost(cfg, logger)
 	if host != nil {
 		defer host.Close()
+	}
+	s, err := newScanner(cfg, rec, host, hostErr, logger)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]proto.Message{}
 	for _, k := range s.Kinds() {

@@ -8,9 +8,11 @@
 //	ca.pem          the controller CA, matched against the pin at enrollment
 //	config.json     optional operator settings (see Config); flags override it
 //	outbox.db       reports not yet acknowledged by the controller
+//	journal.db      the tasks this agent accepted, and their nonces
 //	facts.sha256    hash of the last facts report, so facts are sent only on change
 //	scan-state.json last patch/reboot/inventory read times and hashes, and
 //	                since when each reboot signal has been present
+//	plugins.sha256  hash of the last plugin list report, so it is sent only on change
 //	status.json     what `vigil-agent status` shows, rewritten by the running agent
 package config
 
@@ -22,10 +24,13 @@ import (
 	"github.com/vigil-rmm/vigil/internal/jsonfile"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
+	"github.com/vigil-rmm/vigil/internal/pin"
 )
 
 // File names in the state directory.
@@ -36,15 +41,35 @@ const (
 	CAFile       = "ca.pem"
 	ConfigFile   = "config.json"
 	OutboxFile   = "outbox.db"
+	JournalFile  = "journal.db"
+	PluginsFile  = "plugins.sha256"
 	FactsFile    = "facts.sha256"
 	ScanFile     = "scan-state.json"
 	StatusFile   = "status.json"
+)
+
+// Service tiers (Config.Tier).
+const (
+	// TierProactive lets signed tasks run.
+	TierProactive = "proactive"
+	// TierMonitorOnly refuses every task and starts no plugin but the
+	// scanners.
+	TierMonitorOnly = "monitor-only"
 )
 
 // Config is the agent's run-time configuration.
 type Config struct {
 	// StateDir is where identity, keys and the outbox live.
 	StateDir string `json:"-"`
+	// Tier is the client's service tier: "proactive" (default; signed
+	// tasks may run) or "monitor-only" (every task is refused and
+	// reported; only the scanner plugins start). It is set here, on the
+	// client's server; the controller cannot change it.
+	Tier string `json:"tier"`
+	// TrustRoot is the MSP root key's fingerprint ("sha256:<hex>", from
+	// `vigilctl trust init`). Tasks are verified against it; without it
+	// every task is refused.
+	TrustRoot string `json:"trust_root"`
 	// MetricsInterval is the time between samples.
 	MetricsInterval duration.Duration `json:"metrics_interval"`
 	// OutboxMaxReports bounds the outbox; the oldest samples go first.
@@ -103,7 +128,13 @@ type Plugins struct {
 	Dir string `json:"dir"`
 	// Manifest is the checksum manifest; "" means Dir/manifest.json.
 	Manifest string `json:"manifest"`
+	// Env is added to the plugins' minimal environment, "KEY=value" each
+	// (for example a plugin's own settings).
+	Env []string `json:"env"`
 }
+
+// envKey is what an environment variable name in plugins.env may look like.
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
 // Default returns the defaults.
 func Default() Config {
@@ -114,6 +145,7 @@ func Default() Config {
 		BackoffMax:       duration.Duration(5 * time.Minute),
 		LogLevel:         "info",
 		LogFormat:        "text",
+		Tier:             TierProactive,
 		Collectors:       collector.Default(),
 		Scans: Scans{
 			PatchInterval:         duration.Duration(6 * time.Hour),
@@ -162,7 +194,66 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not an absolute path", name, p))
 		}
 	}
+	for _, kv := range c.Plugins.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || !envKey.MatchString(k) {
+			errs = append(errs, fmt.Errorf("plugins.env: %q: want KEY=value", kv))
+		}
+	}
+	if len(c.Plugins.Env) > 64 {
+		errs = append(errs, fmt.Errorf("plugins.env: %d entries, limit 64", len(c.Plugins.Env)))
+	}
+	if c.Tier != TierProactive && c.Tier != TierMonitorOnly {
+		errs = append(errs, fmt.Errorf("tier: %q: want %s or %s", c.Tier, TierProactive, TierMonitorOnly))
+	}
+	if c.TrustRoot != "" {
+		if _, err := pin.Parse(c.TrustRoot); err != nil {
+			errs = append(errs, fmt.Errorf("trust_root: %w (the fingerprint printed by `vigilctl trust init`)", err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// RootPin returns the pinned trust root digest, or nil when none is set.
+// Call it on a validated Config.
+func (c Config) RootPin() []byte {
+	if c.TrustRoot == "" {
+		return nil
+	}
+	d, err := pin.Parse(c.TrustRoot)
+	if err != nil {
+		return nil
+	}
+	return d
+}
+
+// SetTrustRoot writes trust_root into dir's config.json (mode 0600),
+// creating the file or keeping every other setting in it.
+func SetTrustRoot(dir, fingerprint string) error {
+	if _, err := pin.Parse(fingerprint); err != nil {
+		return fmt.Errorf("trust root: %w", err)
+	}
+	path := filepath.Join(dir, ConfigFile)
+	doc := map[string]json.RawMessage{}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("%s: %w; fix or remove it", path, err)
+		}
+	}
+	v, err := json.Marshal(strings.TrimSpace(fingerprint))
+	if err != nil {
+		return err
+	}
+	doc["trust_root"] = v
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(out, '\n'), 0o600)
 }
 
 // Validate names every bad field.

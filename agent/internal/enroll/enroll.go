@@ -113,7 +113,7 @@ func Enroll(ctx context.Context, p Params) (*config.Identity, error) {
 	}
 	if p.Force {
 		// A new identity starts a new sequence; old reports belong to the old one.
-		for _, f := range []string{config.OutboxFile, config.FactsFile, config.StatusFile} {
+		for _, f := range []string{config.OutboxFile, config.FactsFile, config.PluginsFile, config.StatusFile} {
 			_ = os.Remove(filepath.Join(p.StateDir, f))
 		}
 	}

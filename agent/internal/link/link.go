@@ -71,6 +71,11 @@ type Config struct {
 	// OnScan, if set, receives the controller's scan requests. It must not
 	// block. Without it the agent must not announce "scan-request".
 	OnScan func(*agentv1.ScanRequest)
+	// OnTask, if set, receives task offers; OnCancel task cancellations.
+	// Neither may block. Without OnTask the agent must not announce
+	// "tasks".
+	OnTask   func(*agentv1.TaskOffer)
+	OnCancel func(*agentv1.TaskCancel)
 }
 
 // Status is the link's state for `vigil-agent status`.
@@ -329,6 +334,18 @@ func (l *Link) recvLoop(ctx context.Context, stream agentv1.AgentService_Connect
 			l.logger.InfoContext(ctx, "scan requested", "request_id", msg.Scan.GetRequestId(), "kinds", fmt.Sprint(msg.Scan.GetKinds()),
 				"full", msg.Scan.GetFull())
 			l.cfg.OnScan(msg.Scan)
+		case *agentv1.ControllerMessage_Task:
+			if l.cfg.OnTask == nil {
+				l.logger.WarnContext(ctx, "task offer ignored: this agent runs no tasks")
+				continue
+			}
+			l.cfg.OnTask(msg.Task)
+		case *agentv1.ControllerMessage_Cancel:
+			if l.cfg.OnCancel == nil {
+				continue
+			}
+			l.logger.InfoContext(ctx, "task cancel requested", "task_id", msg.Cancel.GetTaskId())
+			l.cfg.OnCancel(msg.Cancel)
 		default:
 			l.logger.DebugContext(ctx, "ignoring controller message", "type", fmt.Sprintf("%T", msg))
 		}

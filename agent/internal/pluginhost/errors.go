@@ -19,3 +19,7 @@ var ErrTimeout = errors.New("plugin call timed out")
 
 // ErrClosed means the Host was closed.
 var ErrClosed = errors.New("plugin host closed")
+
+// ErrNotAllowed means the host was configured not to start the plugin
+// (Config.Only): a monitor-only agent starts its scanner plugins only.
+var ErrNotAllowed = errors.New("plugin not allowed to start")

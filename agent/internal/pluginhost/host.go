@@ -54,6 +54,10 @@ type Config struct {
 	CallTimeout time.Duration
 	// Env is added to the plugins' minimal environment (KEY=value).
 	Env []string
+	// Only, when not nil, lists the only plugins that may start; any
+	// other fails with ErrNotAllowed before anything is executed. A
+	// monitor-only agent lists its scanner plugins.
+	Only []string
 }
 
 // Info is what Discover learned about one plugin.
@@ -107,14 +111,49 @@ func New(cfg Config) (*Host, error) {
 	}, nil
 }
 
-// Discover starts every plugin in the manifest and asks for its Info. It
-// returns what it could learn and the errors of the plugins it could not.
-func (h *Host) Discover(ctx context.Context) ([]Info, error) {
+// Names lists the plugins in the manifest, sorted. Nothing is started.
+func (h *Host) Names() []string {
 	names := make([]string, 0, len(h.manifest))
 	for name := range h.manifest {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	return names
+}
+
+// Check verifies the named plugin's binary against the manifest without
+// starting it: ErrUnknownPlugin, ErrChecksum or the error reading the file.
+func (h *Host) Check(name string) error {
+	path, err := h.path(name)
+	if err != nil {
+		return err
+	}
+	if err := verify(path, h.manifest[name]); err != nil {
+		return fmt.Errorf("plugin %s: %w", name, err)
+	}
+	return nil
+}
+
+// path returns the absolute path of the named plugin's binary.
+func (h *Host) path(name string) (string, error) {
+	if _, ok := h.manifest[name]; !ok {
+		return "", fmt.Errorf("%s: %w", name, ErrUnknownPlugin)
+	}
+	path := filepath.Join(h.cfg.Dir, name)
+	if runtime.GOOS == "windows" {
+		path += ".exe"
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("plugin %s: %w", name, err)
+	}
+	return path, nil
+}
+
+// Discover starts every plugin in the manifest and asks for its Info. It
+// returns what it could learn and the errors of the plugins it could not.
+func (h *Host) Discover(ctx context.Context) ([]Info, error) {
+	names := h.Names()
 	var infos []Info
 	var errs []error
 	for _, name := range names {
@@ -191,18 +230,14 @@ func (h *Host) get(_ context.Context, name string) (*proc, error) {
 
 // launch verifies and starts the named plugin. h.mu is held.
 func (h *Host) launch(name string) (*proc, error) {
-	sum, ok := h.manifest[name]
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", name, ErrUnknownPlugin)
-	}
-	path := filepath.Join(h.cfg.Dir, name)
-	if runtime.GOOS == "windows" {
-		path += ".exe"
-	}
-	path, err := filepath.Abs(path)
+	path, err := h.path(name)
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", name, err)
+		return nil, err
 	}
+	if h.cfg.Only != nil && !slices.Contains(h.cfg.Only, name) {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotAllowed)
+	}
+	sum := h.manifest[name]
 	// Checked here for a clear error, and again by go-plugin just before exec.
 	if err := verify(path, sum); err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
@@ -294,13 +329,17 @@ func (h *Host) forget(name string, p *proc) {
 }
 
 // call runs fn against the named plugin under the call deadline and deals
-// with timeouts and crashes.
-func (h *Host) call(ctx context.Context, name string, fn func(context.Context, *sdk.Client) error) error {
+// with timeouts and crashes. With own set, a deadline already on ctx
+// replaces CallTimeout (a task's own timeout may be longer).
+func (h *Host) call(ctx context.Context, name string, own bool, fn func(context.Context, *sdk.Client) error) error {
 	p, err := h.get(ctx, name)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !own || !ok {
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.CallTimeout)
+	}
 	defer cancel()
 	err = fn(ctx, p.rpc)
 	if err == nil {
@@ -364,7 +403,7 @@ var (
 // Info calls the plugin's Info.
 func (c *Client) Info(ctx context.Context) (*sdk.InfoResponse, error) {
 	var out *sdk.InfoResponse
-	err := c.h.call(ctx, c.name, func(ctx context.Context, p *sdk.Client) error {
+	err := c.h.call(ctx, c.name, false, func(ctx context.Context, p *sdk.Client) error {
 		var err error
 		out, err = p.Info(ctx)
 		return err
@@ -375,7 +414,7 @@ func (c *Client) Info(ctx context.Context) (*sdk.InfoResponse, error) {
 // Inspect calls the plugin's Inspect.
 func (c *Client) Inspect(ctx context.Context, params map[string]string) (*sdk.InspectResponse, error) {
 	var out *sdk.InspectResponse
-	err := c.h.call(ctx, c.name, func(ctx context.Context, p *sdk.Client) error {
+	err := c.h.call(ctx, c.name, false, func(ctx context.Context, p *sdk.Client) error {
 		var err error
 		out, err = p.Inspect(ctx, params)
 		return err
@@ -383,9 +422,10 @@ func (c *Client) Inspect(ctx context.Context, params map[string]string) (*sdk.In
 	return out, err
 }
 
-// Run calls the plugin's Run, passing every event to emit.
+// Run calls the plugin's Run, passing every event to emit. A deadline on
+// ctx (the task's timeout) bounds the call instead of Config.CallTimeout.
 func (c *Client) Run(ctx context.Context, req *sdk.RunRequest, emit func(*sdk.RunEvent) error) error {
-	return c.h.call(ctx, c.name, func(ctx context.Context, p *sdk.Client) error {
+	return c.h.call(ctx, c.name, true, func(ctx context.Context, p *sdk.Client) error {
 		return p.Run(ctx, req, emit)
 	})
 }

@@ -264,3 +264,61 @@ func TestCloseKillsPlugins(t *testing.T) {
 		t.Fatalf("Client after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestOnlyAllowedStart: with Config.Only, another plugin fails with
+// ErrNotAllowed and its binary never runs; Names and Check start nothing.
+func TestOnlyAllowedStart(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started")
+	script := []byte("#!/bin/sh\ntouch " + marker + "\n")
+	if err := os.WriteFile(filepath.Join(dir, "action"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(script)
+	mb, _ := json.Marshal(map[string]string{"action": hex.EncodeToString(sum[:]), "gone": strings.Repeat("00", 32)})
+	mpath := filepath.Join(t.TempDir(), "manifest.json")
+	if err := os.WriteFile(mpath, mb, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Dir: dir, Manifest: mpath, Only: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if _, err := h.Client(t.Context(), "action"); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("Client = %v, want ErrNotAllowed", err)
+	}
+	if got := strings.Join(h.Names(), ","); got != "action,gone" {
+		t.Fatalf("Names = %s", got)
+	}
+	if err := h.Check("action"); err != nil {
+		t.Fatalf("Check(action) = %v", err)
+	}
+	if err := h.Check("gone"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Check(gone) = %v", err)
+	}
+	if err := h.Check("nope"); !errors.Is(err, ErrUnknownPlugin) {
+		t.Fatalf("Check(nope) = %v", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the binary ran (marker: %v)", err)
+	}
+}
+
+// TestRunDeadlineOutlivesCallTimeout: a Run whose ctx has a deadline is
+// bounded by it, not by the (shorter) CallTimeout.
+func TestRunDeadlineOutlivesCallTimeout(t *testing.T) {
+	h := newHost(t, 300*time.Millisecond)
+	c, err := h.Client(t.Context(), "testplugin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err = c.Run(ctx, &sdk.RunRequest{Parameters: map[string]string{"mode": "lines", "n": "3", "sleep_ms": "300"}},
+		func(*sdk.RunEvent) error { return nil })
+	if err != nil {
+		t.Fatalf("Run past CallTimeout within its own deadline: %v", err)
+	}
+}

@@ -8,9 +8,11 @@ import (
 )
 
 // setProcAttr starts the plugin as the leader of its own process group, so
-// the group can be killed with every child it started.
+// the group can be killed with every child it started, and (on Linux) so
+// that it is killed if the agent dies without killing it.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr)
 }
 
 // procTree is a plugin's process group.

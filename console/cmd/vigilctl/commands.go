@@ -217,9 +217,9 @@ func agentsList(e *env, args []string) error {
 			case v.Online:
 				state = "online"
 			}
-			rows = append(rows, []string{v.ID, v.Tenant, v.Hostname, dash(v.OS), state, ago(v.LastSeen), dash(v.AgentVersion)})
+			rows = append(rows, []string{v.ID, v.Tenant, v.Hostname, dash(v.OS), state, dash(v.Tier), ago(v.LastSeen), dash(v.AgentVersion)})
 		}
-		return table(e.stdout, []string{"ID", "TENANT", "HOSTNAME", "OS", "STATE", "LAST SEEN", "VERSION"}, rows)
+		return table(e.stdout, []string{"ID", "TENANT", "HOSTNAME", "OS", "STATE", "TIER", "LAST SEEN", "VERSION"}, rows)
 	})
 }
 
@@ -240,7 +240,7 @@ func agentsShow(e *env, args []string) error {
 		}
 		rows := [][]string{
 			{"id", v.Agent.ID}, {"tenant", v.Agent.Tenant}, {"hostname", v.Agent.Hostname},
-			{"online", strconv.FormatBool(v.Agent.Online)}, {"last seen", ago(v.Agent.LastSeen)},
+			{"online", strconv.FormatBool(v.Agent.Online)}, {"tier", dash(v.Agent.Tier)}, {"last seen", ago(v.Agent.LastSeen)},
 			{"enrolled", v.Agent.EnrolledAt.Format(time.RFC3339)}, {"revoked", strconv.FormatBool(v.Agent.Revoked)},
 		}
 		if f := v.Facts; f != nil {

@@ -15,9 +15,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-rmm/vigil/internal/clientconfig"
+	"github.com/vigil-rmm/vigil/internal/envelope"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
@@ -45,12 +48,22 @@ func agoMs(d time.Duration) int64 { return t0.Add(-d).UnixMilli() }
 
 const day = 24 * time.Hour
 
-// fakeAPI serves the fixtures below.
+// fakeAPI serves the fixtures below, and the trust and task RPCs of
+// fakeapi_tasks_test.go.
 type fakeAPI struct {
 	managev1.UnimplementedManageServiceServer
 
 	mu   sync.Mutex
 	reqs []proto.Message
+
+	// Trust and task state (fakeapi_tasks_test.go), under mu.
+	root     *managev1.TrustRoot
+	certs    []*managev1.CertificateInfo
+	tasks    map[string]*fakeTask
+	verified []*envelope.Verified // every accepted CreateTask and ApproveTask, verified
+	// onCreate, when set, is applied to each task CreateTask stores.
+	onCreate func(*fakeTask)
+	getTasks int // GetTask calls
 }
 
 var _ managev1.ManageServiceServer = (*fakeAPI)(nil)
@@ -283,8 +296,9 @@ var (
 
 // fake is a running fakeAPI and a vigilctl config file pointing at it.
 type fake struct {
-	api *fakeAPI
-	cfg string
+	api         *fakeAPI
+	cfg         string
+	addr, caPEM string
 }
 
 // startFake serves fakeAPI over TLS on loopback, writes a config file,
@@ -296,7 +310,7 @@ func startFake(t *testing.T) *fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := &fakeAPI{}
+	api := newFakeAPI(t)
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})),
 		grpc.UnaryInterceptor(checkToken))
 	managev1.RegisterManageServiceServer(srv, api)
@@ -313,18 +327,41 @@ func startFake(t *testing.T) *fake {
 	if err := (&clientconfig.Config{Controller: lis.Addr().String(), CAPEM: string(caPEM), Token: fakeToken}).Save(cfg); err != nil {
 		t.Fatal(err)
 	}
-	old := now
+	old, oldID, oldNonce, oldPoll, oldLoc := now, newTaskID, newNonce, pollEvery, displayLoc
 	now = func() time.Time { return t0 }
-	t.Cleanup(func() { now = old })
-	return &fake{api: api, cfg: cfg}
+	ids := 0
+	newTaskID = func() string { ids++; return fmt.Sprintf("tk-00000000000000c%d", ids) }
+	newNonce = func() []byte { return bytes.Repeat([]byte{7}, 16) }
+	pollEvery, displayLoc = time.Millisecond, time.UTC
+	t.Cleanup(func() { now, newTaskID, newNonce, pollEvery, displayLoc = old, oldID, oldNonce, oldPoll, oldLoc })
+	return &fake{api: api, cfg: cfg, addr: lis.Addr().String(), caPEM: string(caPEM)}
+}
+
+// fakePrincipals are the callers the fake knows, by API token.
+var fakePrincipals = map[string]*managev1.Principal{
+	fakeToken:          {Id: "pr-admin", Name: "admin", Role: managev1.Role_ROLE_ADMIN},
+	"vgl_api_tom":      {Id: "pr-tom", Name: "tom", Role: managev1.Role_ROLE_TECHNICIAN},
+	"vgl_api_carol":    {Id: "pr-carol", Name: "carol", Role: managev1.Role_ROLE_CLIENT_APPROVER, Tenant: "acme"},
+	"vgl_api_dave":     {Id: "pr-dave", Name: "dave", Role: managev1.Role_ROLE_CLIENT_APPROVER, Tenant: "globex"},
+	"vgl_api_vic":      {Id: "pr-vic", Name: "vic", Role: managev1.Role_ROLE_CLIENT_VIEWER, Tenant: "acme"},
+	"vgl_api_newtech1": {Id: "pr-newtech", Name: "newtech", Role: managev1.Role_ROLE_TECHNICIAN},
+}
+
+type callerKey struct{}
+
+// caller is the principal whose token the request carried.
+func caller(ctx context.Context) *managev1.Principal {
+	p, _ := ctx.Value(callerKey{}).(*managev1.Principal)
+	return p
 }
 
 func checkToken(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) != 1 || v[0] != "Bearer "+fakeToken {
+	v := md.Get("authorization")
+	if len(v) != 1 || fakePrincipals[strings.TrimPrefix(v[0], "Bearer ")] == nil {
 		return nil, status.Error(codes.Unauthenticated, "missing or invalid API token")
 	}
-	return h(ctx, req)
+	return h(context.WithValue(ctx, callerKey{}, fakePrincipals[strings.TrimPrefix(v[0], "Bearer ")]), req)
 }
 
 // ctl runs vigilctl against the fake and checks the exit code.

@@ -5,7 +5,8 @@
 // with -o json (field names are documented in docs/cli.md). Exit codes:
 // 0 ok, 1 error (the message says what the controller refused and why),
 // 2 usage, 3 compliance findings (only with patches compliance
-// --fail-on-findings).
+// --fail-on-findings). `task run --follow` and `task show --follow` exit 0
+// only when the task succeeded.
 package main
 
 import (
@@ -61,6 +62,23 @@ Commands:
                                                roles: admin, technician, client-approver, client-viewer
   principal list [--tenant T]
   principal revoke NAME                        its API token stops working at once (admin)
+
+Signing and tasks (docs/cli.md, "Setting up signing"):
+  trust init --key FILE [--set]                create the MSP's offline root key (once per MSP)
+  trust set-root FINGERPRINT | trust show      the root fingerprint the controller checks (admin)
+  trust certify --root FILE --principal NAME --role technician|client-approver|admin [--tenant T]
+                --public-key ed25519:... [--valid 365d] [--register] [--out FILE]
+                                               certify a principal's signing key with the root key
+  trust register FILE | trust certs [--principal P]
+                                               register a certificate (admin); list them
+  keys generate [--key FILE] [--force]         your own signing key, recorded in the config file
+  keys set-cert FILE | keys show               record your certificate; show your key and certificate
+  task run AGENT --plugin NAME [--param k=v ...] [--at TIME] [--window 1h] [--downtime]
+           [--timeout 30m] [--follow]          sign and submit a task (technician)
+  task approve ID [--yes]                      show a downtime task; sign it with --yes (client approver)
+  task list [--agent A] [--tenant T] [--state S] | task show ID [--follow]
+  task cancel ID [--reason R]                  stop a task that has not finished
+  plugins list AGENT                           an agent's plugins and tier
   version
 
 Global flags:
@@ -68,9 +86,11 @@ Global flags:
   --controller ADDR     override the controller API address in the config
   --timeout DURATION    per-call timeout (default 30s)
 
-AGENT and ID are agent ids (ag-...), as agents list shows them.
+AGENT is an agent id (ag-...), as agents list shows it; ID is an agent id in the
+agents and metrics commands, a task id (tk-...) in the task commands.
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 findings (patches compliance --fail-on-findings).
+Exit codes: 0 ok, 1 error (also: a followed task that did not succeed), 2 usage
+(also: task approve without --yes), 3 findings (patches compliance --fail-on-findings).
 `
 
 // helpOut receives subcommand help (-h); run points it at stdout.
@@ -87,13 +107,21 @@ type env struct {
 	cfg            *clientconfig.Config
 }
 
-func (e *env) dial(ctx context.Context) (*client.Client, error) {
+// config loads the config file once.
+func (e *env) config() (*clientconfig.Config, error) {
 	if e.cfg == nil {
 		cfg, err := clientconfig.Load(e.cfgPath)
 		if err != nil {
 			return nil, err
 		}
 		e.cfg = cfg
+	}
+	return e.cfg, nil
+}
+
+func (e *env) dial(ctx context.Context) (*client.Client, error) {
+	if _, err := e.config(); err != nil {
+		return nil, err
 	}
 	addr := e.cfg.Controller
 	if e.controller != "" {
@@ -134,12 +162,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigilctl: %v\n", err)
 		return exitFindings
 	}
-	return cli.Exit("vigilctl", err, stderr, func(err error) string {
-		if s, ok := status.FromError(err); ok {
-			return s.Code().String() + ": " + s.Message()
-		}
-		return err.Error()
-	})
+	return cli.Exit("vigilctl", err, stderr, cliMessage)
 }
 
 func dispatch(e *env, args []string) error {
@@ -156,6 +179,11 @@ func dispatch(e *env, args []string) error {
 		"patches":   {"list": patchesList, "show": patchesShow, "history": patchesHistory, "compliance": patchesCompliance},
 		"inventory": {"show": inventoryShow, "changes": inventoryChanges},
 		"principal": {"create": principalCreate, "list": principalList, "revoke": principalRevoke},
+		"trust": {"init": trustInit, "set-root": trustSetRoot, "show": trustShow, "certify": trustCertify,
+			"register": trustRegister, "certs": trustCerts},
+		"keys":    {"generate": keysGenerate, "set-cert": keysSetCert, "show": keysShow},
+		"task":    {"run": taskRun, "approve": taskApprove, "list": taskList, "show": taskShow, "cancel": taskCancel},
+		"plugins": {"list": pluginsList},
 	}
 	switch cmd {
 	case "help", "-h", "--help":
@@ -216,4 +244,22 @@ func flagHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
 	fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(&b, "\n  -%s\t%s (default %q)", f.Name, f.Usage, f.DefValue) })
 	return b.String()
+}
+
+// cliMessage is how vigilctl prints an error: "Code: message" for the
+// controller's, the text for any other.
+func cliMessage(err error) string {
+	if m := grpcMessage(err); m != "" {
+		return m
+	}
+	return err.Error()
+}
+
+// grpcMessage is "Code: message" for an error from the controller, or ""
+// for any other error.
+func grpcMessage(err error) string {
+	if s, ok := status.FromError(err); ok {
+		return s.Code().String() + ": " + s.Message()
+	}
+	return ""
 }

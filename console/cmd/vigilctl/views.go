@@ -57,12 +57,13 @@ type agentView struct {
 	RevokedAt      *time.Time `json:"revoked_at"`
 	DroppedMetrics uint64     `json:"dropped_metrics"`
 	CommittedSeq   uint64     `json:"committed_seq"`
+	Tier           string     `json:"tier"`
 }
 
 func agentOf(a *managev1.Agent) agentView {
 	return agentView{ID: a.GetId(), Tenant: a.GetTenant(), Hostname: a.GetHostname(), OS: a.GetOs(), AgentVersion: a.GetAgentVersion(),
 		Online: a.GetOnline(), LastSeen: unixPtr(a.GetLastSeenUnix()), EnrolledAt: unix(a.GetEnrolledUnix()), Revoked: a.GetRevoked(),
-		RevokedAt: unixPtr(a.GetRevokedUnix()), DroppedMetrics: a.GetDroppedMetrics(), CommittedSeq: a.GetCommittedSeq()}
+		RevokedAt: unixPtr(a.GetRevokedUnix()), DroppedMetrics: a.GetDroppedMetrics(), CommittedSeq: a.GetCommittedSeq(), Tier: a.GetTier()}
 }
 
 type factsView struct {
@@ -198,7 +199,7 @@ func ago(t *time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	return time.Since(*t).Round(time.Second).String() + " ago"
+	return now().Sub(*t).Round(time.Second).String() + " ago"
 }
 
 func bytesHuman(b uint64) string {

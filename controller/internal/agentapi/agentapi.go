@@ -45,16 +45,24 @@ type Presence interface {
 	Touch(agentID string)
 }
 
+// Attacher hears of every admitted stream (the task engine: it offers
+// dispatched tasks again and settles rebooting ones).
+type Attacher interface {
+	Attached(agentID string, bootTimeUnix int64)
+}
+
 // Capabilities the controller offers in Welcome.
-var Capabilities = []string{"metrics", "facts", "outbox-status", "patches", "reboot", "inventory", "scan-request"}
+var Capabilities = []string{"metrics", "facts", "outbox-status", "patches", "reboot", "inventory", "scan-request", "tasks"}
 
 // Config wires the server.
 type Config struct {
-	Store   store.Store
-	Signer  Signer
-	CACert  *x509.Certificate
-	Ingest  Submitter
-	Fleet   Presence
+	Store  store.Store
+	Signer Signer
+	CACert *x509.Certificate
+	Ingest Submitter
+	Fleet  Presence
+	// Tasks, if set, is told of every admitted stream.
+	Tasks   Attacher
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Limiter *auth.Limiter // failed enrollments per client address
@@ -243,10 +251,17 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	// before it is seen by the check.
 	out, detach := s.cfg.Fleet.Attach(agentID, cancel, hello.GetCapabilities())
 	defer detach()
-	committed, err := s.admit(sctx, agentID, serial)
+	committed, rec, err := s.admit(sctx, agentID, serial)
 	if err != nil {
 		logger.WarnContext(ctx, "stream refused", "peer", peerAddr(ctx), "err", err)
 		return err
+	}
+	if err := s.storeHello(sctx, rec, hello); err != nil {
+		logger.ErrorContext(ctx, "connect: store hello", "err", err)
+		return status.Error(codes.Unavailable, "controller store unavailable; retry later")
+	}
+	if s.cfg.Tasks != nil {
+		s.cfg.Tasks.Attached(agentID, hello.GetBootTimeUnix())
 	}
 	proto := min(hello.GetProtocolVersion(), version.Protocol)
 	if err := stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Welcome{Welcome: &agentv1.Welcome{
@@ -340,11 +355,35 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 // on record.
 var ErrSuperseded = errors.New("agent certificate superseded; re-enroll")
 
-// admit checks the agent's record and returns its committed sequence.
-func (s *Server) admit(ctx context.Context, agentID, serial string) (uint64, error) {
-	var committed uint64
+// storeHello records the tier and boot time Hello announced, in one small
+// transaction and only when they changed.
+func (s *Server) storeHello(ctx context.Context, rec *storev1.Agent, h *agentv1.Hello) error {
+	if rec.GetTier() == h.GetTier() && rec.GetBootTimeUnix() == h.GetBootTimeUnix() {
+		return nil
+	}
+	return s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		a, err := schema.GetAgent(tx, rec.GetId())
+		if err != nil {
+			return err
+		}
+		if a.GetTier() != h.GetTier() {
+			s.logger.InfoContext(ctx, "agent tier", "agent_id", a.GetId(), "tier", h.GetTier(), "was", a.GetTier())
+		}
+		a.Tier, a.BootTimeUnix = h.GetTier(), h.GetBootTimeUnix()
+		return schema.PutAgent(tx, a)
+	})
+}
+
+// admit checks the agent's record and returns its committed sequence and
+// the record.
+func (s *Server) admit(ctx context.Context, agentID, serial string) (uint64, *storev1.Agent, error) {
+	var (
+		committed uint64
+		rec       *storev1.Agent
+	)
 	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		rec, err := schema.GetAgent(tx, agentID)
+		var err error
+		rec, err = schema.GetAgent(tx, agentID)
 		if err != nil {
 			return err
 		}
@@ -359,16 +398,16 @@ func (s *Server) admit(ctx context.Context, agentID, serial string) (uint64, err
 	})
 	switch {
 	case err == nil:
-		return committed, nil
+		return committed, rec, nil
 	case errors.Is(err, store.ErrNotFound):
-		return 0, status.Error(codes.Unauthenticated, "unknown agent "+agentID+"; re-enroll")
+		return 0, nil, status.Error(codes.Unauthenticated, "unknown agent "+agentID+"; re-enroll")
 	case errors.Is(err, fleet.ErrRevoked):
-		return 0, status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+		return 0, nil, status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
 	case errors.Is(err, ErrSuperseded):
-		return 0, status.Error(codes.PermissionDenied, ErrSuperseded.Error())
+		return 0, nil, status.Error(codes.PermissionDenied, ErrSuperseded.Error())
 	}
 	s.logger.ErrorContext(ctx, "connect: read agent record", "agent_id", agentID, "err", err)
-	return 0, status.Error(codes.Unavailable, "controller store unavailable; retry later")
+	return 0, nil, status.Error(codes.Unavailable, "controller store unavailable; retry later")
 }
 
 func (s *Server) awaitHello(ctx context.Context, msgs <-chan *agentv1.AgentMessage, recvErr <-chan error) (*agentv1.Hello, error) {

@@ -1,10 +1,12 @@
 package agentapi
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
@@ -34,6 +36,11 @@ func FuzzAgentMessage(f *testing.F) {
 			CpuPercent: 12.5, MemTotal: 10, MemUsed: 5, Volumes: []*agentv1.Volume{{Mount: "/", Total: 10, Used: 3, Free: 7}}}}}}},
 		{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 2, TimeUnixMs: 1, Body: &agentv1.Report_Facts{Facts: &agentv1.Facts{Hostname: "h"}}}}},
 		{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 3, TimeUnixMs: 1, Body: &agentv1.Report_Outbox{Outbox: &agentv1.OutboxStatus{DroppedMetrics: 4}}}}},
+		{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 4, TimeUnixMs: 1, Body: &agentv1.Report_Task{Task: &agentv1.TaskUpdate{
+			TaskId: "tk-0123456789abcdef", State: agentv1.TaskState_TASK_STATE_RUNNING, Reason: "r",
+			Output: []*agentv1.OutputLine{{Line: "out\tput"}}, Result: &agentv1.TaskResult{Summary: "s", Detail: []byte("{}")}}}}}},
+		{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 5, TimeUnixMs: 1, Body: &agentv1.Report_Plugins{Plugins: &agentv1.PluginList{
+			Tier: "proactive", Plugins: []*agentv1.PluginInfo{{Name: "reboot", Capabilities: []string{"run"}}}}}}}},
 	} {
 		b, _ := proto.Marshal(m)
 		f.Add(b)
@@ -55,6 +62,16 @@ func FuzzAgentMessage(f *testing.F) {
 				}
 				if mm := msg.Report.GetMetrics(); mm != nil && (len(mm.GetVolumes()) > maxVolumes || mm.GetMemUsed() > mm.GetMemTotal()) {
 					t.Fatal("accepted inconsistent metrics")
+				}
+				if u := msg.Report.GetTask(); u != nil {
+					if len(u.GetOutput()) > MaxTaskOutputLines || len(u.GetReason()) > limits.MaxText || len(u.GetResult().GetDetail()) > MaxTaskDetail {
+						t.Fatal("accepted a task update over the limits")
+					}
+					for _, l := range u.GetOutput() {
+						if len(l.GetLine()) > MaxTaskOutputLine || strings.ContainsAny(l.GetLine(), "\x1b\r\n") {
+							t.Fatalf("accepted output line %q", l.GetLine())
+						}
+					}
 				}
 			}
 		}

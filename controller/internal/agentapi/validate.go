@@ -3,6 +3,8 @@ package agentapi
 import (
 	"fmt"
 	"math"
+	"regexp"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -20,6 +22,7 @@ const (
 	maxVolumes     = limits.MaxVolumes
 	maxCaps        = 64
 	maxHash        = 32
+	maxTier        = 64
 	// MaxAgentMessage is the gRPC receive limit on the agent listener.
 	MaxAgentMessage = limits.MaxMessage
 )
@@ -67,6 +70,12 @@ func validateHello(h *agentv1.Hello) error {
 			return err
 		}
 	}
+	if err := checkString("hello.tier", h.GetTier(), maxTier); err != nil {
+		return err
+	}
+	if h.GetBootTimeUnix() < 0 {
+		return fmt.Errorf("hello.boot_time_unix: %d is negative", h.GetBootTimeUnix())
+	}
 	return checkString("hello.agent_version", h.GetAgentVersion(), maxShortString)
 }
 
@@ -104,6 +113,10 @@ func validateReport(r *agentv1.Report) error {
 		return validateState("inventory", b.Inventory, b.Inventory.GetHash(), func(m *agentv1.Inventory) int { return limits.CleanInventory(m) })
 	case *agentv1.Report_Digest:
 		return validateDigest(b.Digest)
+	case *agentv1.Report_Task:
+		return validateTaskUpdate(b.Task)
+	case *agentv1.Report_Plugins:
+		return validatePluginList(b.Plugins)
 	case nil:
 		return fmt.Errorf("report.body: required")
 	default:
@@ -198,6 +211,105 @@ func validateFacts(f *agentv1.Facts) error {
 		if err := checkString(name, s, maxShortString); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Limits on task updates and plugin lists. The agent must keep to them:
+// an update over them loses its body (the rule of every report). Text is
+// cleaned rather than refused where that loses nothing that matters.
+const (
+	// MaxTaskOutputLines bounds the output lines of one update.
+	MaxTaskOutputLines = 1000
+	// MaxTaskOutputLine bounds one output line.
+	MaxTaskOutputLine = 4 << 10
+	// MaxTaskDetail bounds a task result's detail.
+	MaxTaskDetail = 64 << 10
+	// MaxPlugins bounds a plugin list.
+	MaxPlugins = limits.MaxItems
+)
+
+var taskIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{7,63}$`)
+
+// validateTaskUpdate refuses an update whose task id or state is not one
+// the protocol defines, or whose output or detail is over the limits.
+// Reason, progress and summary strings are cut to limits.MaxText and
+// control characters in them and in output lines (except tabs in output)
+// are replaced, so that a runner's error text never costs the task its
+// outcome.
+func validateTaskUpdate(u *agentv1.TaskUpdate) error {
+	if !taskIDRE.MatchString(u.GetTaskId()) {
+		return fmt.Errorf("task.task_id: %q is not a task id", limits.CleanString(u.GetTaskId(), 80))
+	}
+	if u.GetState() == agentv1.TaskState_TASK_STATE_UNSPECIFIED || agentv1.TaskState_name[int32(u.GetState())] == "" {
+		return fmt.Errorf("task.state: %d is not a task state", u.GetState())
+	}
+	if p := u.GetProgressPercent(); p < -1 || p > 100 {
+		return fmt.Errorf("task.progress_percent: %d not in -1..100", p)
+	}
+	if n := len(u.GetOutput()); n > MaxTaskOutputLines {
+		return fmt.Errorf("task.output: %d lines, limit %d per update", n, MaxTaskOutputLines)
+	}
+	for i, l := range u.GetOutput() {
+		if l == nil {
+			return fmt.Errorf("task.output[%d]: empty", i)
+		}
+		if len(l.GetLine()) > MaxTaskOutputLine {
+			return fmt.Errorf("task.output[%d]: %d bytes, limit %d", i, len(l.GetLine()), MaxTaskOutputLine)
+		}
+		l.Line = cleanLine(l.GetLine())
+	}
+	if d := len(u.GetResult().GetDetail()); d > MaxTaskDetail {
+		return fmt.Errorf("task.result.detail: %d bytes, limit %d", d, MaxTaskDetail)
+	}
+	u.Reason = limits.CleanString(u.GetReason(), limits.MaxText)
+	u.ProgressMessage = limits.CleanString(u.GetProgressMessage(), limits.MaxText)
+	if r := u.GetResult(); r != nil {
+		r.Summary = limits.CleanString(r.GetSummary(), limits.MaxText)
+	}
+	return nil
+}
+
+// cleanLine replaces control characters other than tab (terminal escape
+// sequences, carriage returns) with '?'.
+func cleanLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t') || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func validatePluginList(pl *agentv1.PluginList) error {
+	if n := len(pl.GetPlugins()); n > MaxPlugins {
+		return fmt.Errorf("plugins: %d entries, limit %d", n, MaxPlugins)
+	}
+	if err := checkString("plugins.tier", pl.GetTier(), maxTier); err != nil {
+		return err
+	}
+	if len(pl.GetHash()) > maxHash {
+		return fmt.Errorf("plugins.hash: %d bytes, limit %d", len(pl.GetHash()), maxHash)
+	}
+	for i, p := range pl.GetPlugins() {
+		f := fmt.Sprintf("plugins[%d]", i)
+		if p.GetName() == "" {
+			return fmt.Errorf("%s.name: required", f)
+		}
+		for name, v := range map[string]string{f + ".name": p.GetName(), f + ".version": p.GetVersion()} {
+			if err := checkString(name, v, maxShortString); err != nil {
+				return err
+			}
+		}
+		if len(p.GetCapabilities()) > maxCaps {
+			return fmt.Errorf("%s.capabilities: %d entries, limit %d", f, len(p.GetCapabilities()), maxCaps)
+		}
+		for j, c := range p.GetCapabilities() {
+			if err := checkString(fmt.Sprintf("%s.capabilities[%d]", f, j), c, 64); err != nil {
+				return err
+			}
+		}
+		p.Error = limits.CleanString(p.GetError(), limits.MaxText)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/pki"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/controller/internal/tasks"
+	"github.com/vigil-rmm/vigil/internal/envelope"
 )
 
 // Generic domain errors for the API layer.
@@ -58,6 +60,25 @@ var table = []struct {
 	{fleet.ErrOffline, codes.FailedPrecondition},
 	{fleet.ErrUnsupported, codes.FailedPrecondition},
 	{fleet.ErrBusy, codes.Unavailable},
+	{tasks.ErrNoTrustRoot, codes.FailedPrecondition},
+	{tasks.ErrNotRegistered, codes.FailedPrecondition},
+	{tasks.ErrMonitorOnly, codes.FailedPrecondition},
+	{tasks.ErrAgentRevoked, codes.FailedPrecondition},
+	{tasks.ErrState, codes.FailedPrecondition},
+	{tasks.ErrNotSigner, codes.PermissionDenied},
+	{tasks.ErrCertMismatch, codes.InvalidArgument},
+	{tasks.ErrExists, codes.AlreadyExists},
+	{tasks.ErrNotFound, codes.NotFound},
+	{envelope.ErrMalformed, codes.InvalidArgument},
+	{envelope.ErrExpired, codes.InvalidArgument},
+	{envelope.ErrNotYet, codes.InvalidArgument},
+	{envelope.ErrUntrustedRoot, codes.PermissionDenied},
+	{envelope.ErrBadSignature, codes.PermissionDenied},
+	{envelope.ErrCertValidity, codes.PermissionDenied},
+	{envelope.ErrRevoked, codes.PermissionDenied},
+	{envelope.ErrNoTechnician, codes.PermissionDenied},
+	{envelope.ErrApprovalMissing, codes.PermissionDenied},
+	{envelope.ErrWrongTarget, codes.PermissionDenied},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }

@@ -4,9 +4,10 @@
 // store) and only then tells each stream which sequence it may acknowledge.
 //
 // Replays are harmless: a metric sample's key includes its sequence, so a
-// re-sent sample overwrites itself, and facts or outbox status reports are
-// applied only when their sequence is above the agent's committed sequence,
-// which moves in the same transaction.
+// re-sent sample overwrites itself, and facts, outbox status, state
+// reports, task updates (controller/internal/tasks) and plugin lists are
+// applied only when their sequence is above the agent's committed
+// sequence, which moves in the same transaction.
 package ingest
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/patch"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/controller/internal/tasks"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
 )
@@ -317,6 +319,25 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, []
 // applyState applies a state report; ok is false for other kinds.
 func (w *Writer) applyState(tx store.Tx, agentID string, r *agentv1.Report) (out patch.Outcome, ok bool, err error) {
 	ts, o := r.GetTimeUnixMs(), w.opts.Patch
+	// Task updates and plugin lists are applied whatever the agent's
+	// clock says: a task's outcome must not be lost to clock skew (its
+	// transitions are stamped no later than the controller's clock).
+	switch b := r.GetBody().(type) {
+	case *agentv1.Report_Task:
+		res, err := tasks.ApplyUpdate(tx, agentID, ts, b.Task, w.opts.Now())
+		if err != nil {
+			return out, false, fmt.Errorf("ingest: apply task update: %w", err)
+		}
+		if res.Ignored != "" {
+			w.logger.Warn("task update ignored", "agent_id", agentID, "seq", r.GetSeq(), "why", res.Ignored)
+		}
+		return out, false, nil
+	case *agentv1.Report_Plugins:
+		if err := tasks.ApplyPlugins(tx, agentID, ts, b.Plugins); err != nil {
+			return out, false, fmt.Errorf("ingest: apply plugin list: %w", err)
+		}
+		return out, false, nil
+	}
 	if r.GetMetrics() == nil && ts > w.opts.Now().Add(w.opts.MaxFuture).UnixMilli() {
 		// A state report from the future would shadow every real one after
 		// it (they would look out of order).

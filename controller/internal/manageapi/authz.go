@@ -23,6 +23,10 @@ var (
 	msp      = []auth.Role{auth.RoleAdmin, auth.RoleTechnician}
 	admin    = []auth.Role{auth.RoleAdmin}
 	approver = []auth.Role{auth.RoleAdmin, auth.RoleTechnician, auth.RoleClientApprover}
+	// clientApprover approves downtime: only the client's own approver, so
+	// the MSP can never approve its own downtime (an admin's signature
+	// would not count on the agent either).
+	clientApprover = []auth.Role{auth.RoleClientApprover}
 )
 
 // Rule authorizes one method.
@@ -107,6 +111,26 @@ var Rules = map[string]Rule{
 		Target: byAgent(func(r any) string { return r.(*managev1.GetInventoryRequest).GetAgentId() })},
 	managev1.ManageService_ListInventoryChanges_FullMethodName: {Roles: anyone,
 		Target: byAgent(func(r any) string { return r.(*managev1.ListInventoryChangesRequest).GetAgentId() })},
+
+	// Signed tasks. The root and certificates are the MSP's to manage;
+	// anyone may read the root fingerprint (a client checks its agents pin
+	// the same one).
+	managev1.ManageService_SetTrustRoot_FullMethodName:        {Roles: admin},
+	managev1.ManageService_GetTrustRoot_FullMethodName:        {Roles: anyone},
+	managev1.ManageService_RegisterCertificate_FullMethodName: {Roles: admin, Target: certTenant},
+	managev1.ManageService_ListCertificates_FullMethodName: {Roles: approver,
+		Target: principalTenant(func(r any) string { return r.(*managev1.ListCertificatesRequest).GetPrincipal() })},
+	managev1.ManageService_CreateTask_FullMethodName: {Roles: msp, Target: signedTaskTenant},
+	managev1.ManageService_ApproveTask_FullMethodName: {Roles: clientApprover,
+		Target: taskTenant(func(r any) string { return r.(*managev1.ApproveTaskRequest).GetTaskId() })},
+	managev1.ManageService_ListTasks_FullMethodName: {Roles: anyone, Target: listTasksTenant},
+	managev1.ManageService_GetTask_FullMethodName: {Roles: anyone,
+		Target: taskTenant(func(r any) string { return r.(*managev1.GetTaskRequest).GetTaskId() })},
+	// A client approver may stop a task on its own servers; a viewer may not.
+	managev1.ManageService_CancelTask_FullMethodName: {Roles: approver,
+		Target: taskTenant(func(r any) string { return r.(*managev1.CancelTaskRequest).GetTaskId() })},
+	managev1.ManageService_ListPlugins_FullMethodName: {Roles: anyone,
+		Target: byAgent(func(r any) string { return r.(*managev1.ListPluginsRequest).GetAgentId() })},
 }
 
 // Unauthenticated lists the ManageService methods callable without a

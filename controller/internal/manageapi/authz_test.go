@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vigil-rmm/vigil/controller/controllertest"
 	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
+	"github.com/vigil-rmm/vigil/internal/envelope"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
@@ -86,6 +88,23 @@ func TestTenantIsolation(t *testing.T) {
 	approverA := c.Principal(t, "approver-a", managev1.Role_ROLE_CLIENT_APPROVER, "tenant-a")
 	c.Principal(t, "viewer-b", managev1.Role_ROLE_CLIENT_VIEWER, "tenant-b")
 
+	// Signed tasks: a root, a technician's and a tenant-B approver's
+	// certificates, and a proposed task on tenant B's agent.
+	trust := controllertest.NewTrust(t)
+	c.SetTrustRoot(t, trust)
+	techTok := c.Principal(t, "tech", managev1.Role_ROLE_TECHNICIAN, "")
+	c.Principal(t, "approver-b", managev1.Role_ROLE_CLIENT_APPROVER, "tenant-b")
+	tech := trust.Certify(t, "tech", envelope.RoleTechnician, "", time.Now())
+	approverB := trust.Certify(t, "approver-b", envelope.RoleClientApprover, "tenant-b", time.Now())
+	c.Register(t, tech)
+	c.Register(t, approverB)
+	stB := tech.Sign(t, controllertest.NewTask(agentB.ID, "tenant-b", "reboot", time.Now(), true))
+	taskB, err := c.Client(t, techTok).CreateTask(context.Background(), &managev1.CreateTaskRequest{SignedTask: controllertest.Marshal(t, stB)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherB := tech.Sign(t, controllertest.NewTask(agentB.ID, "tenant-b", "script", time.Now(), false))
+
 	// Requests that name a tenant-B object.
 	aimedAtB := map[string]func() proto.Message{
 		"CreateTenant": func() proto.Message { return &managev1.CreateTenantRequest{Id: "tenant-b"} },
@@ -113,17 +132,35 @@ func TestTenantIsolation(t *testing.T) {
 		"ListInventoryChanges": func() proto.Message {
 			return &managev1.ListInventoryChangesRequest{AgentId: agentB.ID}
 		},
+		"RegisterCertificate": func() proto.Message {
+			return &managev1.RegisterCertificateRequest{Certificate: approverB.CertBytes(t)}
+		},
+		"ListCertificates": func() proto.Message { return &managev1.ListCertificatesRequest{Principal: "approver-b"} },
+		"CreateTask": func() proto.Message {
+			return &managev1.CreateTaskRequest{SignedTask: controllertest.Marshal(t, otherB)}
+		},
+		"ApproveTask": func() proto.Message {
+			return &managev1.ApproveTaskRequest{TaskId: taskB.GetId(), Signature: controllertest.Marshal(t, approverB.Approve(stB))}
+		},
+		"ListTasks":   func() proto.Message { return &managev1.ListTasksRequest{Tenant: "tenant-b"} },
+		"GetTask":     func() proto.Message { return &managev1.GetTaskRequest{TaskId: taskB.GetId()} },
+		"CancelTask":  func() proto.Message { return &managev1.CancelTaskRequest{TaskId: taskB.GetId()} },
+		"ListPlugins": func() proto.Message { return &managev1.ListPluginsRequest{AgentId: agentB.ID} },
 	}
 	// Methods that name no object: allowed, but nothing of B may show.
 	global := map[string]func() proto.Message{
-		"WhoAmI":      func() proto.Message { return &managev1.WhoAmIRequest{} },
-		"ListTenants": func() proto.Message { return &managev1.ListTenantsRequest{} },
+		"WhoAmI":       func() proto.Message { return &managev1.WhoAmIRequest{} },
+		"ListTenants":  func() proto.Message { return &managev1.ListTenantsRequest{} },
+		"GetTrustRoot": func() proto.Message { return &managev1.GetTrustRootRequest{} },
+		"SetTrustRoot": func() proto.Message { return &managev1.SetTrustRootRequest{Fingerprint: trust.Fingerprint} },
 	}
 	unscopedLists := map[string]func() proto.Message{
 		"ListAgents":         func() proto.Message { return &managev1.ListAgentsRequest{} },
 		"ListPrincipals":     func() proto.Message { return &managev1.ListPrincipalsRequest{} },
 		"ListPatchSummaries": func() proto.Message { return &managev1.ListPatchSummariesRequest{} },
 		"GetPatchCompliance": func() proto.Message { return &managev1.GetPatchComplianceRequest{} },
+		"ListTasks":          func() proto.Message { return &managev1.ListTasksRequest{} },
+		"ListCertificates":   func() proto.Message { return &managev1.ListCertificatesRequest{} },
 	}
 
 	ctx := context.Background()

@@ -48,7 +48,10 @@ type Config struct {
 	Fleet   Presence
 	// Scans matches rescan requests with their results; nil makes
 	// RescanAgent unavailable.
-	Scans  *rescan.Registry
+	Scans *rescan.Registry
+	// Tasks cancels tasks and tells their agents; nil cancels in the store
+	// only (the agent is told when the engine next runs).
+	Tasks  TaskCanceller
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -237,6 +240,7 @@ func (s *Server) agentProto(a *storev1.Agent, committed uint64, flushed int64) *
 		Id: a.GetId(), Tenant: a.GetTenant(), Hostname: a.GetHostname(), Os: a.GetFacts().GetOs(),
 		AgentVersion: a.GetAgentVersion(), Online: online, LastSeenUnix: seen, EnrolledUnix: a.GetEnrolledUnix(),
 		Revoked: a.GetRevoked(), RevokedUnix: a.GetRevokedUnix(), DroppedMetrics: a.GetDroppedMetrics(), CommittedSeq: committed,
+		Tier: a.GetTier(),
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package server assembles vigil-controller: the stores, the CA, the agent
 // listener (mTLS, Enroll + Connect) and the API listener (TLS + bearer
-// token), the ingest writer and the presence flusher, and stops them in
-// order so nothing acknowledged is lost.
+// token), the ingest writer, the presence flusher and the task engine, and
+// stops them in order so nothing acknowledged is lost.
 package server
 
 import (
@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/rescan"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/controller/internal/tasks"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
@@ -67,6 +68,7 @@ type Server struct {
 	ca      *pki.CA
 	fleet   *fleet.Fleet
 	ingest  *ingest.Writer
+	tasks   *tasks.Engine
 
 	agentLn, apiLn net.Listener
 	agentSrv       *grpc.Server
@@ -108,6 +110,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: logger, store: st, metrics: mdb, ca: ca}
 	s.fleet = fleet.New(logger, nil)
+	s.tasks = tasks.NewEngine(tasks.EngineConfig{Store: st, Fleet: s.fleet, Logger: logger})
 	scans := rescan.New()
 	s.ingest = ingest.New(st, mdb, ingest.Options{Logger: logger, Observe: func(applied []ingest.Applied) {
 		scans.Observe(applied)
@@ -146,7 +149,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		grpc.ConnectionTimeout(10*time.Second),
 	)
 	agentv1.RegisterAgentServiceServer(s.agentSrv, agentapi.New(agentapi.Config{
-		Store: st, Signer: ca, CACert: ca.Cert, Ingest: s.ingest, Fleet: s.fleet, Logger: logger,
+		Store: st, Signer: ca, CACert: ca.Cert, Ingest: s.ingest, Fleet: s.fleet, Tasks: s.tasks, Logger: logger,
 	}))
 
 	apiTLS := &tls.Config{Certificates: []tls.Certificate{srvCert}, MinVersion: tls.VersionTLS12}
@@ -160,7 +163,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		}),
 	)
 	managev1.RegisterManageServiceServer(s.apiSrv, manageapi.New(manageapi.Config{
-		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Logger: logger,
+		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Tasks: s.tasks, Logger: logger,
 	}))
 	return s, nil
 }
@@ -182,8 +185,9 @@ func (s *Server) Start() error {
 
 	bgCtx, bgCancel := context.WithCancel(context.Background())
 	s.bgCancel = bgCancel
-	s.bg.Add(4)
+	s.bg.Add(5)
 	go func() { defer s.bg.Done(); s.fleet.Run(bgCtx, s, time.Duration(s.cfg.LastSeenFlush)) }()
+	go func() { defer s.bg.Done(); s.tasks.Run(bgCtx) }()
 	go func() {
 		defer s.bg.Done()
 		if err := s.metrics.Run(bgCtx); err != nil {

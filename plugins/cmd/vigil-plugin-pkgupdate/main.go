@@ -1,6 +1,6 @@
-// Command vigil-plugin-pkgupdate is the agent's Linux patch-scan plugin:
-// it lists pending apt or dnf updates as a PatchScan (see package
-// pkgupdate).
+// Command vigil-plugin-pkgupdate is the agent's Linux patch plugin: it
+// lists pending apt or dnf updates as a PatchScan and upgrades packages
+// (see package pkgupdate).
 package main
 
 import (

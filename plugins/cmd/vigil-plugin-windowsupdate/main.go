@@ -1,7 +1,8 @@
 // Command vigil-plugin-windowsupdate is the task-runner plugin that lists
-// pending Windows updates through the Windows Update Agent; see package
-// windowsupdate. Built for another OS it answers every scan with
-// SCAN_STATUS_UNAVAILABLE and error_code "unsupported_os".
+// pending Windows updates and installs them through the Windows Update
+// Agent; see package windowsupdate. Built for another OS it answers every
+// scan with SCAN_STATUS_UNAVAILABLE and error_code "unsupported_os", and
+// every Run with a failed Result.
 package main
 
 import (

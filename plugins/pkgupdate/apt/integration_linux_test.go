@@ -2,6 +2,7 @@ package apt_test
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/vigil-rmm/vigil/plugins/pkgupdate"
 	"github.com/vigil-rmm/vigil/plugins/pkgupdate/apt"
 	"github.com/vigil-rmm/vigil/plugins/pkgupdate/apt/apttest"
+	"github.com/vigil-rmm/vigil/plugins/sdk"
 	"github.com/vigil-rmm/vigil/plugins/sdk/sdktest"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -21,7 +23,8 @@ const dummyPkg = "vigil-test-dummy"
 // version from a flat file: repository in t.TempDir and checks that Scan,
 // and the pkgupdate plugin's Inspect over gRPC with the source_list,
 // lists_dir and cache_dir parameters, pointed only at that repository,
-// report exactly that upgrade. It changes no package other than
+// report exactly that upgrade; then that the plugin's Run upgrades it from
+// 1.0 to 2.0 and says so. It changes no package other than
 // vigil-test-dummy, which it removes again. (The plugin check lives here,
 // in the external test package, so that one test binary owns the dummy
 // package and dpkg's lock.)
@@ -67,7 +70,27 @@ func TestScanLocalRepository(t *testing.T) {
 		t.Fatalf("Inspect with 1.0 installed: pending %q, scan %v; want %q", gotU, scan, wantU)
 	}
 
-	repo.Install(t, "2.0")
+	// Run upgrades it through the same parameters and reports 1.0 -> 2.0.
+	runParams := repo.Params()
+	runParams["packages"] = dummyPkg
+	events, err := sdktest.Run(ctx, sdktest.Start(t, plugin), &sdk.RunRequest{TaskId: "upgrade", Parameters: runParams})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, ev := range events {
+		if l := ev.GetLog(); l != nil {
+			t.Logf("run %s: %s", l.GetStream(), l.GetLine())
+		}
+	}
+	res := events[len(events)-1].GetResult()
+	var detail pkgupdate.RunDetail
+	if err := json.Unmarshal(res.GetDetail(), &detail); err != nil {
+		t.Fatalf("Run detail %q: %v", res.GetDetail(), err)
+	}
+	wantUp := []pkgupdate.Upgraded{{Package: dummyPkg, From: "1.0", To: "2.0"}}
+	if !res.GetOk() || res.GetExitCode() != 0 || !reflect.DeepEqual(detail.Upgraded, wantUp) || len(detail.Failed) != 0 {
+		t.Fatalf("Run = %v, detail %+v; want ok with %+v", res, detail, wantUp)
+	}
 	got, err = apt.Scan(ctx, apt.ExecRunner{}, opts)
 	if err != nil {
 		t.Fatalf("Scan with 2.0 installed: %v", err)

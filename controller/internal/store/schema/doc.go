@@ -16,6 +16,14 @@
 //	reboot/<agent-id>              storev1.RebootRecord: latest reboot state
 //	inventory/<agent-id>           storev1.InventoryRecord: latest inventory
 //	invchanges/<agent-id>/<t>/<n>  storev1.InventoryChange
+//	trust/root                     storev1.TrustRootRecord: the MSP's root fingerprint
+//	certs/<serial>                 storev1.CertificateRecord
+//	tasks/<task-id>                storev1.TaskRecord
+//	taskq/<agent-id>/<task-id>     storev1.TaskRecord summary, while the task is not final
+//	taskcancel/<task-id>           storev1.TaskTransition: cancel asked of the agent
+//	taskout/<task-id>/<n>          agentv1.OutputLine (n from 1, 16 hex digits)
+//	plugins/<agent-id>             storev1.PluginListRecord
+//	events/<ms>/<event-id>         JSON schema.Event (ms: unix milliseconds, 16 hex digits)
 //
 // In history keys t is unix seconds as 16 lower-case hex digits and n a
 // 4-hex-digit counter within that second, so a prefix scan returns an

@@ -5,6 +5,21 @@
 //	hang   block forever, ignoring cancellation
 //	crash  emit one progress event, then os.Exit(3)
 //	child  start `sleep 300`, emit its pid as a stdout line, block forever
+//	fail   emit a stderr line and a failed result (exit code 2)
+//	lines  emit "n" output lines (default 10) of "size" bytes (default 16),
+//	       odd ones on stderr, "sleep_ms" apart, then an ok result
+//	reboot an ok result whose detail is {"rebooting":true}
+//	none   return without a result
+//
+// The binary's name changes what Info declares, so one build can stand for
+// several plugins in a manifest: a name starting with "downtime" or equal
+// to "reboot" adds the "downtime" capability; one starting with
+// "inspectonly" serves no Run at all.
+//
+// For tests that count processes, VIGIL_TESTPLUGIN_STARTS names a file to
+// which each process appends "<name>\n" when it starts, and
+// VIGIL_TESTPLUGIN_RUNS one to which each Run appends "<name> <task id>\n",
+// and VIGIL_TESTPLUGIN_PIDS one to which each process appends its pid.
 //
 // Inspect's "mode" parameter likewise: unset echoes the "echo" parameter,
 // "hang" blocks forever, "crash" exits 3, and "patches" returns a
@@ -17,7 +32,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,12 +45,37 @@ import (
 
 type testPlugin struct{}
 
+// name is the binary's name, without .exe.
+func name() string {
+	return strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+}
+
+// record appends line to the file named by the environment variable env.
+func record(env, line string) {
+	path := os.Getenv(env)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	_, _ = f.WriteString(line + "\n")
+	_ = f.Sync()
+	_ = f.Close()
+}
+
 func (testPlugin) Info(context.Context) (*sdk.InfoResponse, error) {
+	var caps []string
+	if n := name(); n == "reboot" || strings.HasPrefix(n, "downtime") {
+		caps = append(caps, "downtime")
+	}
 	return &sdk.InfoResponse{
-		Name:    "testplugin",
-		Version: "0.0.1",
+		Name:         "testplugin",
+		Version:      "0.0.1",
+		Capabilities: caps,
 		Parameters: []*sdk.ParameterSpec{
-			{Name: "mode", Type: "string", Required: true, Description: "ok, hang, crash or child"},
+			{Name: "mode", Type: "string", Required: true, Description: "ok, hang, crash, child, fail, lines, reboot or none"},
 			{Name: "n", Type: "int", Description: "progress events in ok mode"},
 		},
 	}, nil
@@ -66,8 +108,46 @@ func (testPlugin) Inspect(_ context.Context, params map[string]string) (*sdk.Ins
 }
 
 func (testPlugin) Run(ctx context.Context, req *sdk.RunRequest, emit func(*sdk.RunEvent) error) error {
+	record("VIGIL_TESTPLUGIN_RUNS", name()+" "+req.GetTaskId())
 	p := req.GetParameters()
 	switch p["mode"] {
+	case "fail":
+		if err := emit(sdk.Stderr("something went wrong")); err != nil {
+			return err
+		}
+		return emit(sdk.Result(false, 2, "failed on purpose", []byte(`{"why":"asked to"}`)))
+	case "lines":
+		n, err := strconv.Atoi(cmp.Or(p["n"], "10"))
+		if err != nil {
+			return fmt.Errorf("parameter n: %w", err)
+		}
+		size, err := strconv.Atoi(cmp.Or(p["size"], "16"))
+		if err != nil {
+			return fmt.Errorf("parameter size: %w", err)
+		}
+		sleep, err := strconv.Atoi(cmp.Or(p["sleep_ms"], "0"))
+		if err != nil {
+			return fmt.Errorf("parameter sleep_ms: %w", err)
+		}
+		for i := range n {
+			line := fmt.Sprintf("line %d ", i)
+			line += strings.Repeat("x", max(0, size-len(line)))
+			ev := sdk.Stdout(line)
+			if i%2 == 1 {
+				ev = sdk.Stderr(line)
+			}
+			if err := emit(ev); err != nil {
+				return err
+			}
+			if sleep > 0 {
+				time.Sleep(time.Duration(sleep) * time.Millisecond)
+			}
+		}
+		return emit(sdk.Result(true, 0, fmt.Sprintf("%d lines", n), nil))
+	case "reboot":
+		return emit(sdk.Result(true, 0, "reboot scheduled", []byte(`{"rebooting":true}`)))
+	case "none":
+		return nil
 	case "ok":
 		n := 3
 		if s, ok := p["n"]; ok {
@@ -107,6 +187,20 @@ func (testPlugin) Run(ctx context.Context, req *sdk.RunRequest, emit func(*sdk.R
 	return fmt.Errorf("unknown mode %q", p["mode"])
 }
 
+// inspectOnly serves Info and Inspect only.
+type inspectOnly struct{ t testPlugin }
+
+func (i inspectOnly) Info(ctx context.Context) (*sdk.InfoResponse, error) { return i.t.Info(ctx) }
+func (i inspectOnly) Inspect(ctx context.Context, params map[string]string) (*sdk.InspectResponse, error) {
+	return i.t.Inspect(ctx, params)
+}
+
 func main() {
+	record("VIGIL_TESTPLUGIN_STARTS", name())
+	record("VIGIL_TESTPLUGIN_PIDS", strconv.Itoa(os.Getpid()))
+	if strings.HasPrefix(name(), "inspectonly") {
+		sdk.Serve(inspectOnly{})
+		return
+	}
 	sdk.Serve(testPlugin{})
 }

@@ -25,6 +25,87 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TaskState is where a task is on the agent.
+type TaskState int32
+
+const (
+	// TASK_STATE_UNSPECIFIED is not sent.
+	TaskState_TASK_STATE_UNSPECIFIED TaskState = 0
+	// TASK_STATE_ACCEPTED: verified and journaled; about to run.
+	TaskState_TASK_STATE_ACCEPTED TaskState = 1
+	// TASK_STATE_RUNNING: the runner started; progress and output follow.
+	TaskState_TASK_STATE_RUNNING TaskState = 2
+	// TASK_STATE_SUCCEEDED: the runner reported success (a reboot task:
+	// the host came back with a new boot time).
+	TaskState_TASK_STATE_SUCCEEDED TaskState = 3
+	// TASK_STATE_FAILED: the runner reported failure, crashed or timed out.
+	TaskState_TASK_STATE_FAILED TaskState = 4
+	// TASK_STATE_CANCELLED: cancelled on request before it finished.
+	TaskState_TASK_STATE_CANCELLED TaskState = 5
+	// TASK_STATE_REFUSED: not run; reason says why ("monitor-only",
+	// "signature: ...", "expired", "replayed", "unknown plugin").
+	TaskState_TASK_STATE_REFUSED TaskState = 6
+	// TASK_STATE_INTERRUPTED: found started after an agent crash or restart;
+	// never run again.
+	TaskState_TASK_STATE_INTERRUPTED TaskState = 7
+	// TASK_STATE_REBOOTING: a reboot task started the reboot; it succeeds
+	// when the agent comes back with a new boot time.
+	TaskState_TASK_STATE_REBOOTING TaskState = 8
+)
+
+// Enum value maps for TaskState.
+var (
+	TaskState_name = map[int32]string{
+		0: "TASK_STATE_UNSPECIFIED",
+		1: "TASK_STATE_ACCEPTED",
+		2: "TASK_STATE_RUNNING",
+		3: "TASK_STATE_SUCCEEDED",
+		4: "TASK_STATE_FAILED",
+		5: "TASK_STATE_CANCELLED",
+		6: "TASK_STATE_REFUSED",
+		7: "TASK_STATE_INTERRUPTED",
+		8: "TASK_STATE_REBOOTING",
+	}
+	TaskState_value = map[string]int32{
+		"TASK_STATE_UNSPECIFIED": 0,
+		"TASK_STATE_ACCEPTED":    1,
+		"TASK_STATE_RUNNING":     2,
+		"TASK_STATE_SUCCEEDED":   3,
+		"TASK_STATE_FAILED":      4,
+		"TASK_STATE_CANCELLED":   5,
+		"TASK_STATE_REFUSED":     6,
+		"TASK_STATE_INTERRUPTED": 7,
+		"TASK_STATE_REBOOTING":   8,
+	}
+)
+
+func (x TaskState) Enum() *TaskState {
+	p := new(TaskState)
+	*p = x
+	return p
+}
+
+func (x TaskState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TaskState) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (TaskState) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[0]
+}
+
+func (x TaskState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TaskState.Descriptor instead.
+func (TaskState) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
 // StateKind names one kind of scanned state.
 type StateKind int32
 
@@ -66,11 +147,11 @@ func (x StateKind) String() string {
 }
 
 func (StateKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_agent_v1_agent_proto_enumTypes[0].Descriptor()
+	return file_vigil_agent_v1_agent_proto_enumTypes[1].Descriptor()
 }
 
 func (StateKind) Type() protoreflect.EnumType {
-	return &file_vigil_agent_v1_agent_proto_enumTypes[0]
+	return &file_vigil_agent_v1_agent_proto_enumTypes[1]
 }
 
 func (x StateKind) Number() protoreflect.EnumNumber {
@@ -79,7 +160,7 @@ func (x StateKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use StateKind.Descriptor instead.
 func (StateKind) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{1}
 }
 
 // ScanStatus is the outcome of a patch scan.
@@ -136,11 +217,11 @@ func (x ScanStatus) String() string {
 }
 
 func (ScanStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_agent_v1_agent_proto_enumTypes[1].Descriptor()
+	return file_vigil_agent_v1_agent_proto_enumTypes[2].Descriptor()
 }
 
 func (ScanStatus) Type() protoreflect.EnumType {
-	return &file_vigil_agent_v1_agent_proto_enumTypes[1]
+	return &file_vigil_agent_v1_agent_proto_enumTypes[2]
 }
 
 func (x ScanStatus) Number() protoreflect.EnumNumber {
@@ -149,7 +230,7 @@ func (x ScanStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ScanStatus.Descriptor instead.
 func (ScanStatus) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 // Classification is what kind of update an update is. Windows maps its
@@ -227,11 +308,11 @@ func (x Classification) String() string {
 }
 
 func (Classification) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_agent_v1_agent_proto_enumTypes[2].Descriptor()
+	return file_vigil_agent_v1_agent_proto_enumTypes[3].Descriptor()
 }
 
 func (Classification) Type() protoreflect.EnumType {
-	return &file_vigil_agent_v1_agent_proto_enumTypes[2]
+	return &file_vigil_agent_v1_agent_proto_enumTypes[3]
 }
 
 func (x Classification) Number() protoreflect.EnumNumber {
@@ -240,7 +321,7 @@ func (x Classification) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Classification.Descriptor instead.
 func (Classification) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 // Severity is the vendor's severity rating (MsrcSeverity on Windows, the
@@ -289,11 +370,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_agent_v1_agent_proto_enumTypes[3].Descriptor()
+	return file_vigil_agent_v1_agent_proto_enumTypes[4].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_vigil_agent_v1_agent_proto_enumTypes[3]
+	return &file_vigil_agent_v1_agent_proto_enumTypes[4]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -302,7 +383,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 // RebootBehavior says whether installing an update may need a reboot.
@@ -346,11 +427,11 @@ func (x RebootBehavior) String() string {
 }
 
 func (RebootBehavior) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_agent_v1_agent_proto_enumTypes[4].Descriptor()
+	return file_vigil_agent_v1_agent_proto_enumTypes[5].Descriptor()
 }
 
 func (RebootBehavior) Type() protoreflect.EnumType {
-	return &file_vigil_agent_v1_agent_proto_enumTypes[4]
+	return &file_vigil_agent_v1_agent_proto_enumTypes[5]
 }
 
 func (x RebootBehavior) Number() protoreflect.EnumNumber {
@@ -359,7 +440,7 @@ func (x RebootBehavior) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RebootBehavior.Descriptor instead.
 func (RebootBehavior) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 // EnrollRequest is sent once per agent identity.
@@ -611,7 +692,11 @@ type Hello struct {
 	// agent_version is the agent's version string.
 	AgentVersion string `protobuf:"bytes,3,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
 	// boot_time_unix is the host's boot time, seconds since the Unix epoch.
-	BootTimeUnix  int64 `protobuf:"varint,4,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
+	BootTimeUnix int64 `protobuf:"varint,4,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
+	// tier is the service tier set in the agent's config on the client's
+	// server: "proactive" (tasks may run) or "monitor-only" (every task is
+	// refused; only reads). The controller cannot change it.
+	Tier          string `protobuf:"bytes,5,opt,name=tier,proto3" json:"tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -674,6 +759,13 @@ func (x *Hello) GetBootTimeUnix() int64 {
 	return 0
 }
 
+func (x *Hello) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
 // Report is one outbox entry. Every report has a sequence number assigned
 // by the agent when it was persisted; sequence numbers only grow, and gaps
 // mean the agent's bounded outbox dropped old metric samples.
@@ -695,6 +787,8 @@ type Report struct {
 	//	*Report_Reboot
 	//	*Report_Inventory
 	//	*Report_Digest
+	//	*Report_Task
+	//	*Report_Plugins
 	Body          isReport_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -814,6 +908,24 @@ func (x *Report) GetDigest() *StateDigest {
 	return nil
 }
 
+func (x *Report) GetTask() *TaskUpdate {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Task); ok {
+			return x.Task
+		}
+	}
+	return nil
+}
+
+func (x *Report) GetPlugins() *PluginList {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Plugins); ok {
+			return x.Plugins
+		}
+	}
+	return nil
+}
+
 type isReport_Body interface {
 	isReport_Body()
 }
@@ -855,6 +967,16 @@ type Report_Digest struct {
 	Digest *StateDigest `protobuf:"bytes,9,opt,name=digest,proto3,oneof"`
 }
 
+type Report_Task struct {
+	// task reports a task's progress, output or outcome.
+	Task *TaskUpdate `protobuf:"bytes,10,opt,name=task,proto3,oneof"`
+}
+
+type Report_Plugins struct {
+	// plugins lists the agent's plugins, sent at start when it changed.
+	Plugins *PluginList `protobuf:"bytes,11,opt,name=plugins,proto3,oneof"`
+}
+
 func (*Report_Metrics) isReport_Body() {}
 
 func (*Report_Facts) isReport_Body() {}
@@ -868,6 +990,416 @@ func (*Report_Reboot) isReport_Body() {}
 func (*Report_Inventory) isReport_Body() {}
 
 func (*Report_Digest) isReport_Body() {}
+
+func (*Report_Task) isReport_Body() {}
+
+func (*Report_Plugins) isReport_Body() {}
+
+// TaskUpdate is one step of a task on the agent. Updates of one task
+// arrive in order; output lines are batched.
+type TaskUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id is the task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// state is the task's state after this update.
+	State TaskState `protobuf:"varint,2,opt,name=state,proto3,enum=vigil.agent.v1.TaskState" json:"state,omitempty"`
+	// reason explains a refusal or failure in one line.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// progress_percent is 0-100, or -1 when unknown; with progress_message
+	// it is the latest progress.
+	ProgressPercent int32 `protobuf:"varint,4,opt,name=progress_percent,json=progressPercent,proto3" json:"progress_percent,omitempty"`
+	// progress_message says what the runner is doing.
+	ProgressMessage string `protobuf:"bytes,5,opt,name=progress_message,json=progressMessage,proto3" json:"progress_message,omitempty"`
+	// output are lines since the previous update.
+	Output []*OutputLine `protobuf:"bytes,6,rep,name=output,proto3" json:"output,omitempty"`
+	// result is set on SUCCEEDED and FAILED.
+	Result *TaskResult `protobuf:"bytes,7,opt,name=result,proto3" json:"result,omitempty"`
+	// boot_time_unix is the host's boot time when the update was made.
+	BootTimeUnix int64 `protobuf:"varint,8,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
+	// output_truncated is true once the agent stopped forwarding output
+	// because the task's output cap was reached.
+	OutputTruncated bool `protobuf:"varint,9,opt,name=output_truncated,json=outputTruncated,proto3" json:"output_truncated,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TaskUpdate) Reset() {
+	*x = TaskUpdate{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskUpdate) ProtoMessage() {}
+
+func (x *TaskUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskUpdate.ProtoReflect.Descriptor instead.
+func (*TaskUpdate) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TaskUpdate) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskUpdate) GetState() TaskState {
+	if x != nil {
+		return x.State
+	}
+	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+func (x *TaskUpdate) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TaskUpdate) GetProgressPercent() int32 {
+	if x != nil {
+		return x.ProgressPercent
+	}
+	return 0
+}
+
+func (x *TaskUpdate) GetProgressMessage() string {
+	if x != nil {
+		return x.ProgressMessage
+	}
+	return ""
+}
+
+func (x *TaskUpdate) GetOutput() []*OutputLine {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *TaskUpdate) GetResult() *TaskResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *TaskUpdate) GetBootTimeUnix() int64 {
+	if x != nil {
+		return x.BootTimeUnix
+	}
+	return 0
+}
+
+func (x *TaskUpdate) GetOutputTruncated() bool {
+	if x != nil {
+		return x.OutputTruncated
+	}
+	return false
+}
+
+// OutputLine is one line of a task's output.
+type OutputLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// stderr is true for standard error.
+	Stderr bool `protobuf:"varint,1,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	// line is the text, without its newline.
+	Line string `protobuf:"bytes,2,opt,name=line,proto3" json:"line,omitempty"`
+	// time_unix_ms is when the agent read it.
+	TimeUnixMs    int64 `protobuf:"varint,3,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutputLine) Reset() {
+	*x = OutputLine{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutputLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutputLine) ProtoMessage() {}
+
+func (x *OutputLine) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
+func (*OutputLine) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OutputLine) GetStderr() bool {
+	if x != nil {
+		return x.Stderr
+	}
+	return false
+}
+
+func (x *OutputLine) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
+}
+
+func (x *OutputLine) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+// TaskResult is a runner's outcome.
+type TaskResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ok is true when the task did what it was asked.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// exit_code is the exit code of the command run, if any.
+	ExitCode int32 `protobuf:"varint,2,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	// summary is one human-readable line.
+	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// detail is the runner's structured result (JSON), at most 64 KiB.
+	Detail        []byte `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskResult) Reset() {
+	*x = TaskResult{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskResult) ProtoMessage() {}
+
+func (x *TaskResult) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
+func (*TaskResult) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TaskResult) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *TaskResult) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *TaskResult) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TaskResult) GetDetail() []byte {
+	if x != nil {
+		return x.Detail
+	}
+	return nil
+}
+
+// PluginList describes the agent's plugins.
+type PluginList struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plugins are the plugins in the manifest, sorted by name.
+	Plugins []*PluginInfo `protobuf:"bytes,1,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	// tier is the agent's tier; action plugins are not started in
+	// monitor-only.
+	Tier string `protobuf:"bytes,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	// hash is the content hash (as PatchScan.hash).
+	Hash          []byte `protobuf:"bytes,3,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginList) Reset() {
+	*x = PluginList{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginList) ProtoMessage() {}
+
+func (x *PluginList) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginList.ProtoReflect.Descriptor instead.
+func (*PluginList) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PluginList) GetPlugins() []*PluginInfo {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+func (x *PluginList) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *PluginList) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+// PluginInfo is one plugin as the agent sees it.
+type PluginInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the plugin's manifest name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// version is the plugin's own version.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// capabilities lists what it serves: "inspect", "run", "downtime".
+	Capabilities []string `protobuf:"bytes,3,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// checksum_ok is true when the binary matches the manifest.
+	ChecksumOk bool `protobuf:"varint,4,opt,name=checksum_ok,json=checksumOk,proto3" json:"checksum_ok,omitempty"`
+	// error says why the plugin could not be described (checksum mismatch,
+	// missing binary, not started in monitor-only).
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginInfo) Reset() {
+	*x = PluginInfo{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginInfo) ProtoMessage() {}
+
+func (x *PluginInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
+func (*PluginInfo) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PluginInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PluginInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *PluginInfo) GetCapabilities() []string {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *PluginInfo) GetChecksumOk() bool {
+	if x != nil {
+		return x.ChecksumOk
+	}
+	return false
+}
+
+func (x *PluginInfo) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
 
 // StateDigest reports a scan whose result equals the last full report of
 // the same kind. The controller compares the hash with the one it stored;
@@ -888,7 +1420,7 @@ type StateDigest struct {
 
 func (x *StateDigest) Reset() {
 	*x = StateDigest{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1432,7 @@ func (x *StateDigest) String() string {
 func (*StateDigest) ProtoMessage() {}
 
 func (x *StateDigest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1445,7 @@ func (x *StateDigest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateDigest.ProtoReflect.Descriptor instead.
 func (*StateDigest) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StateDigest) GetKind() StateKind {
@@ -980,7 +1512,7 @@ type PatchScan struct {
 
 func (x *PatchScan) Reset() {
 	*x = PatchScan{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1524,7 @@ func (x *PatchScan) String() string {
 func (*PatchScan) ProtoMessage() {}
 
 func (x *PatchScan) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1537,7 @@ func (x *PatchScan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatchScan.ProtoReflect.Descriptor instead.
 func (*PatchScan) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PatchScan) GetSource() string {
@@ -1118,7 +1650,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1662,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1675,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PendingUpdate) GetId() string {
@@ -1258,7 +1790,7 @@ type RebootState struct {
 
 func (x *RebootState) Reset() {
 	*x = RebootState{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1802,7 @@ func (x *RebootState) String() string {
 func (*RebootState) ProtoMessage() {}
 
 func (x *RebootState) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1815,7 @@ func (x *RebootState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebootState.ProtoReflect.Descriptor instead.
 func (*RebootState) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RebootState) GetPending() bool {
@@ -1345,7 +1877,7 @@ type RebootSignal struct {
 
 func (x *RebootSignal) Reset() {
 	*x = RebootSignal{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1889,7 @@ func (x *RebootSignal) String() string {
 func (*RebootSignal) ProtoMessage() {}
 
 func (x *RebootSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1902,7 @@ func (x *RebootSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebootSignal.ProtoReflect.Descriptor instead.
 func (*RebootSignal) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RebootSignal) GetName() string {
@@ -1444,7 +1976,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1988,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +2001,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Inventory) GetHardware() *Hardware {
@@ -1559,7 +2091,7 @@ type Hardware struct {
 
 func (x *Hardware) Reset() {
 	*x = Hardware{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +2103,7 @@ func (x *Hardware) String() string {
 func (*Hardware) ProtoMessage() {}
 
 func (x *Hardware) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +2116,7 @@ func (x *Hardware) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hardware.ProtoReflect.Descriptor instead.
 func (*Hardware) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Hardware) GetManufacturer() string {
@@ -1702,7 +2234,7 @@ type Processor struct {
 
 func (x *Processor) Reset() {
 	*x = Processor{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1714,7 +2246,7 @@ func (x *Processor) String() string {
 func (*Processor) ProtoMessage() {}
 
 func (x *Processor) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1727,7 +2259,7 @@ func (x *Processor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Processor.ProtoReflect.Descriptor instead.
 func (*Processor) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Processor) GetModel() string {
@@ -1777,7 +2309,7 @@ type MemoryModule struct {
 
 func (x *MemoryModule) Reset() {
 	*x = MemoryModule{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +2321,7 @@ func (x *MemoryModule) String() string {
 func (*MemoryModule) ProtoMessage() {}
 
 func (x *MemoryModule) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[13]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +2334,7 @@ func (x *MemoryModule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryModule.ProtoReflect.Descriptor instead.
 func (*MemoryModule) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MemoryModule) GetSlot() string {
@@ -1861,7 +2393,7 @@ type Disk struct {
 
 func (x *Disk) Reset() {
 	*x = Disk{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +2405,7 @@ func (x *Disk) String() string {
 func (*Disk) ProtoMessage() {}
 
 func (x *Disk) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[14]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +2418,7 @@ func (x *Disk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Disk.ProtoReflect.Descriptor instead.
 func (*Disk) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Disk) GetName() string {
@@ -1950,7 +2482,7 @@ type Software struct {
 
 func (x *Software) Reset() {
 	*x = Software{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2494,7 @@ func (x *Software) String() string {
 func (*Software) ProtoMessage() {}
 
 func (x *Software) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[15]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2507,7 @@ func (x *Software) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Software.ProtoReflect.Descriptor instead.
 func (*Software) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Software) GetName() string {
@@ -2044,7 +2576,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2588,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[16]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2601,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Metrics) GetCpuPercent() float32 {
@@ -2168,7 +2700,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2180,7 +2712,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[17]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2193,7 +2725,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Volume) GetMount() string {
@@ -2260,7 +2792,7 @@ type Facts struct {
 
 func (x *Facts) Reset() {
 	*x = Facts{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2804,7 @@ func (x *Facts) String() string {
 func (*Facts) ProtoMessage() {}
 
 func (x *Facts) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[18]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2817,7 @@ func (x *Facts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Facts.ProtoReflect.Descriptor instead.
 func (*Facts) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Facts) GetHostname() string {
@@ -2373,7 +2905,7 @@ type OutboxStatus struct {
 
 func (x *OutboxStatus) Reset() {
 	*x = OutboxStatus{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2385,7 +2917,7 @@ func (x *OutboxStatus) String() string {
 func (*OutboxStatus) ProtoMessage() {}
 
 func (x *OutboxStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[19]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2398,7 +2930,7 @@ func (x *OutboxStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxStatus.ProtoReflect.Descriptor instead.
 func (*OutboxStatus) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OutboxStatus) GetDroppedMetrics() uint64 {
@@ -2426,6 +2958,8 @@ type ControllerMessage struct {
 	//	*ControllerMessage_Ack
 	//	*ControllerMessage_Goaway
 	//	*ControllerMessage_Scan
+	//	*ControllerMessage_Task
+	//	*ControllerMessage_Cancel
 	Msg           isControllerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2433,7 +2967,7 @@ type ControllerMessage struct {
 
 func (x *ControllerMessage) Reset() {
 	*x = ControllerMessage{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2445,7 +2979,7 @@ func (x *ControllerMessage) String() string {
 func (*ControllerMessage) ProtoMessage() {}
 
 func (x *ControllerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[20]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2992,7 @@ func (x *ControllerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerMessage.ProtoReflect.Descriptor instead.
 func (*ControllerMessage) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ControllerMessage) GetMsg() isControllerMessage_Msg {
@@ -2504,6 +3038,24 @@ func (x *ControllerMessage) GetScan() *ScanRequest {
 	return nil
 }
 
+func (x *ControllerMessage) GetTask() *TaskOffer {
+	if x != nil {
+		if x, ok := x.Msg.(*ControllerMessage_Task); ok {
+			return x.Task
+		}
+	}
+	return nil
+}
+
+func (x *ControllerMessage) GetCancel() *TaskCancel {
+	if x != nil {
+		if x, ok := x.Msg.(*ControllerMessage_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return nil
+}
+
 type isControllerMessage_Msg interface {
 	isControllerMessage_Msg()
 }
@@ -2529,6 +3081,16 @@ type ControllerMessage_Scan struct {
 	Scan *ScanRequest `protobuf:"bytes,4,opt,name=scan,proto3,oneof"`
 }
 
+type ControllerMessage_Task struct {
+	// task offers a signed task (capability "tasks").
+	Task *TaskOffer `protobuf:"bytes,5,opt,name=task,proto3,oneof"`
+}
+
+type ControllerMessage_Cancel struct {
+	// cancel asks the agent to cancel a task it accepted.
+	Cancel *TaskCancel `protobuf:"bytes,6,opt,name=cancel,proto3,oneof"`
+}
+
 func (*ControllerMessage_Welcome) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Ack) isControllerMessage_Msg() {}
@@ -2536,6 +3098,112 @@ func (*ControllerMessage_Ack) isControllerMessage_Msg() {}
 func (*ControllerMessage_Goaway) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Scan) isControllerMessage_Msg() {}
+
+func (*ControllerMessage_Task) isControllerMessage_Msg() {}
+
+func (*ControllerMessage_Cancel) isControllerMessage_Msg() {}
+
+// TaskOffer carries a signed task. The agent verifies it against its pinned
+// trust root before anything else; the controller's word counts for nothing.
+type TaskOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signed_task is a serialized vigil.trust.v1.SignedTask.
+	SignedTask    []byte `protobuf:"bytes,1,opt,name=signed_task,json=signedTask,proto3" json:"signed_task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskOffer) Reset() {
+	*x = TaskOffer{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskOffer) ProtoMessage() {}
+
+func (x *TaskOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskOffer.ProtoReflect.Descriptor instead.
+func (*TaskOffer) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *TaskOffer) GetSignedTask() []byte {
+	if x != nil {
+		return x.SignedTask
+	}
+	return nil
+}
+
+// TaskCancel asks the agent to stop a task.
+type TaskCancel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id is the task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// reason is recorded with the cancellation ("cancelled by alice").
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskCancel) Reset() {
+	*x = TaskCancel{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskCancel) ProtoMessage() {}
+
+func (x *TaskCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskCancel.ProtoReflect.Descriptor instead.
+func (*TaskCancel) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *TaskCancel) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskCancel) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
 
 // ScanRequest asks the agent to read some state now rather than at its next
 // scheduled time. The agent answers with the usual reports, carrying
@@ -2555,7 +3223,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +3235,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[21]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +3248,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ScanRequest) GetRequestId() string {
@@ -2626,7 +3294,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +3306,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[22]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +3319,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Welcome) GetProtocolVersion() uint32 {
@@ -2701,7 +3369,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +3381,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[23]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +3394,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -2750,7 +3418,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +3430,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[24]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +3443,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GoAway) GetReason() string {
@@ -2810,12 +3478,13 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\fAgentMessage\x12-\n" +
 	"\x05hello\x18\x01 \x01(\v2\x15.vigil.agent.v1.HelloH\x00R\x05hello\x120\n" +
 	"\x06report\x18\x02 \x01(\v2\x16.vigil.agent.v1.ReportH\x00R\x06reportB\x05\n" +
-	"\x03msg\"\xa1\x01\n" +
+	"\x03msg\"\xb5\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12#\n" +
 	"\ragent_version\x18\x03 \x01(\tR\fagentVersion\x12$\n" +
-	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\"\xc0\x03\n" +
+	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\x12\x12\n" +
+	"\x04tier\x18\x05 \x01(\tR\x04tier\"\xaa\x04\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12 \n" +
 	"\ftime_unix_ms\x18\x02 \x01(\x03R\n" +
@@ -2826,8 +3495,47 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\apatches\x18\x06 \x01(\v2\x19.vigil.agent.v1.PatchScanH\x00R\apatches\x125\n" +
 	"\x06reboot\x18\a \x01(\v2\x1b.vigil.agent.v1.RebootStateH\x00R\x06reboot\x129\n" +
 	"\tinventory\x18\b \x01(\v2\x19.vigil.agent.v1.InventoryH\x00R\tinventory\x125\n" +
-	"\x06digest\x18\t \x01(\v2\x1b.vigil.agent.v1.StateDigestH\x00R\x06digestB\x06\n" +
-	"\x04body\"\x90\x01\n" +
+	"\x06digest\x18\t \x01(\v2\x1b.vigil.agent.v1.StateDigestH\x00R\x06digest\x120\n" +
+	"\x04task\x18\n" +
+	" \x01(\v2\x1a.vigil.agent.v1.TaskUpdateH\x00R\x04task\x126\n" +
+	"\aplugins\x18\v \x01(\v2\x1a.vigil.agent.v1.PluginListH\x00R\apluginsB\x06\n" +
+	"\x04body\"\xfd\x02\n" +
+	"\n" +
+	"TaskUpdate\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12/\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x19.vigil.agent.v1.TaskStateR\x05state\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
+	"\x10progress_percent\x18\x04 \x01(\x05R\x0fprogressPercent\x12)\n" +
+	"\x10progress_message\x18\x05 \x01(\tR\x0fprogressMessage\x122\n" +
+	"\x06output\x18\x06 \x03(\v2\x1a.vigil.agent.v1.OutputLineR\x06output\x122\n" +
+	"\x06result\x18\a \x01(\v2\x1a.vigil.agent.v1.TaskResultR\x06result\x12$\n" +
+	"\x0eboot_time_unix\x18\b \x01(\x03R\fbootTimeUnix\x12)\n" +
+	"\x10output_truncated\x18\t \x01(\bR\x0foutputTruncated\"Z\n" +
+	"\n" +
+	"OutputLine\x12\x16\n" +
+	"\x06stderr\x18\x01 \x01(\bR\x06stderr\x12\x12\n" +
+	"\x04line\x18\x02 \x01(\tR\x04line\x12 \n" +
+	"\ftime_unix_ms\x18\x03 \x01(\x03R\n" +
+	"timeUnixMs\"k\n" +
+	"\n" +
+	"TaskResult\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x1b\n" +
+	"\texit_code\x18\x02 \x01(\x05R\bexitCode\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\fR\x06detail\"j\n" +
+	"\n" +
+	"PluginList\x124\n" +
+	"\aplugins\x18\x01 \x03(\v2\x1a.vigil.agent.v1.PluginInfoR\aplugins\x12\x12\n" +
+	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
+	"\x04hash\x18\x03 \x01(\fR\x04hash\"\x95\x01\n" +
+	"\n" +
+	"PluginInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\"\n" +
+	"\fcapabilities\x18\x03 \x03(\tR\fcapabilities\x12\x1f\n" +
+	"\vchecksum_ok\x18\x04 \x01(\bR\n" +
+	"checksumOk\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\x90\x01\n" +
 	"\vStateDigest\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.vigil.agent.v1.StateKindR\x04kind\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\x1d\n" +
@@ -2974,13 +3682,22 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	" \x01(\tR\bcpuModel\"Q\n" +
 	"\fOutboxStatus\x12'\n" +
 	"\x0fdropped_metrics\x18\x01 \x01(\x04R\x0edroppedMetrics\x12\x18\n" +
-	"\apending\x18\x02 \x01(\x04R\apending\"\xdd\x01\n" +
+	"\apending\x18\x02 \x01(\x04R\apending\"\xc4\x02\n" +
 	"\x11ControllerMessage\x123\n" +
 	"\awelcome\x18\x01 \x01(\v2\x17.vigil.agent.v1.WelcomeH\x00R\awelcome\x12'\n" +
 	"\x03ack\x18\x02 \x01(\v2\x13.vigil.agent.v1.AckH\x00R\x03ack\x120\n" +
 	"\x06goaway\x18\x03 \x01(\v2\x16.vigil.agent.v1.GoAwayH\x00R\x06goaway\x121\n" +
-	"\x04scan\x18\x04 \x01(\v2\x1b.vigil.agent.v1.ScanRequestH\x00R\x04scanB\x05\n" +
-	"\x03msg\"q\n" +
+	"\x04scan\x18\x04 \x01(\v2\x1b.vigil.agent.v1.ScanRequestH\x00R\x04scan\x12/\n" +
+	"\x04task\x18\x05 \x01(\v2\x19.vigil.agent.v1.TaskOfferH\x00R\x04task\x124\n" +
+	"\x06cancel\x18\x06 \x01(\v2\x1a.vigil.agent.v1.TaskCancelH\x00R\x06cancelB\x05\n" +
+	"\x03msg\",\n" +
+	"\tTaskOffer\x12\x1f\n" +
+	"\vsigned_task\x18\x01 \x01(\fR\n" +
+	"signedTask\"=\n" +
+	"\n" +
+	"TaskCancel\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"q\n" +
 	"\vScanRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
@@ -2996,7 +3713,17 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"P\n" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12.\n" +
-	"\x13retry_after_seconds\x18\x02 \x01(\rR\x11retryAfterSeconds*p\n" +
+	"\x13retry_after_seconds\x18\x02 \x01(\rR\x11retryAfterSeconds*\xf1\x01\n" +
+	"\tTaskState\x12\x1a\n" +
+	"\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TASK_STATE_ACCEPTED\x10\x01\x12\x16\n" +
+	"\x12TASK_STATE_RUNNING\x10\x02\x12\x18\n" +
+	"\x14TASK_STATE_SUCCEEDED\x10\x03\x12\x15\n" +
+	"\x11TASK_STATE_FAILED\x10\x04\x12\x18\n" +
+	"\x14TASK_STATE_CANCELLED\x10\x05\x12\x16\n" +
+	"\x12TASK_STATE_REFUSED\x10\x06\x12\x1a\n" +
+	"\x16TASK_STATE_INTERRUPTED\x10\a\x12\x18\n" +
+	"\x14TASK_STATE_REBOOTING\x10\b*p\n" +
 	"\tStateKind\x12\x1a\n" +
 	"\x16STATE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STATE_KIND_PATCHES\x10\x01\x12\x15\n" +
@@ -3050,78 +3777,94 @@ func file_vigil_agent_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vigil_agent_v1_agent_proto_rawDescData
 }
 
-var file_vigil_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vigil_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_vigil_agent_v1_agent_proto_goTypes = []any{
-	(StateKind)(0),            // 0: vigil.agent.v1.StateKind
-	(ScanStatus)(0),           // 1: vigil.agent.v1.ScanStatus
-	(Classification)(0),       // 2: vigil.agent.v1.Classification
-	(Severity)(0),             // 3: vigil.agent.v1.Severity
-	(RebootBehavior)(0),       // 4: vigil.agent.v1.RebootBehavior
-	(*EnrollRequest)(nil),     // 5: vigil.agent.v1.EnrollRequest
-	(*EnrollResponse)(nil),    // 6: vigil.agent.v1.EnrollResponse
-	(*AgentMessage)(nil),      // 7: vigil.agent.v1.AgentMessage
-	(*Hello)(nil),             // 8: vigil.agent.v1.Hello
-	(*Report)(nil),            // 9: vigil.agent.v1.Report
-	(*StateDigest)(nil),       // 10: vigil.agent.v1.StateDigest
-	(*PatchScan)(nil),         // 11: vigil.agent.v1.PatchScan
-	(*PendingUpdate)(nil),     // 12: vigil.agent.v1.PendingUpdate
-	(*RebootState)(nil),       // 13: vigil.agent.v1.RebootState
-	(*RebootSignal)(nil),      // 14: vigil.agent.v1.RebootSignal
-	(*Inventory)(nil),         // 15: vigil.agent.v1.Inventory
-	(*Hardware)(nil),          // 16: vigil.agent.v1.Hardware
-	(*Processor)(nil),         // 17: vigil.agent.v1.Processor
-	(*MemoryModule)(nil),      // 18: vigil.agent.v1.MemoryModule
-	(*Disk)(nil),              // 19: vigil.agent.v1.Disk
-	(*Software)(nil),          // 20: vigil.agent.v1.Software
-	(*Metrics)(nil),           // 21: vigil.agent.v1.Metrics
-	(*Volume)(nil),            // 22: vigil.agent.v1.Volume
-	(*Facts)(nil),             // 23: vigil.agent.v1.Facts
-	(*OutboxStatus)(nil),      // 24: vigil.agent.v1.OutboxStatus
-	(*ControllerMessage)(nil), // 25: vigil.agent.v1.ControllerMessage
-	(*ScanRequest)(nil),       // 26: vigil.agent.v1.ScanRequest
-	(*Welcome)(nil),           // 27: vigil.agent.v1.Welcome
-	(*Ack)(nil),               // 28: vigil.agent.v1.Ack
-	(*GoAway)(nil),            // 29: vigil.agent.v1.GoAway
+	(TaskState)(0),            // 0: vigil.agent.v1.TaskState
+	(StateKind)(0),            // 1: vigil.agent.v1.StateKind
+	(ScanStatus)(0),           // 2: vigil.agent.v1.ScanStatus
+	(Classification)(0),       // 3: vigil.agent.v1.Classification
+	(Severity)(0),             // 4: vigil.agent.v1.Severity
+	(RebootBehavior)(0),       // 5: vigil.agent.v1.RebootBehavior
+	(*EnrollRequest)(nil),     // 6: vigil.agent.v1.EnrollRequest
+	(*EnrollResponse)(nil),    // 7: vigil.agent.v1.EnrollResponse
+	(*AgentMessage)(nil),      // 8: vigil.agent.v1.AgentMessage
+	(*Hello)(nil),             // 9: vigil.agent.v1.Hello
+	(*Report)(nil),            // 10: vigil.agent.v1.Report
+	(*TaskUpdate)(nil),        // 11: vigil.agent.v1.TaskUpdate
+	(*OutputLine)(nil),        // 12: vigil.agent.v1.OutputLine
+	(*TaskResult)(nil),        // 13: vigil.agent.v1.TaskResult
+	(*PluginList)(nil),        // 14: vigil.agent.v1.PluginList
+	(*PluginInfo)(nil),        // 15: vigil.agent.v1.PluginInfo
+	(*StateDigest)(nil),       // 16: vigil.agent.v1.StateDigest
+	(*PatchScan)(nil),         // 17: vigil.agent.v1.PatchScan
+	(*PendingUpdate)(nil),     // 18: vigil.agent.v1.PendingUpdate
+	(*RebootState)(nil),       // 19: vigil.agent.v1.RebootState
+	(*RebootSignal)(nil),      // 20: vigil.agent.v1.RebootSignal
+	(*Inventory)(nil),         // 21: vigil.agent.v1.Inventory
+	(*Hardware)(nil),          // 22: vigil.agent.v1.Hardware
+	(*Processor)(nil),         // 23: vigil.agent.v1.Processor
+	(*MemoryModule)(nil),      // 24: vigil.agent.v1.MemoryModule
+	(*Disk)(nil),              // 25: vigil.agent.v1.Disk
+	(*Software)(nil),          // 26: vigil.agent.v1.Software
+	(*Metrics)(nil),           // 27: vigil.agent.v1.Metrics
+	(*Volume)(nil),            // 28: vigil.agent.v1.Volume
+	(*Facts)(nil),             // 29: vigil.agent.v1.Facts
+	(*OutboxStatus)(nil),      // 30: vigil.agent.v1.OutboxStatus
+	(*ControllerMessage)(nil), // 31: vigil.agent.v1.ControllerMessage
+	(*TaskOffer)(nil),         // 32: vigil.agent.v1.TaskOffer
+	(*TaskCancel)(nil),        // 33: vigil.agent.v1.TaskCancel
+	(*ScanRequest)(nil),       // 34: vigil.agent.v1.ScanRequest
+	(*Welcome)(nil),           // 35: vigil.agent.v1.Welcome
+	(*Ack)(nil),               // 36: vigil.agent.v1.Ack
+	(*GoAway)(nil),            // 37: vigil.agent.v1.GoAway
 }
 var file_vigil_agent_v1_agent_proto_depIdxs = []int32{
-	8,  // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
-	9,  // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
-	21, // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
-	23, // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
-	24, // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
-	11, // 5: vigil.agent.v1.Report.patches:type_name -> vigil.agent.v1.PatchScan
-	13, // 6: vigil.agent.v1.Report.reboot:type_name -> vigil.agent.v1.RebootState
-	15, // 7: vigil.agent.v1.Report.inventory:type_name -> vigil.agent.v1.Inventory
-	10, // 8: vigil.agent.v1.Report.digest:type_name -> vigil.agent.v1.StateDigest
-	0,  // 9: vigil.agent.v1.StateDigest.kind:type_name -> vigil.agent.v1.StateKind
-	1,  // 10: vigil.agent.v1.PatchScan.status:type_name -> vigil.agent.v1.ScanStatus
-	12, // 11: vigil.agent.v1.PatchScan.pending:type_name -> vigil.agent.v1.PendingUpdate
-	12, // 12: vigil.agent.v1.PatchScan.installed_awaiting_reboot:type_name -> vigil.agent.v1.PendingUpdate
-	2,  // 13: vigil.agent.v1.PendingUpdate.classification:type_name -> vigil.agent.v1.Classification
-	3,  // 14: vigil.agent.v1.PendingUpdate.severity:type_name -> vigil.agent.v1.Severity
-	4,  // 15: vigil.agent.v1.PendingUpdate.reboot_behavior:type_name -> vigil.agent.v1.RebootBehavior
-	14, // 16: vigil.agent.v1.RebootState.signals:type_name -> vigil.agent.v1.RebootSignal
-	16, // 17: vigil.agent.v1.Inventory.hardware:type_name -> vigil.agent.v1.Hardware
-	20, // 18: vigil.agent.v1.Inventory.software:type_name -> vigil.agent.v1.Software
-	17, // 19: vigil.agent.v1.Hardware.processors:type_name -> vigil.agent.v1.Processor
-	18, // 20: vigil.agent.v1.Hardware.memory_modules:type_name -> vigil.agent.v1.MemoryModule
-	19, // 21: vigil.agent.v1.Hardware.disks:type_name -> vigil.agent.v1.Disk
-	22, // 22: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
-	27, // 23: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
-	28, // 24: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
-	29, // 25: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
-	26, // 26: vigil.agent.v1.ControllerMessage.scan:type_name -> vigil.agent.v1.ScanRequest
-	0,  // 27: vigil.agent.v1.ScanRequest.kinds:type_name -> vigil.agent.v1.StateKind
-	5,  // 28: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
-	7,  // 29: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
-	6,  // 30: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
-	25, // 31: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
-	30, // [30:32] is the sub-list for method output_type
-	28, // [28:30] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	9,  // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
+	10, // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
+	27, // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
+	29, // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
+	30, // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
+	17, // 5: vigil.agent.v1.Report.patches:type_name -> vigil.agent.v1.PatchScan
+	19, // 6: vigil.agent.v1.Report.reboot:type_name -> vigil.agent.v1.RebootState
+	21, // 7: vigil.agent.v1.Report.inventory:type_name -> vigil.agent.v1.Inventory
+	16, // 8: vigil.agent.v1.Report.digest:type_name -> vigil.agent.v1.StateDigest
+	11, // 9: vigil.agent.v1.Report.task:type_name -> vigil.agent.v1.TaskUpdate
+	14, // 10: vigil.agent.v1.Report.plugins:type_name -> vigil.agent.v1.PluginList
+	0,  // 11: vigil.agent.v1.TaskUpdate.state:type_name -> vigil.agent.v1.TaskState
+	12, // 12: vigil.agent.v1.TaskUpdate.output:type_name -> vigil.agent.v1.OutputLine
+	13, // 13: vigil.agent.v1.TaskUpdate.result:type_name -> vigil.agent.v1.TaskResult
+	15, // 14: vigil.agent.v1.PluginList.plugins:type_name -> vigil.agent.v1.PluginInfo
+	1,  // 15: vigil.agent.v1.StateDigest.kind:type_name -> vigil.agent.v1.StateKind
+	2,  // 16: vigil.agent.v1.PatchScan.status:type_name -> vigil.agent.v1.ScanStatus
+	18, // 17: vigil.agent.v1.PatchScan.pending:type_name -> vigil.agent.v1.PendingUpdate
+	18, // 18: vigil.agent.v1.PatchScan.installed_awaiting_reboot:type_name -> vigil.agent.v1.PendingUpdate
+	3,  // 19: vigil.agent.v1.PendingUpdate.classification:type_name -> vigil.agent.v1.Classification
+	4,  // 20: vigil.agent.v1.PendingUpdate.severity:type_name -> vigil.agent.v1.Severity
+	5,  // 21: vigil.agent.v1.PendingUpdate.reboot_behavior:type_name -> vigil.agent.v1.RebootBehavior
+	20, // 22: vigil.agent.v1.RebootState.signals:type_name -> vigil.agent.v1.RebootSignal
+	22, // 23: vigil.agent.v1.Inventory.hardware:type_name -> vigil.agent.v1.Hardware
+	26, // 24: vigil.agent.v1.Inventory.software:type_name -> vigil.agent.v1.Software
+	23, // 25: vigil.agent.v1.Hardware.processors:type_name -> vigil.agent.v1.Processor
+	24, // 26: vigil.agent.v1.Hardware.memory_modules:type_name -> vigil.agent.v1.MemoryModule
+	25, // 27: vigil.agent.v1.Hardware.disks:type_name -> vigil.agent.v1.Disk
+	28, // 28: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
+	35, // 29: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
+	36, // 30: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
+	37, // 31: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
+	34, // 32: vigil.agent.v1.ControllerMessage.scan:type_name -> vigil.agent.v1.ScanRequest
+	32, // 33: vigil.agent.v1.ControllerMessage.task:type_name -> vigil.agent.v1.TaskOffer
+	33, // 34: vigil.agent.v1.ControllerMessage.cancel:type_name -> vigil.agent.v1.TaskCancel
+	1,  // 35: vigil.agent.v1.ScanRequest.kinds:type_name -> vigil.agent.v1.StateKind
+	6,  // 36: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
+	8,  // 37: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
+	7,  // 38: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
+	31, // 39: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
+	38, // [38:40] is the sub-list for method output_type
+	36, // [36:38] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_vigil_agent_v1_agent_proto_init() }
@@ -3141,20 +3884,24 @@ func file_vigil_agent_v1_agent_proto_init() {
 		(*Report_Reboot)(nil),
 		(*Report_Inventory)(nil),
 		(*Report_Digest)(nil),
+		(*Report_Task)(nil),
+		(*Report_Plugins)(nil),
 	}
-	file_vigil_agent_v1_agent_proto_msgTypes[20].OneofWrappers = []any{
+	file_vigil_agent_v1_agent_proto_msgTypes[25].OneofWrappers = []any{
 		(*ControllerMessage_Welcome)(nil),
 		(*ControllerMessage_Ack)(nil),
 		(*ControllerMessage_Goaway)(nil),
 		(*ControllerMessage_Scan)(nil),
+		(*ControllerMessage_Task)(nil),
+		(*ControllerMessage_Cancel)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_agent_v1_agent_proto_rawDesc), len(file_vigil_agent_v1_agent_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   25,
+			NumEnums:      6,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -88,6 +88,97 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{0}
 }
 
+// TaskState is a task's place in its lifecycle.
+type TaskState int32
+
+const (
+	// TASK_STATE_UNSPECIFIED is a filter for every state.
+	TaskState_TASK_STATE_UNSPECIFIED TaskState = 0
+	// TASK_STATE_PROPOSED: a downtime task awaiting a client approver.
+	TaskState_TASK_STATE_PROPOSED TaskState = 1
+	// TASK_STATE_SCHEDULED: signed as needed; waiting for its start time or
+	// for the agent to connect.
+	TaskState_TASK_STATE_SCHEDULED TaskState = 2
+	// TASK_STATE_DISPATCHED: offered to the agent.
+	TaskState_TASK_STATE_DISPATCHED TaskState = 3
+	// TASK_STATE_ACCEPTED: the agent verified and journaled it.
+	TaskState_TASK_STATE_ACCEPTED TaskState = 4
+	// TASK_STATE_RUNNING: running (a reboot task: rebooting).
+	TaskState_TASK_STATE_RUNNING TaskState = 5
+	// TASK_STATE_SUCCEEDED: done.
+	TaskState_TASK_STATE_SUCCEEDED TaskState = 6
+	// TASK_STATE_FAILED: the runner failed, crashed or timed out, or a
+	// rebooted host did not come back in time.
+	TaskState_TASK_STATE_FAILED TaskState = 7
+	// TASK_STATE_CANCELLED: cancelled before it finished.
+	TaskState_TASK_STATE_CANCELLED TaskState = 8
+	// TASK_STATE_EXPIRED: not started before its not-after time.
+	TaskState_TASK_STATE_EXPIRED TaskState = 9
+	// TASK_STATE_REFUSED: the agent refused it (reason says why).
+	TaskState_TASK_STATE_REFUSED TaskState = 10
+	// TASK_STATE_INTERRUPTED: the agent stopped while it ran; not re-run.
+	TaskState_TASK_STATE_INTERRUPTED TaskState = 11
+)
+
+// Enum value maps for TaskState.
+var (
+	TaskState_name = map[int32]string{
+		0:  "TASK_STATE_UNSPECIFIED",
+		1:  "TASK_STATE_PROPOSED",
+		2:  "TASK_STATE_SCHEDULED",
+		3:  "TASK_STATE_DISPATCHED",
+		4:  "TASK_STATE_ACCEPTED",
+		5:  "TASK_STATE_RUNNING",
+		6:  "TASK_STATE_SUCCEEDED",
+		7:  "TASK_STATE_FAILED",
+		8:  "TASK_STATE_CANCELLED",
+		9:  "TASK_STATE_EXPIRED",
+		10: "TASK_STATE_REFUSED",
+		11: "TASK_STATE_INTERRUPTED",
+	}
+	TaskState_value = map[string]int32{
+		"TASK_STATE_UNSPECIFIED": 0,
+		"TASK_STATE_PROPOSED":    1,
+		"TASK_STATE_SCHEDULED":   2,
+		"TASK_STATE_DISPATCHED":  3,
+		"TASK_STATE_ACCEPTED":    4,
+		"TASK_STATE_RUNNING":     5,
+		"TASK_STATE_SUCCEEDED":   6,
+		"TASK_STATE_FAILED":      7,
+		"TASK_STATE_CANCELLED":   8,
+		"TASK_STATE_EXPIRED":     9,
+		"TASK_STATE_REFUSED":     10,
+		"TASK_STATE_INTERRUPTED": 11,
+	}
+)
+
+func (x TaskState) Enum() *TaskState {
+	p := new(TaskState)
+	*p = x
+	return p
+}
+
+func (x TaskState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TaskState) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_manage_proto_enumTypes[1].Descriptor()
+}
+
+func (TaskState) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_manage_proto_enumTypes[1]
+}
+
+func (x TaskState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TaskState.Descriptor instead.
+func (TaskState) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{1}
+}
+
 // Kind is what happened.
 type PatchEvent_Kind int32
 
@@ -130,11 +221,11 @@ func (x PatchEvent_Kind) String() string {
 }
 
 func (PatchEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_manage_v1_manage_proto_enumTypes[1].Descriptor()
+	return file_vigil_manage_v1_manage_proto_enumTypes[2].Descriptor()
 }
 
 func (PatchEvent_Kind) Type() protoreflect.EnumType {
-	return &file_vigil_manage_v1_manage_proto_enumTypes[1]
+	return &file_vigil_manage_v1_manage_proto_enumTypes[2]
 }
 
 func (x PatchEvent_Kind) Number() protoreflect.EnumNumber {
@@ -195,11 +286,11 @@ func (x InventoryChange_Kind) String() string {
 }
 
 func (InventoryChange_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_manage_v1_manage_proto_enumTypes[2].Descriptor()
+	return file_vigil_manage_v1_manage_proto_enumTypes[3].Descriptor()
 }
 
 func (InventoryChange_Kind) Type() protoreflect.EnumType {
-	return &file_vigil_manage_v1_manage_proto_enumTypes[2]
+	return &file_vigil_manage_v1_manage_proto_enumTypes[3]
 }
 
 func (x InventoryChange_Kind) Number() protoreflect.EnumNumber {
@@ -943,7 +1034,10 @@ type Agent struct {
 	// dropped_metrics counts metric samples the agent's outbox dropped in all.
 	DroppedMetrics uint64 `protobuf:"varint,11,opt,name=dropped_metrics,json=droppedMetrics,proto3" json:"dropped_metrics,omitempty"`
 	// committed_seq is the highest report sequence committed.
-	CommittedSeq  uint64 `protobuf:"varint,12,opt,name=committed_seq,json=committedSeq,proto3" json:"committed_seq,omitempty"`
+	CommittedSeq uint64 `protobuf:"varint,12,opt,name=committed_seq,json=committedSeq,proto3" json:"committed_seq,omitempty"`
+	// tier is the service tier the agent announced: "proactive" or
+	// "monitor-only" (empty until it connected with protocol 3).
+	Tier          string `protobuf:"bytes,13,opt,name=tier,proto3" json:"tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1060,6 +1154,13 @@ func (x *Agent) GetCommittedSeq() uint64 {
 		return x.CommittedSeq
 	}
 	return 0
+}
+
+func (x *Agent) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
 }
 
 // ListAgentsRequest filters agents.
@@ -3443,6 +3544,1206 @@ func (x *ListInventoryChangesResponse) GetChanges() []*InventoryChange {
 	return nil
 }
 
+// SetTrustRootRequest sets the root fingerprint.
+type SetTrustRootRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// fingerprint is "sha256:<hex>" of the root public key.
+	Fingerprint   string `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTrustRootRequest) Reset() {
+	*x = SetTrustRootRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTrustRootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTrustRootRequest) ProtoMessage() {}
+
+func (x *SetTrustRootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTrustRootRequest.ProtoReflect.Descriptor instead.
+func (*SetTrustRootRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *SetTrustRootRequest) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+// GetTrustRootRequest is empty.
+type GetTrustRootRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTrustRootRequest) Reset() {
+	*x = GetTrustRootRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTrustRootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTrustRootRequest) ProtoMessage() {}
+
+func (x *GetTrustRootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTrustRootRequest.ProtoReflect.Descriptor instead.
+func (*GetTrustRootRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{51}
+}
+
+// TrustRoot is the recorded root.
+type TrustRoot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// fingerprint is "sha256:<hex>", empty when none is set.
+	Fingerprint string `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// set_unix is when it was set.
+	SetUnix int64 `protobuf:"varint,2,opt,name=set_unix,json=setUnix,proto3" json:"set_unix,omitempty"`
+	// set_by is the admin who set it.
+	SetBy         string `protobuf:"bytes,3,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrustRoot) Reset() {
+	*x = TrustRoot{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrustRoot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrustRoot) ProtoMessage() {}
+
+func (x *TrustRoot) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrustRoot.ProtoReflect.Descriptor instead.
+func (*TrustRoot) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *TrustRoot) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *TrustRoot) GetSetUnix() int64 {
+	if x != nil {
+		return x.SetUnix
+	}
+	return 0
+}
+
+func (x *TrustRoot) GetSetBy() string {
+	if x != nil {
+		return x.SetBy
+	}
+	return ""
+}
+
+// RegisterCertificateRequest carries a certificate.
+type RegisterCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// certificate is a serialized vigil.trust.v1.Certificate.
+	Certificate   []byte `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterCertificateRequest) Reset() {
+	*x = RegisterCertificateRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterCertificateRequest) ProtoMessage() {}
+
+func (x *RegisterCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterCertificateRequest.ProtoReflect.Descriptor instead.
+func (*RegisterCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *RegisterCertificateRequest) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+// CertificateInfo describes a registered certificate.
+type CertificateInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// serial identifies it.
+	Serial string `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"`
+	// principal, role and tenant are what it certifies.
+	Principal string `protobuf:"bytes,2,opt,name=principal,proto3" json:"principal,omitempty"`
+	// role is the certified role.
+	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// tenant is the certified scope.
+	Tenant string `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// public_key_fingerprint is "sha256:<hex>" of the signing key.
+	PublicKeyFingerprint string `protobuf:"bytes,5,opt,name=public_key_fingerprint,json=publicKeyFingerprint,proto3" json:"public_key_fingerprint,omitempty"`
+	// not_before_unix and not_after_unix bound its validity.
+	NotBeforeUnix int64 `protobuf:"varint,6,opt,name=not_before_unix,json=notBeforeUnix,proto3" json:"not_before_unix,omitempty"`
+	// not_after_unix is the end of validity.
+	NotAfterUnix int64 `protobuf:"varint,7,opt,name=not_after_unix,json=notAfterUnix,proto3" json:"not_after_unix,omitempty"`
+	// registered_unix is when it was registered.
+	RegisteredUnix int64 `protobuf:"varint,8,opt,name=registered_unix,json=registeredUnix,proto3" json:"registered_unix,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CertificateInfo) Reset() {
+	*x = CertificateInfo{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificateInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificateInfo) ProtoMessage() {}
+
+func (x *CertificateInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificateInfo.ProtoReflect.Descriptor instead.
+func (*CertificateInfo) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CertificateInfo) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *CertificateInfo) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *CertificateInfo) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CertificateInfo) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *CertificateInfo) GetPublicKeyFingerprint() string {
+	if x != nil {
+		return x.PublicKeyFingerprint
+	}
+	return ""
+}
+
+func (x *CertificateInfo) GetNotBeforeUnix() int64 {
+	if x != nil {
+		return x.NotBeforeUnix
+	}
+	return 0
+}
+
+func (x *CertificateInfo) GetNotAfterUnix() int64 {
+	if x != nil {
+		return x.NotAfterUnix
+	}
+	return 0
+}
+
+func (x *CertificateInfo) GetRegisteredUnix() int64 {
+	if x != nil {
+		return x.RegisteredUnix
+	}
+	return 0
+}
+
+// ListCertificatesRequest filters certificates.
+type ListCertificatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// principal restricts the list to one principal.
+	Principal     string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCertificatesRequest) Reset() {
+	*x = ListCertificatesRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCertificatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCertificatesRequest) ProtoMessage() {}
+
+func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCertificatesRequest.ProtoReflect.Descriptor instead.
+func (*ListCertificatesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListCertificatesRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+// ListCertificatesResponse lists certificates by principal then serial.
+type ListCertificatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// certificates are the registered certificates.
+	Certificates  []*CertificateInfo `protobuf:"bytes,1,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCertificatesResponse) Reset() {
+	*x = ListCertificatesResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCertificatesResponse) ProtoMessage() {}
+
+func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCertificatesResponse.ProtoReflect.Descriptor instead.
+func (*ListCertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ListCertificatesResponse) GetCertificates() []*CertificateInfo {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
+}
+
+// Task is one task as the controller tracks it.
+type Task struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the task id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant is the agent's tenant.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// agent_id is the target agent.
+	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// plugin is the runner.
+	Plugin string `protobuf:"bytes,5,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	// parameters are the runner's parameters.
+	Parameters map[string]string `protobuf:"bytes,6,rep,name=parameters,proto3" json:"parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// state is the current state.
+	State TaskState `protobuf:"varint,7,opt,name=state,proto3,enum=vigil.manage.v1.TaskState" json:"state,omitempty"`
+	// reason explains the current state (refusal, failure, cancellation).
+	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// not_before_unix and not_after_unix bound the start.
+	NotBeforeUnix int64 `protobuf:"varint,9,opt,name=not_before_unix,json=notBeforeUnix,proto3" json:"not_before_unix,omitempty"`
+	// not_after_unix is the latest start.
+	NotAfterUnix int64 `protobuf:"varint,10,opt,name=not_after_unix,json=notAfterUnix,proto3" json:"not_after_unix,omitempty"`
+	// downtime is true for tasks that may interrupt service.
+	Downtime bool `protobuf:"varint,11,opt,name=downtime,proto3" json:"downtime,omitempty"`
+	// created_by is the technician who signed it.
+	CreatedBy string `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// approved_by is the client approver who signed it, if any.
+	ApprovedBy string `protobuf:"bytes,13,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	// created_unix is when it was created.
+	CreatedUnix int64 `protobuf:"varint,14,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// updated_unix_ms is the time of the last transition or update.
+	UpdatedUnixMs int64 `protobuf:"varint,15,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
+	// progress_percent and progress_message are the latest progress.
+	ProgressPercent int32 `protobuf:"varint,16,opt,name=progress_percent,json=progressPercent,proto3" json:"progress_percent,omitempty"`
+	// progress_message says what the runner is doing.
+	ProgressMessage string `protobuf:"bytes,17,opt,name=progress_message,json=progressMessage,proto3" json:"progress_message,omitempty"`
+	// result is the runner's outcome, once finished.
+	Result        *v1.TaskResult `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Task) Reset() {
+	*x = Task{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Task) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Task) ProtoMessage() {}
+
+func (x *Task) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Task.ProtoReflect.Descriptor instead.
+func (*Task) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *Task) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Task) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Task) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Task) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *Task) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
+}
+
+func (x *Task) GetParameters() map[string]string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *Task) GetState() TaskState {
+	if x != nil {
+		return x.State
+	}
+	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+func (x *Task) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Task) GetNotBeforeUnix() int64 {
+	if x != nil {
+		return x.NotBeforeUnix
+	}
+	return 0
+}
+
+func (x *Task) GetNotAfterUnix() int64 {
+	if x != nil {
+		return x.NotAfterUnix
+	}
+	return 0
+}
+
+func (x *Task) GetDowntime() bool {
+	if x != nil {
+		return x.Downtime
+	}
+	return false
+}
+
+func (x *Task) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Task) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+func (x *Task) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *Task) GetUpdatedUnixMs() int64 {
+	if x != nil {
+		return x.UpdatedUnixMs
+	}
+	return 0
+}
+
+func (x *Task) GetProgressPercent() int32 {
+	if x != nil {
+		return x.ProgressPercent
+	}
+	return 0
+}
+
+func (x *Task) GetProgressMessage() string {
+	if x != nil {
+		return x.ProgressMessage
+	}
+	return ""
+}
+
+func (x *Task) GetResult() *v1.TaskResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// TaskTransition is one change of state.
+type TaskTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is the state entered.
+	State TaskState `protobuf:"varint,1,opt,name=state,proto3,enum=vigil.manage.v1.TaskState" json:"state,omitempty"`
+	// time_unix_ms is when.
+	TimeUnixMs int64 `protobuf:"varint,2,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	// actor is who caused it: a principal name, "agent", "controller".
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// reason explains it.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskTransition) Reset() {
+	*x = TaskTransition{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskTransition) ProtoMessage() {}
+
+func (x *TaskTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskTransition.ProtoReflect.Descriptor instead.
+func (*TaskTransition) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *TaskTransition) GetState() TaskState {
+	if x != nil {
+		return x.State
+	}
+	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+func (x *TaskTransition) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+func (x *TaskTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *TaskTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// CreateTaskRequest submits a signed task.
+type CreateTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signed_task is a serialized vigil.trust.v1.SignedTask carrying the
+	// caller's signature.
+	SignedTask    []byte `protobuf:"bytes,1,opt,name=signed_task,json=signedTask,proto3" json:"signed_task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTaskRequest) Reset() {
+	*x = CreateTaskRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTaskRequest) ProtoMessage() {}
+
+func (x *CreateTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTaskRequest.ProtoReflect.Descriptor instead.
+func (*CreateTaskRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *CreateTaskRequest) GetSignedTask() []byte {
+	if x != nil {
+		return x.SignedTask
+	}
+	return nil
+}
+
+// ApproveTaskRequest adds a client approver's signature.
+type ApproveTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id is the task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// signature is a serialized vigil.trust.v1.Signature over the task.
+	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveTaskRequest) Reset() {
+	*x = ApproveTaskRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveTaskRequest) ProtoMessage() {}
+
+func (x *ApproveTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveTaskRequest.ProtoReflect.Descriptor instead.
+func (*ApproveTaskRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ApproveTaskRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *ApproveTaskRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// ListTasksRequest filters tasks.
+type ListTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant restricts to one tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// agent_id restricts to one agent.
+	AgentId string `protobuf:"bytes,2,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// state restricts to one state; UNSPECIFIED means all.
+	State TaskState `protobuf:"varint,3,opt,name=state,proto3,enum=vigil.manage.v1.TaskState" json:"state,omitempty"`
+	// limit caps the number of tasks (default and maximum 1000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTasksRequest) Reset() {
+	*x = ListTasksRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTasksRequest) ProtoMessage() {}
+
+func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
+func (*ListTasksRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ListTasksRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetState() TaskState {
+	if x != nil {
+		return x.State
+	}
+	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+func (x *ListTasksRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListTasksResponse lists tasks, newest first.
+type ListTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tasks are the matching tasks.
+	Tasks         []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTasksResponse) Reset() {
+	*x = ListTasksResponse{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTasksResponse) ProtoMessage() {}
+
+func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
+func (*ListTasksResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ListTasksResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// GetTaskRequest names a task and an output cursor.
+type GetTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id is the task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// output_after returns only output lines after this cursor (0: all).
+	OutputAfter   uint64 `protobuf:"varint,2,opt,name=output_after,json=outputAfter,proto3" json:"output_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTaskRequest) Reset() {
+	*x = GetTaskRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTaskRequest) ProtoMessage() {}
+
+func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTaskRequest.ProtoReflect.Descriptor instead.
+func (*GetTaskRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *GetTaskRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *GetTaskRequest) GetOutputAfter() uint64 {
+	if x != nil {
+		return x.OutputAfter
+	}
+	return 0
+}
+
+// TaskDetail is a task with its history and output.
+type TaskDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task is the task.
+	Task *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	// transitions are every state change, oldest first.
+	Transitions []*TaskTransition `protobuf:"bytes,2,rep,name=transitions,proto3" json:"transitions,omitempty"`
+	// output are the stored lines after the request's cursor (at most
+	// 5000 per call).
+	Output []*v1.OutputLine `protobuf:"bytes,3,rep,name=output,proto3" json:"output,omitempty"`
+	// next_output is the cursor to pass next time.
+	NextOutput uint64 `protobuf:"varint,4,opt,name=next_output,json=nextOutput,proto3" json:"next_output,omitempty"`
+	// output_truncated is true when the output exceeded the stored cap.
+	OutputTruncated bool `protobuf:"varint,5,opt,name=output_truncated,json=outputTruncated,proto3" json:"output_truncated,omitempty"`
+	// signed_task is the serialized vigil.trust.v1.SignedTask (so an
+	// approver can verify and sign exactly these bytes).
+	SignedTask    []byte `protobuf:"bytes,6,opt,name=signed_task,json=signedTask,proto3" json:"signed_task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskDetail) Reset() {
+	*x = TaskDetail{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskDetail) ProtoMessage() {}
+
+func (x *TaskDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskDetail.ProtoReflect.Descriptor instead.
+func (*TaskDetail) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *TaskDetail) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *TaskDetail) GetTransitions() []*TaskTransition {
+	if x != nil {
+		return x.Transitions
+	}
+	return nil
+}
+
+func (x *TaskDetail) GetOutput() []*v1.OutputLine {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *TaskDetail) GetNextOutput() uint64 {
+	if x != nil {
+		return x.NextOutput
+	}
+	return 0
+}
+
+func (x *TaskDetail) GetOutputTruncated() bool {
+	if x != nil {
+		return x.OutputTruncated
+	}
+	return false
+}
+
+func (x *TaskDetail) GetSignedTask() []byte {
+	if x != nil {
+		return x.SignedTask
+	}
+	return nil
+}
+
+// CancelTaskRequest cancels a task.
+type CancelTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id is the task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// reason is recorded.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelTaskRequest) Reset() {
+	*x = CancelTaskRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelTaskRequest) ProtoMessage() {}
+
+func (x *CancelTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelTaskRequest.ProtoReflect.Descriptor instead.
+func (*CancelTaskRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *CancelTaskRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *CancelTaskRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ListPluginsRequest names an agent.
+type ListPluginsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPluginsRequest) Reset() {
+	*x = ListPluginsRequest{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPluginsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPluginsRequest) ProtoMessage() {}
+
+func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPluginsRequest.ProtoReflect.Descriptor instead.
+func (*ListPluginsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ListPluginsRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// PluginListView is an agent's plugin list as stored.
+type PluginListView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// plugins is the agent's last report; empty when none arrived.
+	Plugins *v1.PluginList `protobuf:"bytes,2,opt,name=plugins,proto3" json:"plugins,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,3,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PluginListView) Reset() {
+	*x = PluginListView{}
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginListView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginListView) ProtoMessage() {}
+
+func (x *PluginListView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_manage_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginListView.ProtoReflect.Descriptor instead.
+func (*PluginListView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_manage_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *PluginListView) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *PluginListView) GetPlugins() *v1.PluginList {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+func (x *PluginListView) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
 var File_vigil_manage_v1_manage_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_manage_proto_rawDesc = "" +
@@ -3490,7 +4791,7 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\x17ListEnrollTokensRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"P\n" +
 	"\x18ListEnrollTokensResponse\x124\n" +
-	"\x06tokens\x18\x01 \x03(\v2\x1c.vigil.manage.v1.EnrollTokenR\x06tokens\"\xee\x02\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x1c.vigil.manage.v1.EnrollTokenR\x06tokens\"\x82\x03\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1a\n" +
@@ -3504,7 +4805,8 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\frevoked_unix\x18\n" +
 	" \x01(\x03R\vrevokedUnix\x12'\n" +
 	"\x0fdropped_metrics\x18\v \x01(\x04R\x0edroppedMetrics\x12#\n" +
-	"\rcommitted_seq\x18\f \x01(\x04R\fcommittedSeq\"+\n" +
+	"\rcommitted_seq\x18\f \x01(\x04R\fcommittedSeq\x12\x12\n" +
+	"\x04tier\x18\r \x01(\tR\x04tier\"+\n" +
 	"\x11ListAgentsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"D\n" +
 	"\x12ListAgentsResponse\x12.\n" +
@@ -3688,14 +4990,118 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\x0fKIND_DOWNGRADED\x10\x04\x12\x11\n" +
 	"\rKIND_HARDWARE\x10\x05\"Z\n" +
 	"\x1cListInventoryChangesResponse\x12:\n" +
-	"\achanges\x18\x01 \x03(\v2 .vigil.manage.v1.InventoryChangeR\achanges*s\n" +
+	"\achanges\x18\x01 \x03(\v2 .vigil.manage.v1.InventoryChangeR\achanges\"7\n" +
+	"\x13SetTrustRootRequest\x12 \n" +
+	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\"\x15\n" +
+	"\x13GetTrustRootRequest\"_\n" +
+	"\tTrustRoot\x12 \n" +
+	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
+	"\bset_unix\x18\x02 \x01(\x03R\asetUnix\x12\x15\n" +
+	"\x06set_by\x18\x03 \x01(\tR\x05setBy\">\n" +
+	"\x1aRegisterCertificateRequest\x12 \n" +
+	"\vcertificate\x18\x01 \x01(\fR\vcertificate\"\xa0\x02\n" +
+	"\x0fCertificateInfo\x12\x16\n" +
+	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x1c\n" +
+	"\tprincipal\x18\x02 \x01(\tR\tprincipal\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12\x16\n" +
+	"\x06tenant\x18\x04 \x01(\tR\x06tenant\x124\n" +
+	"\x16public_key_fingerprint\x18\x05 \x01(\tR\x14publicKeyFingerprint\x12&\n" +
+	"\x0fnot_before_unix\x18\x06 \x01(\x03R\rnotBeforeUnix\x12$\n" +
+	"\x0enot_after_unix\x18\a \x01(\x03R\fnotAfterUnix\x12'\n" +
+	"\x0fregistered_unix\x18\b \x01(\x03R\x0eregisteredUnix\"7\n" +
+	"\x17ListCertificatesRequest\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\"`\n" +
+	"\x18ListCertificatesResponse\x12D\n" +
+	"\fcertificates\x18\x01 \x03(\v2 .vigil.manage.v1.CertificateInfoR\fcertificates\"\xcc\x05\n" +
+	"\x04Task\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06plugin\x18\x05 \x01(\tR\x06plugin\x12E\n" +
+	"\n" +
+	"parameters\x18\x06 \x03(\v2%.vigil.manage.v1.Task.ParametersEntryR\n" +
+	"parameters\x120\n" +
+	"\x05state\x18\a \x01(\x0e2\x1a.vigil.manage.v1.TaskStateR\x05state\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12&\n" +
+	"\x0fnot_before_unix\x18\t \x01(\x03R\rnotBeforeUnix\x12$\n" +
+	"\x0enot_after_unix\x18\n" +
+	" \x01(\x03R\fnotAfterUnix\x12\x1a\n" +
+	"\bdowntime\x18\v \x01(\bR\bdowntime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\f \x01(\tR\tcreatedBy\x12\x1f\n" +
+	"\vapproved_by\x18\r \x01(\tR\n" +
+	"approvedBy\x12!\n" +
+	"\fcreated_unix\x18\x0e \x01(\x03R\vcreatedUnix\x12&\n" +
+	"\x0fupdated_unix_ms\x18\x0f \x01(\x03R\rupdatedUnixMs\x12)\n" +
+	"\x10progress_percent\x18\x10 \x01(\x05R\x0fprogressPercent\x12)\n" +
+	"\x10progress_message\x18\x11 \x01(\tR\x0fprogressMessage\x122\n" +
+	"\x06result\x18\x12 \x01(\v2\x1a.vigil.agent.v1.TaskResultR\x06result\x1a=\n" +
+	"\x0fParametersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x92\x01\n" +
+	"\x0eTaskTransition\x120\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1a.vigil.manage.v1.TaskStateR\x05state\x12 \n" +
+	"\ftime_unix_ms\x18\x02 \x01(\x03R\n" +
+	"timeUnixMs\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"4\n" +
+	"\x11CreateTaskRequest\x12\x1f\n" +
+	"\vsigned_task\x18\x01 \x01(\fR\n" +
+	"signedTask\"K\n" +
+	"\x12ApproveTaskRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x8d\x01\n" +
+	"\x10ListTasksRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x19\n" +
+	"\bagent_id\x18\x02 \x01(\tR\aagentId\x120\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1a.vigil.manage.v1.TaskStateR\x05state\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"@\n" +
+	"\x11ListTasksResponse\x12+\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x15.vigil.manage.v1.TaskR\x05tasks\"L\n" +
+	"\x0eGetTaskRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12!\n" +
+	"\foutput_after\x18\x02 \x01(\x04R\voutputAfter\"\x9b\x02\n" +
+	"\n" +
+	"TaskDetail\x12)\n" +
+	"\x04task\x18\x01 \x01(\v2\x15.vigil.manage.v1.TaskR\x04task\x12A\n" +
+	"\vtransitions\x18\x02 \x03(\v2\x1f.vigil.manage.v1.TaskTransitionR\vtransitions\x122\n" +
+	"\x06output\x18\x03 \x03(\v2\x1a.vigil.agent.v1.OutputLineR\x06output\x12\x1f\n" +
+	"\vnext_output\x18\x04 \x01(\x04R\n" +
+	"nextOutput\x12)\n" +
+	"\x10output_truncated\x18\x05 \x01(\bR\x0foutputTruncated\x12\x1f\n" +
+	"\vsigned_task\x18\x06 \x01(\fR\n" +
+	"signedTask\"D\n" +
+	"\x11CancelTaskRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"/\n" +
+	"\x12ListPluginsRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"\x8b\x01\n" +
+	"\x0ePluginListView\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x124\n" +
+	"\aplugins\x18\x02 \x01(\v2\x1a.vigil.agent.v1.PluginListR\aplugins\x12(\n" +
+	"\x10reported_unix_ms\x18\x03 \x01(\x03R\x0ereportedUnixMs*s\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x13\n" +
 	"\x0fROLE_TECHNICIAN\x10\x02\x12\x18\n" +
 	"\x14ROLE_CLIENT_APPROVER\x10\x03\x12\x16\n" +
-	"\x12ROLE_CLIENT_VIEWER\x10\x042\xa6\x0f\n" +
+	"\x12ROLE_CLIENT_VIEWER\x10\x04*\xbd\x02\n" +
+	"\tTaskState\x12\x1a\n" +
+	"\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TASK_STATE_PROPOSED\x10\x01\x12\x18\n" +
+	"\x14TASK_STATE_SCHEDULED\x10\x02\x12\x19\n" +
+	"\x15TASK_STATE_DISPATCHED\x10\x03\x12\x17\n" +
+	"\x13TASK_STATE_ACCEPTED\x10\x04\x12\x16\n" +
+	"\x12TASK_STATE_RUNNING\x10\x05\x12\x18\n" +
+	"\x14TASK_STATE_SUCCEEDED\x10\x06\x12\x15\n" +
+	"\x11TASK_STATE_FAILED\x10\a\x12\x18\n" +
+	"\x14TASK_STATE_CANCELLED\x10\b\x12\x16\n" +
+	"\x12TASK_STATE_EXPIRED\x10\t\x12\x16\n" +
+	"\x12TASK_STATE_REFUSED\x10\n" +
+	"\x12\x1a\n" +
+	"\x16TASK_STATE_INTERRUPTED\x10\v2\xe8\x15\n" +
 	"\rManageService\x12D\n" +
 	"\x06WhoAmI\x12\x1e.vigil.manage.v1.WhoAmIRequest\x1a\x1a.vigil.manage.v1.Principal\x12M\n" +
 	"\fCreateTenant\x12$.vigil.manage.v1.CreateTenantRequest\x1a\x17.vigil.manage.v1.Tenant\x12G\n" +
@@ -3718,7 +5124,19 @@ const file_vigil_manage_v1_manage_proto_rawDesc = "" +
 	"\vRescanAgent\x12#.vigil.manage.v1.RescanAgentRequest\x1a$.vigil.manage.v1.RescanAgentResponse\x12Z\n" +
 	"\x0eGetRebootState\x12&.vigil.manage.v1.GetRebootStateRequest\x1a .vigil.manage.v1.RebootStateView\x12T\n" +
 	"\fGetInventory\x12$.vigil.manage.v1.GetInventoryRequest\x1a\x1e.vigil.manage.v1.InventoryView\x12s\n" +
-	"\x14ListInventoryChanges\x12,.vigil.manage.v1.ListInventoryChangesRequest\x1a-.vigil.manage.v1.ListInventoryChangesResponseB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x14ListInventoryChanges\x12,.vigil.manage.v1.ListInventoryChangesRequest\x1a-.vigil.manage.v1.ListInventoryChangesResponse\x12P\n" +
+	"\fSetTrustRoot\x12$.vigil.manage.v1.SetTrustRootRequest\x1a\x1a.vigil.manage.v1.TrustRoot\x12P\n" +
+	"\fGetTrustRoot\x12$.vigil.manage.v1.GetTrustRootRequest\x1a\x1a.vigil.manage.v1.TrustRoot\x12d\n" +
+	"\x13RegisterCertificate\x12+.vigil.manage.v1.RegisterCertificateRequest\x1a .vigil.manage.v1.CertificateInfo\x12g\n" +
+	"\x10ListCertificates\x12(.vigil.manage.v1.ListCertificatesRequest\x1a).vigil.manage.v1.ListCertificatesResponse\x12G\n" +
+	"\n" +
+	"CreateTask\x12\".vigil.manage.v1.CreateTaskRequest\x1a\x15.vigil.manage.v1.Task\x12I\n" +
+	"\vApproveTask\x12#.vigil.manage.v1.ApproveTaskRequest\x1a\x15.vigil.manage.v1.Task\x12R\n" +
+	"\tListTasks\x12!.vigil.manage.v1.ListTasksRequest\x1a\".vigil.manage.v1.ListTasksResponse\x12G\n" +
+	"\aGetTask\x12\x1f.vigil.manage.v1.GetTaskRequest\x1a\x1b.vigil.manage.v1.TaskDetail\x12G\n" +
+	"\n" +
+	"CancelTask\x12\".vigil.manage.v1.CancelTaskRequest\x1a\x15.vigil.manage.v1.Task\x12S\n" +
+	"\vListPlugins\x12#.vigil.manage.v1.ListPluginsRequest\x1a\x1f.vigil.manage.v1.PluginListViewB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
 var (
 	file_vigil_manage_v1_manage_proto_rawDescOnce sync.Once
@@ -3732,156 +5150,210 @@ func file_vigil_manage_v1_manage_proto_rawDescGZIP() []byte {
 	return file_vigil_manage_v1_manage_proto_rawDescData
 }
 
-var file_vigil_manage_v1_manage_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_vigil_manage_v1_manage_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_vigil_manage_v1_manage_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_vigil_manage_v1_manage_proto_goTypes = []any{
 	(Role)(0),                            // 0: vigil.manage.v1.Role
-	(PatchEvent_Kind)(0),                 // 1: vigil.manage.v1.PatchEvent.Kind
-	(InventoryChange_Kind)(0),            // 2: vigil.manage.v1.InventoryChange.Kind
-	(*WhoAmIRequest)(nil),                // 3: vigil.manage.v1.WhoAmIRequest
-	(*Principal)(nil),                    // 4: vigil.manage.v1.Principal
-	(*Tenant)(nil),                       // 5: vigil.manage.v1.Tenant
-	(*CreateTenantRequest)(nil),          // 6: vigil.manage.v1.CreateTenantRequest
-	(*GetTenantRequest)(nil),             // 7: vigil.manage.v1.GetTenantRequest
-	(*ListTenantsRequest)(nil),           // 8: vigil.manage.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),          // 9: vigil.manage.v1.ListTenantsResponse
-	(*CreateEnrollTokenRequest)(nil),     // 10: vigil.manage.v1.CreateEnrollTokenRequest
-	(*EnrollToken)(nil),                  // 11: vigil.manage.v1.EnrollToken
-	(*CreateEnrollTokenResponse)(nil),    // 12: vigil.manage.v1.CreateEnrollTokenResponse
-	(*ListEnrollTokensRequest)(nil),      // 13: vigil.manage.v1.ListEnrollTokensRequest
-	(*ListEnrollTokensResponse)(nil),     // 14: vigil.manage.v1.ListEnrollTokensResponse
-	(*Agent)(nil),                        // 15: vigil.manage.v1.Agent
-	(*ListAgentsRequest)(nil),            // 16: vigil.manage.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),           // 17: vigil.manage.v1.ListAgentsResponse
-	(*GetAgentRequest)(nil),              // 18: vigil.manage.v1.GetAgentRequest
-	(*AgentDetail)(nil),                  // 19: vigil.manage.v1.AgentDetail
-	(*RevokeAgentRequest)(nil),           // 20: vigil.manage.v1.RevokeAgentRequest
-	(*MetricSample)(nil),                 // 21: vigil.manage.v1.MetricSample
-	(*QueryMetricsRequest)(nil),          // 22: vigil.manage.v1.QueryMetricsRequest
-	(*QueryMetricsResponse)(nil),         // 23: vigil.manage.v1.QueryMetricsResponse
-	(*CreatePrincipalRequest)(nil),       // 24: vigil.manage.v1.CreatePrincipalRequest
-	(*CreatePrincipalResponse)(nil),      // 25: vigil.manage.v1.CreatePrincipalResponse
-	(*ListPrincipalsRequest)(nil),        // 26: vigil.manage.v1.ListPrincipalsRequest
-	(*ListPrincipalsResponse)(nil),       // 27: vigil.manage.v1.ListPrincipalsResponse
-	(*RevokePrincipalRequest)(nil),       // 28: vigil.manage.v1.RevokePrincipalRequest
-	(*ScanResult)(nil),                   // 29: vigil.manage.v1.ScanResult
-	(*Count)(nil),                        // 30: vigil.manage.v1.Count
-	(*PatchSummary)(nil),                 // 31: vigil.manage.v1.PatchSummary
-	(*ListPatchSummariesRequest)(nil),    // 32: vigil.manage.v1.ListPatchSummariesRequest
-	(*ListPatchSummariesResponse)(nil),   // 33: vigil.manage.v1.ListPatchSummariesResponse
-	(*GetPatchStateRequest)(nil),         // 34: vigil.manage.v1.GetPatchStateRequest
-	(*TrackedUpdate)(nil),                // 35: vigil.manage.v1.TrackedUpdate
-	(*PatchState)(nil),                   // 36: vigil.manage.v1.PatchState
-	(*ListPatchHistoryRequest)(nil),      // 37: vigil.manage.v1.ListPatchHistoryRequest
-	(*PatchEvent)(nil),                   // 38: vigil.manage.v1.PatchEvent
-	(*ListPatchHistoryResponse)(nil),     // 39: vigil.manage.v1.ListPatchHistoryResponse
-	(*GetPatchComplianceRequest)(nil),    // 40: vigil.manage.v1.GetPatchComplianceRequest
-	(*ComplianceFinding)(nil),            // 41: vigil.manage.v1.ComplianceFinding
-	(*TenantCompliance)(nil),             // 42: vigil.manage.v1.TenantCompliance
-	(*GetPatchComplianceResponse)(nil),   // 43: vigil.manage.v1.GetPatchComplianceResponse
-	(*RescanAgentRequest)(nil),           // 44: vigil.manage.v1.RescanAgentRequest
-	(*RescanAgentResponse)(nil),          // 45: vigil.manage.v1.RescanAgentResponse
-	(*GetRebootStateRequest)(nil),        // 46: vigil.manage.v1.GetRebootStateRequest
-	(*RebootStateView)(nil),              // 47: vigil.manage.v1.RebootStateView
-	(*GetInventoryRequest)(nil),          // 48: vigil.manage.v1.GetInventoryRequest
-	(*InventoryView)(nil),                // 49: vigil.manage.v1.InventoryView
-	(*ListInventoryChangesRequest)(nil),  // 50: vigil.manage.v1.ListInventoryChangesRequest
-	(*InventoryChange)(nil),              // 51: vigil.manage.v1.InventoryChange
-	(*ListInventoryChangesResponse)(nil), // 52: vigil.manage.v1.ListInventoryChangesResponse
-	(*v1.Facts)(nil),                     // 53: vigil.agent.v1.Facts
-	(*v1.Metrics)(nil),                   // 54: vigil.agent.v1.Metrics
-	(v1.ScanStatus)(0),                   // 55: vigil.agent.v1.ScanStatus
-	(v1.Severity)(0),                     // 56: vigil.agent.v1.Severity
-	(v1.Classification)(0),               // 57: vigil.agent.v1.Classification
-	(*v1.PendingUpdate)(nil),             // 58: vigil.agent.v1.PendingUpdate
-	(v1.StateKind)(0),                    // 59: vigil.agent.v1.StateKind
-	(*v1.RebootState)(nil),               // 60: vigil.agent.v1.RebootState
-	(*v1.Inventory)(nil),                 // 61: vigil.agent.v1.Inventory
+	(TaskState)(0),                       // 1: vigil.manage.v1.TaskState
+	(PatchEvent_Kind)(0),                 // 2: vigil.manage.v1.PatchEvent.Kind
+	(InventoryChange_Kind)(0),            // 3: vigil.manage.v1.InventoryChange.Kind
+	(*WhoAmIRequest)(nil),                // 4: vigil.manage.v1.WhoAmIRequest
+	(*Principal)(nil),                    // 5: vigil.manage.v1.Principal
+	(*Tenant)(nil),                       // 6: vigil.manage.v1.Tenant
+	(*CreateTenantRequest)(nil),          // 7: vigil.manage.v1.CreateTenantRequest
+	(*GetTenantRequest)(nil),             // 8: vigil.manage.v1.GetTenantRequest
+	(*ListTenantsRequest)(nil),           // 9: vigil.manage.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 10: vigil.manage.v1.ListTenantsResponse
+	(*CreateEnrollTokenRequest)(nil),     // 11: vigil.manage.v1.CreateEnrollTokenRequest
+	(*EnrollToken)(nil),                  // 12: vigil.manage.v1.EnrollToken
+	(*CreateEnrollTokenResponse)(nil),    // 13: vigil.manage.v1.CreateEnrollTokenResponse
+	(*ListEnrollTokensRequest)(nil),      // 14: vigil.manage.v1.ListEnrollTokensRequest
+	(*ListEnrollTokensResponse)(nil),     // 15: vigil.manage.v1.ListEnrollTokensResponse
+	(*Agent)(nil),                        // 16: vigil.manage.v1.Agent
+	(*ListAgentsRequest)(nil),            // 17: vigil.manage.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),           // 18: vigil.manage.v1.ListAgentsResponse
+	(*GetAgentRequest)(nil),              // 19: vigil.manage.v1.GetAgentRequest
+	(*AgentDetail)(nil),                  // 20: vigil.manage.v1.AgentDetail
+	(*RevokeAgentRequest)(nil),           // 21: vigil.manage.v1.RevokeAgentRequest
+	(*MetricSample)(nil),                 // 22: vigil.manage.v1.MetricSample
+	(*QueryMetricsRequest)(nil),          // 23: vigil.manage.v1.QueryMetricsRequest
+	(*QueryMetricsResponse)(nil),         // 24: vigil.manage.v1.QueryMetricsResponse
+	(*CreatePrincipalRequest)(nil),       // 25: vigil.manage.v1.CreatePrincipalRequest
+	(*CreatePrincipalResponse)(nil),      // 26: vigil.manage.v1.CreatePrincipalResponse
+	(*ListPrincipalsRequest)(nil),        // 27: vigil.manage.v1.ListPrincipalsRequest
+	(*ListPrincipalsResponse)(nil),       // 28: vigil.manage.v1.ListPrincipalsResponse
+	(*RevokePrincipalRequest)(nil),       // 29: vigil.manage.v1.RevokePrincipalRequest
+	(*ScanResult)(nil),                   // 30: vigil.manage.v1.ScanResult
+	(*Count)(nil),                        // 31: vigil.manage.v1.Count
+	(*PatchSummary)(nil),                 // 32: vigil.manage.v1.PatchSummary
+	(*ListPatchSummariesRequest)(nil),    // 33: vigil.manage.v1.ListPatchSummariesRequest
+	(*ListPatchSummariesResponse)(nil),   // 34: vigil.manage.v1.ListPatchSummariesResponse
+	(*GetPatchStateRequest)(nil),         // 35: vigil.manage.v1.GetPatchStateRequest
+	(*TrackedUpdate)(nil),                // 36: vigil.manage.v1.TrackedUpdate
+	(*PatchState)(nil),                   // 37: vigil.manage.v1.PatchState
+	(*ListPatchHistoryRequest)(nil),      // 38: vigil.manage.v1.ListPatchHistoryRequest
+	(*PatchEvent)(nil),                   // 39: vigil.manage.v1.PatchEvent
+	(*ListPatchHistoryResponse)(nil),     // 40: vigil.manage.v1.ListPatchHistoryResponse
+	(*GetPatchComplianceRequest)(nil),    // 41: vigil.manage.v1.GetPatchComplianceRequest
+	(*ComplianceFinding)(nil),            // 42: vigil.manage.v1.ComplianceFinding
+	(*TenantCompliance)(nil),             // 43: vigil.manage.v1.TenantCompliance
+	(*GetPatchComplianceResponse)(nil),   // 44: vigil.manage.v1.GetPatchComplianceResponse
+	(*RescanAgentRequest)(nil),           // 45: vigil.manage.v1.RescanAgentRequest
+	(*RescanAgentResponse)(nil),          // 46: vigil.manage.v1.RescanAgentResponse
+	(*GetRebootStateRequest)(nil),        // 47: vigil.manage.v1.GetRebootStateRequest
+	(*RebootStateView)(nil),              // 48: vigil.manage.v1.RebootStateView
+	(*GetInventoryRequest)(nil),          // 49: vigil.manage.v1.GetInventoryRequest
+	(*InventoryView)(nil),                // 50: vigil.manage.v1.InventoryView
+	(*ListInventoryChangesRequest)(nil),  // 51: vigil.manage.v1.ListInventoryChangesRequest
+	(*InventoryChange)(nil),              // 52: vigil.manage.v1.InventoryChange
+	(*ListInventoryChangesResponse)(nil), // 53: vigil.manage.v1.ListInventoryChangesResponse
+	(*SetTrustRootRequest)(nil),          // 54: vigil.manage.v1.SetTrustRootRequest
+	(*GetTrustRootRequest)(nil),          // 55: vigil.manage.v1.GetTrustRootRequest
+	(*TrustRoot)(nil),                    // 56: vigil.manage.v1.TrustRoot
+	(*RegisterCertificateRequest)(nil),   // 57: vigil.manage.v1.RegisterCertificateRequest
+	(*CertificateInfo)(nil),              // 58: vigil.manage.v1.CertificateInfo
+	(*ListCertificatesRequest)(nil),      // 59: vigil.manage.v1.ListCertificatesRequest
+	(*ListCertificatesResponse)(nil),     // 60: vigil.manage.v1.ListCertificatesResponse
+	(*Task)(nil),                         // 61: vigil.manage.v1.Task
+	(*TaskTransition)(nil),               // 62: vigil.manage.v1.TaskTransition
+	(*CreateTaskRequest)(nil),            // 63: vigil.manage.v1.CreateTaskRequest
+	(*ApproveTaskRequest)(nil),           // 64: vigil.manage.v1.ApproveTaskRequest
+	(*ListTasksRequest)(nil),             // 65: vigil.manage.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),            // 66: vigil.manage.v1.ListTasksResponse
+	(*GetTaskRequest)(nil),               // 67: vigil.manage.v1.GetTaskRequest
+	(*TaskDetail)(nil),                   // 68: vigil.manage.v1.TaskDetail
+	(*CancelTaskRequest)(nil),            // 69: vigil.manage.v1.CancelTaskRequest
+	(*ListPluginsRequest)(nil),           // 70: vigil.manage.v1.ListPluginsRequest
+	(*PluginListView)(nil),               // 71: vigil.manage.v1.PluginListView
+	nil,                                  // 72: vigil.manage.v1.Task.ParametersEntry
+	(*v1.Facts)(nil),                     // 73: vigil.agent.v1.Facts
+	(*v1.Metrics)(nil),                   // 74: vigil.agent.v1.Metrics
+	(v1.ScanStatus)(0),                   // 75: vigil.agent.v1.ScanStatus
+	(v1.Severity)(0),                     // 76: vigil.agent.v1.Severity
+	(v1.Classification)(0),               // 77: vigil.agent.v1.Classification
+	(*v1.PendingUpdate)(nil),             // 78: vigil.agent.v1.PendingUpdate
+	(v1.StateKind)(0),                    // 79: vigil.agent.v1.StateKind
+	(*v1.RebootState)(nil),               // 80: vigil.agent.v1.RebootState
+	(*v1.Inventory)(nil),                 // 81: vigil.agent.v1.Inventory
+	(*v1.TaskResult)(nil),                // 82: vigil.agent.v1.TaskResult
+	(*v1.OutputLine)(nil),                // 83: vigil.agent.v1.OutputLine
+	(*v1.PluginList)(nil),                // 84: vigil.agent.v1.PluginList
 }
 var file_vigil_manage_v1_manage_proto_depIdxs = []int32{
 	0,  // 0: vigil.manage.v1.Principal.role:type_name -> vigil.manage.v1.Role
-	5,  // 1: vigil.manage.v1.ListTenantsResponse.tenants:type_name -> vigil.manage.v1.Tenant
-	11, // 2: vigil.manage.v1.CreateEnrollTokenResponse.info:type_name -> vigil.manage.v1.EnrollToken
-	11, // 3: vigil.manage.v1.ListEnrollTokensResponse.tokens:type_name -> vigil.manage.v1.EnrollToken
-	15, // 4: vigil.manage.v1.ListAgentsResponse.agents:type_name -> vigil.manage.v1.Agent
-	15, // 5: vigil.manage.v1.AgentDetail.agent:type_name -> vigil.manage.v1.Agent
-	53, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
-	21, // 7: vigil.manage.v1.AgentDetail.latest:type_name -> vigil.manage.v1.MetricSample
-	54, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
-	21, // 9: vigil.manage.v1.QueryMetricsResponse.samples:type_name -> vigil.manage.v1.MetricSample
+	6,  // 1: vigil.manage.v1.ListTenantsResponse.tenants:type_name -> vigil.manage.v1.Tenant
+	12, // 2: vigil.manage.v1.CreateEnrollTokenResponse.info:type_name -> vigil.manage.v1.EnrollToken
+	12, // 3: vigil.manage.v1.ListEnrollTokensResponse.tokens:type_name -> vigil.manage.v1.EnrollToken
+	16, // 4: vigil.manage.v1.ListAgentsResponse.agents:type_name -> vigil.manage.v1.Agent
+	16, // 5: vigil.manage.v1.AgentDetail.agent:type_name -> vigil.manage.v1.Agent
+	73, // 6: vigil.manage.v1.AgentDetail.facts:type_name -> vigil.agent.v1.Facts
+	22, // 7: vigil.manage.v1.AgentDetail.latest:type_name -> vigil.manage.v1.MetricSample
+	74, // 8: vigil.manage.v1.MetricSample.metrics:type_name -> vigil.agent.v1.Metrics
+	22, // 9: vigil.manage.v1.QueryMetricsResponse.samples:type_name -> vigil.manage.v1.MetricSample
 	0,  // 10: vigil.manage.v1.CreatePrincipalRequest.role:type_name -> vigil.manage.v1.Role
-	4,  // 11: vigil.manage.v1.CreatePrincipalResponse.principal:type_name -> vigil.manage.v1.Principal
-	4,  // 12: vigil.manage.v1.ListPrincipalsResponse.principals:type_name -> vigil.manage.v1.Principal
-	55, // 13: vigil.manage.v1.ScanResult.status:type_name -> vigil.agent.v1.ScanStatus
-	30, // 14: vigil.manage.v1.PatchSummary.by_classification:type_name -> vigil.manage.v1.Count
-	30, // 15: vigil.manage.v1.PatchSummary.by_severity:type_name -> vigil.manage.v1.Count
-	29, // 16: vigil.manage.v1.PatchSummary.last_scan:type_name -> vigil.manage.v1.ScanResult
-	56, // 17: vigil.manage.v1.ListPatchSummariesRequest.severities:type_name -> vigil.agent.v1.Severity
-	57, // 18: vigil.manage.v1.ListPatchSummariesRequest.classifications:type_name -> vigil.agent.v1.Classification
-	31, // 19: vigil.manage.v1.ListPatchSummariesResponse.summaries:type_name -> vigil.manage.v1.PatchSummary
-	58, // 20: vigil.manage.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
-	31, // 21: vigil.manage.v1.PatchState.summary:type_name -> vigil.manage.v1.PatchSummary
-	35, // 22: vigil.manage.v1.PatchState.pending:type_name -> vigil.manage.v1.TrackedUpdate
-	35, // 23: vigil.manage.v1.PatchState.installed_awaiting_reboot:type_name -> vigil.manage.v1.TrackedUpdate
-	1,  // 24: vigil.manage.v1.PatchEvent.kind:type_name -> vigil.manage.v1.PatchEvent.Kind
-	57, // 25: vigil.manage.v1.PatchEvent.classification:type_name -> vigil.agent.v1.Classification
-	56, // 26: vigil.manage.v1.PatchEvent.severity:type_name -> vigil.agent.v1.Severity
-	38, // 27: vigil.manage.v1.ListPatchHistoryResponse.events:type_name -> vigil.manage.v1.PatchEvent
-	41, // 28: vigil.manage.v1.TenantCompliance.findings:type_name -> vigil.manage.v1.ComplianceFinding
-	42, // 29: vigil.manage.v1.GetPatchComplianceResponse.tenants:type_name -> vigil.manage.v1.TenantCompliance
-	59, // 30: vigil.manage.v1.RescanAgentRequest.kinds:type_name -> vigil.agent.v1.StateKind
-	29, // 31: vigil.manage.v1.RescanAgentResponse.scan:type_name -> vigil.manage.v1.ScanResult
-	60, // 32: vigil.manage.v1.RebootStateView.state:type_name -> vigil.agent.v1.RebootState
-	61, // 33: vigil.manage.v1.InventoryView.inventory:type_name -> vigil.agent.v1.Inventory
-	2,  // 34: vigil.manage.v1.InventoryChange.kind:type_name -> vigil.manage.v1.InventoryChange.Kind
-	51, // 35: vigil.manage.v1.ListInventoryChangesResponse.changes:type_name -> vigil.manage.v1.InventoryChange
-	3,  // 36: vigil.manage.v1.ManageService.WhoAmI:input_type -> vigil.manage.v1.WhoAmIRequest
-	6,  // 37: vigil.manage.v1.ManageService.CreateTenant:input_type -> vigil.manage.v1.CreateTenantRequest
-	7,  // 38: vigil.manage.v1.ManageService.GetTenant:input_type -> vigil.manage.v1.GetTenantRequest
-	8,  // 39: vigil.manage.v1.ManageService.ListTenants:input_type -> vigil.manage.v1.ListTenantsRequest
-	10, // 40: vigil.manage.v1.ManageService.CreateEnrollToken:input_type -> vigil.manage.v1.CreateEnrollTokenRequest
-	13, // 41: vigil.manage.v1.ManageService.ListEnrollTokens:input_type -> vigil.manage.v1.ListEnrollTokensRequest
-	16, // 42: vigil.manage.v1.ManageService.ListAgents:input_type -> vigil.manage.v1.ListAgentsRequest
-	18, // 43: vigil.manage.v1.ManageService.GetAgent:input_type -> vigil.manage.v1.GetAgentRequest
-	20, // 44: vigil.manage.v1.ManageService.RevokeAgent:input_type -> vigil.manage.v1.RevokeAgentRequest
-	22, // 45: vigil.manage.v1.ManageService.QueryMetrics:input_type -> vigil.manage.v1.QueryMetricsRequest
-	24, // 46: vigil.manage.v1.ManageService.CreatePrincipal:input_type -> vigil.manage.v1.CreatePrincipalRequest
-	26, // 47: vigil.manage.v1.ManageService.ListPrincipals:input_type -> vigil.manage.v1.ListPrincipalsRequest
-	28, // 48: vigil.manage.v1.ManageService.RevokePrincipal:input_type -> vigil.manage.v1.RevokePrincipalRequest
-	32, // 49: vigil.manage.v1.ManageService.ListPatchSummaries:input_type -> vigil.manage.v1.ListPatchSummariesRequest
-	34, // 50: vigil.manage.v1.ManageService.GetPatchState:input_type -> vigil.manage.v1.GetPatchStateRequest
-	37, // 51: vigil.manage.v1.ManageService.ListPatchHistory:input_type -> vigil.manage.v1.ListPatchHistoryRequest
-	40, // 52: vigil.manage.v1.ManageService.GetPatchCompliance:input_type -> vigil.manage.v1.GetPatchComplianceRequest
-	44, // 53: vigil.manage.v1.ManageService.RescanAgent:input_type -> vigil.manage.v1.RescanAgentRequest
-	46, // 54: vigil.manage.v1.ManageService.GetRebootState:input_type -> vigil.manage.v1.GetRebootStateRequest
-	48, // 55: vigil.manage.v1.ManageService.GetInventory:input_type -> vigil.manage.v1.GetInventoryRequest
-	50, // 56: vigil.manage.v1.ManageService.ListInventoryChanges:input_type -> vigil.manage.v1.ListInventoryChangesRequest
-	4,  // 57: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
-	5,  // 58: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
-	5,  // 59: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
-	9,  // 60: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
-	12, // 61: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
-	14, // 62: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
-	17, // 63: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
-	19, // 64: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
-	15, // 65: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
-	23, // 66: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
-	25, // 67: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
-	27, // 68: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
-	4,  // 69: vigil.manage.v1.ManageService.RevokePrincipal:output_type -> vigil.manage.v1.Principal
-	33, // 70: vigil.manage.v1.ManageService.ListPatchSummaries:output_type -> vigil.manage.v1.ListPatchSummariesResponse
-	36, // 71: vigil.manage.v1.ManageService.GetPatchState:output_type -> vigil.manage.v1.PatchState
-	39, // 72: vigil.manage.v1.ManageService.ListPatchHistory:output_type -> vigil.manage.v1.ListPatchHistoryResponse
-	43, // 73: vigil.manage.v1.ManageService.GetPatchCompliance:output_type -> vigil.manage.v1.GetPatchComplianceResponse
-	45, // 74: vigil.manage.v1.ManageService.RescanAgent:output_type -> vigil.manage.v1.RescanAgentResponse
-	47, // 75: vigil.manage.v1.ManageService.GetRebootState:output_type -> vigil.manage.v1.RebootStateView
-	49, // 76: vigil.manage.v1.ManageService.GetInventory:output_type -> vigil.manage.v1.InventoryView
-	52, // 77: vigil.manage.v1.ManageService.ListInventoryChanges:output_type -> vigil.manage.v1.ListInventoryChangesResponse
-	57, // [57:78] is the sub-list for method output_type
-	36, // [36:57] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	5,  // 11: vigil.manage.v1.CreatePrincipalResponse.principal:type_name -> vigil.manage.v1.Principal
+	5,  // 12: vigil.manage.v1.ListPrincipalsResponse.principals:type_name -> vigil.manage.v1.Principal
+	75, // 13: vigil.manage.v1.ScanResult.status:type_name -> vigil.agent.v1.ScanStatus
+	31, // 14: vigil.manage.v1.PatchSummary.by_classification:type_name -> vigil.manage.v1.Count
+	31, // 15: vigil.manage.v1.PatchSummary.by_severity:type_name -> vigil.manage.v1.Count
+	30, // 16: vigil.manage.v1.PatchSummary.last_scan:type_name -> vigil.manage.v1.ScanResult
+	76, // 17: vigil.manage.v1.ListPatchSummariesRequest.severities:type_name -> vigil.agent.v1.Severity
+	77, // 18: vigil.manage.v1.ListPatchSummariesRequest.classifications:type_name -> vigil.agent.v1.Classification
+	32, // 19: vigil.manage.v1.ListPatchSummariesResponse.summaries:type_name -> vigil.manage.v1.PatchSummary
+	78, // 20: vigil.manage.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
+	32, // 21: vigil.manage.v1.PatchState.summary:type_name -> vigil.manage.v1.PatchSummary
+	36, // 22: vigil.manage.v1.PatchState.pending:type_name -> vigil.manage.v1.TrackedUpdate
+	36, // 23: vigil.manage.v1.PatchState.installed_awaiting_reboot:type_name -> vigil.manage.v1.TrackedUpdate
+	2,  // 24: vigil.manage.v1.PatchEvent.kind:type_name -> vigil.manage.v1.PatchEvent.Kind
+	77, // 25: vigil.manage.v1.PatchEvent.classification:type_name -> vigil.agent.v1.Classification
+	76, // 26: vigil.manage.v1.PatchEvent.severity:type_name -> vigil.agent.v1.Severity
+	39, // 27: vigil.manage.v1.ListPatchHistoryResponse.events:type_name -> vigil.manage.v1.PatchEvent
+	42, // 28: vigil.manage.v1.TenantCompliance.findings:type_name -> vigil.manage.v1.ComplianceFinding
+	43, // 29: vigil.manage.v1.GetPatchComplianceResponse.tenants:type_name -> vigil.manage.v1.TenantCompliance
+	79, // 30: vigil.manage.v1.RescanAgentRequest.kinds:type_name -> vigil.agent.v1.StateKind
+	30, // 31: vigil.manage.v1.RescanAgentResponse.scan:type_name -> vigil.manage.v1.ScanResult
+	80, // 32: vigil.manage.v1.RebootStateView.state:type_name -> vigil.agent.v1.RebootState
+	81, // 33: vigil.manage.v1.InventoryView.inventory:type_name -> vigil.agent.v1.Inventory
+	3,  // 34: vigil.manage.v1.InventoryChange.kind:type_name -> vigil.manage.v1.InventoryChange.Kind
+	52, // 35: vigil.manage.v1.ListInventoryChangesResponse.changes:type_name -> vigil.manage.v1.InventoryChange
+	58, // 36: vigil.manage.v1.ListCertificatesResponse.certificates:type_name -> vigil.manage.v1.CertificateInfo
+	72, // 37: vigil.manage.v1.Task.parameters:type_name -> vigil.manage.v1.Task.ParametersEntry
+	1,  // 38: vigil.manage.v1.Task.state:type_name -> vigil.manage.v1.TaskState
+	82, // 39: vigil.manage.v1.Task.result:type_name -> vigil.agent.v1.TaskResult
+	1,  // 40: vigil.manage.v1.TaskTransition.state:type_name -> vigil.manage.v1.TaskState
+	1,  // 41: vigil.manage.v1.ListTasksRequest.state:type_name -> vigil.manage.v1.TaskState
+	61, // 42: vigil.manage.v1.ListTasksResponse.tasks:type_name -> vigil.manage.v1.Task
+	61, // 43: vigil.manage.v1.TaskDetail.task:type_name -> vigil.manage.v1.Task
+	62, // 44: vigil.manage.v1.TaskDetail.transitions:type_name -> vigil.manage.v1.TaskTransition
+	83, // 45: vigil.manage.v1.TaskDetail.output:type_name -> vigil.agent.v1.OutputLine
+	84, // 46: vigil.manage.v1.PluginListView.plugins:type_name -> vigil.agent.v1.PluginList
+	4,  // 47: vigil.manage.v1.ManageService.WhoAmI:input_type -> vigil.manage.v1.WhoAmIRequest
+	7,  // 48: vigil.manage.v1.ManageService.CreateTenant:input_type -> vigil.manage.v1.CreateTenantRequest
+	8,  // 49: vigil.manage.v1.ManageService.GetTenant:input_type -> vigil.manage.v1.GetTenantRequest
+	9,  // 50: vigil.manage.v1.ManageService.ListTenants:input_type -> vigil.manage.v1.ListTenantsRequest
+	11, // 51: vigil.manage.v1.ManageService.CreateEnrollToken:input_type -> vigil.manage.v1.CreateEnrollTokenRequest
+	14, // 52: vigil.manage.v1.ManageService.ListEnrollTokens:input_type -> vigil.manage.v1.ListEnrollTokensRequest
+	17, // 53: vigil.manage.v1.ManageService.ListAgents:input_type -> vigil.manage.v1.ListAgentsRequest
+	19, // 54: vigil.manage.v1.ManageService.GetAgent:input_type -> vigil.manage.v1.GetAgentRequest
+	21, // 55: vigil.manage.v1.ManageService.RevokeAgent:input_type -> vigil.manage.v1.RevokeAgentRequest
+	23, // 56: vigil.manage.v1.ManageService.QueryMetrics:input_type -> vigil.manage.v1.QueryMetricsRequest
+	25, // 57: vigil.manage.v1.ManageService.CreatePrincipal:input_type -> vigil.manage.v1.CreatePrincipalRequest
+	27, // 58: vigil.manage.v1.ManageService.ListPrincipals:input_type -> vigil.manage.v1.ListPrincipalsRequest
+	29, // 59: vigil.manage.v1.ManageService.RevokePrincipal:input_type -> vigil.manage.v1.RevokePrincipalRequest
+	33, // 60: vigil.manage.v1.ManageService.ListPatchSummaries:input_type -> vigil.manage.v1.ListPatchSummariesRequest
+	35, // 61: vigil.manage.v1.ManageService.GetPatchState:input_type -> vigil.manage.v1.GetPatchStateRequest
+	38, // 62: vigil.manage.v1.ManageService.ListPatchHistory:input_type -> vigil.manage.v1.ListPatchHistoryRequest
+	41, // 63: vigil.manage.v1.ManageService.GetPatchCompliance:input_type -> vigil.manage.v1.GetPatchComplianceRequest
+	45, // 64: vigil.manage.v1.ManageService.RescanAgent:input_type -> vigil.manage.v1.RescanAgentRequest
+	47, // 65: vigil.manage.v1.ManageService.GetRebootState:input_type -> vigil.manage.v1.GetRebootStateRequest
+	49, // 66: vigil.manage.v1.ManageService.GetInventory:input_type -> vigil.manage.v1.GetInventoryRequest
+	51, // 67: vigil.manage.v1.ManageService.ListInventoryChanges:input_type -> vigil.manage.v1.ListInventoryChangesRequest
+	54, // 68: vigil.manage.v1.ManageService.SetTrustRoot:input_type -> vigil.manage.v1.SetTrustRootRequest
+	55, // 69: vigil.manage.v1.ManageService.GetTrustRoot:input_type -> vigil.manage.v1.GetTrustRootRequest
+	57, // 70: vigil.manage.v1.ManageService.RegisterCertificate:input_type -> vigil.manage.v1.RegisterCertificateRequest
+	59, // 71: vigil.manage.v1.ManageService.ListCertificates:input_type -> vigil.manage.v1.ListCertificatesRequest
+	63, // 72: vigil.manage.v1.ManageService.CreateTask:input_type -> vigil.manage.v1.CreateTaskRequest
+	64, // 73: vigil.manage.v1.ManageService.ApproveTask:input_type -> vigil.manage.v1.ApproveTaskRequest
+	65, // 74: vigil.manage.v1.ManageService.ListTasks:input_type -> vigil.manage.v1.ListTasksRequest
+	67, // 75: vigil.manage.v1.ManageService.GetTask:input_type -> vigil.manage.v1.GetTaskRequest
+	69, // 76: vigil.manage.v1.ManageService.CancelTask:input_type -> vigil.manage.v1.CancelTaskRequest
+	70, // 77: vigil.manage.v1.ManageService.ListPlugins:input_type -> vigil.manage.v1.ListPluginsRequest
+	5,  // 78: vigil.manage.v1.ManageService.WhoAmI:output_type -> vigil.manage.v1.Principal
+	6,  // 79: vigil.manage.v1.ManageService.CreateTenant:output_type -> vigil.manage.v1.Tenant
+	6,  // 80: vigil.manage.v1.ManageService.GetTenant:output_type -> vigil.manage.v1.Tenant
+	10, // 81: vigil.manage.v1.ManageService.ListTenants:output_type -> vigil.manage.v1.ListTenantsResponse
+	13, // 82: vigil.manage.v1.ManageService.CreateEnrollToken:output_type -> vigil.manage.v1.CreateEnrollTokenResponse
+	15, // 83: vigil.manage.v1.ManageService.ListEnrollTokens:output_type -> vigil.manage.v1.ListEnrollTokensResponse
+	18, // 84: vigil.manage.v1.ManageService.ListAgents:output_type -> vigil.manage.v1.ListAgentsResponse
+	20, // 85: vigil.manage.v1.ManageService.GetAgent:output_type -> vigil.manage.v1.AgentDetail
+	16, // 86: vigil.manage.v1.ManageService.RevokeAgent:output_type -> vigil.manage.v1.Agent
+	24, // 87: vigil.manage.v1.ManageService.QueryMetrics:output_type -> vigil.manage.v1.QueryMetricsResponse
+	26, // 88: vigil.manage.v1.ManageService.CreatePrincipal:output_type -> vigil.manage.v1.CreatePrincipalResponse
+	28, // 89: vigil.manage.v1.ManageService.ListPrincipals:output_type -> vigil.manage.v1.ListPrincipalsResponse
+	5,  // 90: vigil.manage.v1.ManageService.RevokePrincipal:output_type -> vigil.manage.v1.Principal
+	34, // 91: vigil.manage.v1.ManageService.ListPatchSummaries:output_type -> vigil.manage.v1.ListPatchSummariesResponse
+	37, // 92: vigil.manage.v1.ManageService.GetPatchState:output_type -> vigil.manage.v1.PatchState
+	40, // 93: vigil.manage.v1.ManageService.ListPatchHistory:output_type -> vigil.manage.v1.ListPatchHistoryResponse
+	44, // 94: vigil.manage.v1.ManageService.GetPatchCompliance:output_type -> vigil.manage.v1.GetPatchComplianceResponse
+	46, // 95: vigil.manage.v1.ManageService.RescanAgent:output_type -> vigil.manage.v1.RescanAgentResponse
+	48, // 96: vigil.manage.v1.ManageService.GetRebootState:output_type -> vigil.manage.v1.RebootStateView
+	50, // 97: vigil.manage.v1.ManageService.GetInventory:output_type -> vigil.manage.v1.InventoryView
+	53, // 98: vigil.manage.v1.ManageService.ListInventoryChanges:output_type -> vigil.manage.v1.ListInventoryChangesResponse
+	56, // 99: vigil.manage.v1.ManageService.SetTrustRoot:output_type -> vigil.manage.v1.TrustRoot
+	56, // 100: vigil.manage.v1.ManageService.GetTrustRoot:output_type -> vigil.manage.v1.TrustRoot
+	58, // 101: vigil.manage.v1.ManageService.RegisterCertificate:output_type -> vigil.manage.v1.CertificateInfo
+	60, // 102: vigil.manage.v1.ManageService.ListCertificates:output_type -> vigil.manage.v1.ListCertificatesResponse
+	61, // 103: vigil.manage.v1.ManageService.CreateTask:output_type -> vigil.manage.v1.Task
+	61, // 104: vigil.manage.v1.ManageService.ApproveTask:output_type -> vigil.manage.v1.Task
+	66, // 105: vigil.manage.v1.ManageService.ListTasks:output_type -> vigil.manage.v1.ListTasksResponse
+	68, // 106: vigil.manage.v1.ManageService.GetTask:output_type -> vigil.manage.v1.TaskDetail
+	61, // 107: vigil.manage.v1.ManageService.CancelTask:output_type -> vigil.manage.v1.Task
+	71, // 108: vigil.manage.v1.ManageService.ListPlugins:output_type -> vigil.manage.v1.PluginListView
+	78, // [78:109] is the sub-list for method output_type
+	47, // [47:78] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_manage_proto_init() }
@@ -3894,8 +5366,8 @@ func file_vigil_manage_v1_manage_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_manage_proto_rawDesc), len(file_vigil_manage_v1_manage_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   50,
+			NumEnums:      4,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

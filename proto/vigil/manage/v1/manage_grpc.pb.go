@@ -45,6 +45,16 @@ const (
 	ManageService_GetRebootState_FullMethodName       = "/vigil.manage.v1.ManageService/GetRebootState"
 	ManageService_GetInventory_FullMethodName         = "/vigil.manage.v1.ManageService/GetInventory"
 	ManageService_ListInventoryChanges_FullMethodName = "/vigil.manage.v1.ManageService/ListInventoryChanges"
+	ManageService_SetTrustRoot_FullMethodName         = "/vigil.manage.v1.ManageService/SetTrustRoot"
+	ManageService_GetTrustRoot_FullMethodName         = "/vigil.manage.v1.ManageService/GetTrustRoot"
+	ManageService_RegisterCertificate_FullMethodName  = "/vigil.manage.v1.ManageService/RegisterCertificate"
+	ManageService_ListCertificates_FullMethodName     = "/vigil.manage.v1.ManageService/ListCertificates"
+	ManageService_CreateTask_FullMethodName           = "/vigil.manage.v1.ManageService/CreateTask"
+	ManageService_ApproveTask_FullMethodName          = "/vigil.manage.v1.ManageService/ApproveTask"
+	ManageService_ListTasks_FullMethodName            = "/vigil.manage.v1.ManageService/ListTasks"
+	ManageService_GetTask_FullMethodName              = "/vigil.manage.v1.ManageService/GetTask"
+	ManageService_CancelTask_FullMethodName           = "/vigil.manage.v1.ManageService/CancelTask"
+	ManageService_ListPlugins_FullMethodName          = "/vigil.manage.v1.ManageService/ListPlugins"
 )
 
 // ManageServiceClient is the client API for ManageService service.
@@ -105,6 +115,34 @@ type ManageServiceClient interface {
 	// ListInventoryChanges returns what was installed, removed or upgraded on
 	// one agent, newest last.
 	ListInventoryChanges(ctx context.Context, in *ListInventoryChangesRequest, opts ...grpc.CallOption) (*ListInventoryChangesResponse, error)
+	// SetTrustRoot records the fingerprint of the MSP's offline root key
+	// (`vigilctl trust init`). Admin only. The controller checks signatures
+	// against it; agents check against their own pin, never the controller's.
+	SetTrustRoot(ctx context.Context, in *SetTrustRootRequest, opts ...grpc.CallOption) (*TrustRoot, error)
+	// GetTrustRoot returns the recorded root fingerprint.
+	GetTrustRoot(ctx context.Context, in *GetTrustRootRequest, opts ...grpc.CallOption) (*TrustRoot, error)
+	// RegisterCertificate stores a root-signed principal certificate. Admin
+	// only; the certificate must name an existing principal with the same
+	// role and tenant.
+	RegisterCertificate(ctx context.Context, in *RegisterCertificateRequest, opts ...grpc.CallOption) (*CertificateInfo, error)
+	// ListCertificates lists registered certificates.
+	ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error)
+	// CreateTask submits a task signed by the calling technician. A downtime
+	// task waits for a client approver's signature (PROPOSED); any other is
+	// SCHEDULED at once. Refused for a monitor-only agent.
+	CreateTask(ctx context.Context, in *CreateTaskRequest, opts ...grpc.CallOption) (*Task, error)
+	// ApproveTask adds the calling client approver's signature to a
+	// PROPOSED downtime task.
+	ApproveTask(ctx context.Context, in *ApproveTaskRequest, opts ...grpc.CallOption) (*Task, error)
+	// ListTasks lists tasks, newest first.
+	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
+	// GetTask returns a task with every transition and its output after a
+	// cursor (poll it to follow a task).
+	GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*TaskDetail, error)
+	// CancelTask cancels a task that has not finished.
+	CancelTask(ctx context.Context, in *CancelTaskRequest, opts ...grpc.CallOption) (*Task, error)
+	// ListPlugins returns an agent's plugins as it last reported them.
+	ListPlugins(ctx context.Context, in *ListPluginsRequest, opts ...grpc.CallOption) (*PluginListView, error)
 }
 
 type manageServiceClient struct {
@@ -325,6 +363,106 @@ func (c *manageServiceClient) ListInventoryChanges(ctx context.Context, in *List
 	return out, nil
 }
 
+func (c *manageServiceClient) SetTrustRoot(ctx context.Context, in *SetTrustRootRequest, opts ...grpc.CallOption) (*TrustRoot, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TrustRoot)
+	err := c.cc.Invoke(ctx, ManageService_SetTrustRoot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetTrustRoot(ctx context.Context, in *GetTrustRootRequest, opts ...grpc.CallOption) (*TrustRoot, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TrustRoot)
+	err := c.cc.Invoke(ctx, ManageService_GetTrustRoot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) RegisterCertificate(ctx context.Context, in *RegisterCertificateRequest, opts ...grpc.CallOption) (*CertificateInfo, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CertificateInfo)
+	err := c.cc.Invoke(ctx, ManageService_RegisterCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCertificatesResponse)
+	err := c.cc.Invoke(ctx, ManageService_ListCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) CreateTask(ctx context.Context, in *CreateTaskRequest, opts ...grpc.CallOption) (*Task, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Task)
+	err := c.cc.Invoke(ctx, ManageService_CreateTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ApproveTask(ctx context.Context, in *ApproveTaskRequest, opts ...grpc.CallOption) (*Task, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Task)
+	err := c.cc.Invoke(ctx, ManageService_ApproveTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTasksResponse)
+	err := c.cc.Invoke(ctx, ManageService_ListTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*TaskDetail, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TaskDetail)
+	err := c.cc.Invoke(ctx, ManageService_GetTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) CancelTask(ctx context.Context, in *CancelTaskRequest, opts ...grpc.CallOption) (*Task, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Task)
+	err := c.cc.Invoke(ctx, ManageService_CancelTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *manageServiceClient) ListPlugins(ctx context.Context, in *ListPluginsRequest, opts ...grpc.CallOption) (*PluginListView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PluginListView)
+	err := c.cc.Invoke(ctx, ManageService_ListPlugins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ManageServiceServer is the server API for ManageService service.
 // All implementations must embed UnimplementedManageServiceServer
 // for forward compatibility.
@@ -383,6 +521,34 @@ type ManageServiceServer interface {
 	// ListInventoryChanges returns what was installed, removed or upgraded on
 	// one agent, newest last.
 	ListInventoryChanges(context.Context, *ListInventoryChangesRequest) (*ListInventoryChangesResponse, error)
+	// SetTrustRoot records the fingerprint of the MSP's offline root key
+	// (`vigilctl trust init`). Admin only. The controller checks signatures
+	// against it; agents check against their own pin, never the controller's.
+	SetTrustRoot(context.Context, *SetTrustRootRequest) (*TrustRoot, error)
+	// GetTrustRoot returns the recorded root fingerprint.
+	GetTrustRoot(context.Context, *GetTrustRootRequest) (*TrustRoot, error)
+	// RegisterCertificate stores a root-signed principal certificate. Admin
+	// only; the certificate must name an existing principal with the same
+	// role and tenant.
+	RegisterCertificate(context.Context, *RegisterCertificateRequest) (*CertificateInfo, error)
+	// ListCertificates lists registered certificates.
+	ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error)
+	// CreateTask submits a task signed by the calling technician. A downtime
+	// task waits for a client approver's signature (PROPOSED); any other is
+	// SCHEDULED at once. Refused for a monitor-only agent.
+	CreateTask(context.Context, *CreateTaskRequest) (*Task, error)
+	// ApproveTask adds the calling client approver's signature to a
+	// PROPOSED downtime task.
+	ApproveTask(context.Context, *ApproveTaskRequest) (*Task, error)
+	// ListTasks lists tasks, newest first.
+	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
+	// GetTask returns a task with every transition and its output after a
+	// cursor (poll it to follow a task).
+	GetTask(context.Context, *GetTaskRequest) (*TaskDetail, error)
+	// CancelTask cancels a task that has not finished.
+	CancelTask(context.Context, *CancelTaskRequest) (*Task, error)
+	// ListPlugins returns an agent's plugins as it last reported them.
+	ListPlugins(context.Context, *ListPluginsRequest) (*PluginListView, error)
 	mustEmbedUnimplementedManageServiceServer()
 }
 
@@ -455,6 +621,36 @@ func (UnimplementedManageServiceServer) GetInventory(context.Context, *GetInvent
 }
 func (UnimplementedManageServiceServer) ListInventoryChanges(context.Context, *ListInventoryChangesRequest) (*ListInventoryChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInventoryChanges not implemented")
+}
+func (UnimplementedManageServiceServer) SetTrustRoot(context.Context, *SetTrustRootRequest) (*TrustRoot, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTrustRoot not implemented")
+}
+func (UnimplementedManageServiceServer) GetTrustRoot(context.Context, *GetTrustRootRequest) (*TrustRoot, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTrustRoot not implemented")
+}
+func (UnimplementedManageServiceServer) RegisterCertificate(context.Context, *RegisterCertificateRequest) (*CertificateInfo, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterCertificate not implemented")
+}
+func (UnimplementedManageServiceServer) ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCertificates not implemented")
+}
+func (UnimplementedManageServiceServer) CreateTask(context.Context, *CreateTaskRequest) (*Task, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTask not implemented")
+}
+func (UnimplementedManageServiceServer) ApproveTask(context.Context, *ApproveTaskRequest) (*Task, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveTask not implemented")
+}
+func (UnimplementedManageServiceServer) ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTasks not implemented")
+}
+func (UnimplementedManageServiceServer) GetTask(context.Context, *GetTaskRequest) (*TaskDetail, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTask not implemented")
+}
+func (UnimplementedManageServiceServer) CancelTask(context.Context, *CancelTaskRequest) (*Task, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelTask not implemented")
+}
+func (UnimplementedManageServiceServer) ListPlugins(context.Context, *ListPluginsRequest) (*PluginListView, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPlugins not implemented")
 }
 func (UnimplementedManageServiceServer) mustEmbedUnimplementedManageServiceServer() {}
 func (UnimplementedManageServiceServer) testEmbeddedByValue()                       {}
@@ -855,6 +1051,186 @@ func _ManageService_ListInventoryChanges_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManageService_SetTrustRoot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTrustRootRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).SetTrustRoot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_SetTrustRoot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).SetTrustRoot(ctx, req.(*SetTrustRootRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetTrustRoot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTrustRootRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetTrustRoot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetTrustRoot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetTrustRoot(ctx, req.(*GetTrustRootRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_RegisterCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).RegisterCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_RegisterCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).RegisterCertificate(ctx, req.(*RegisterCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ListCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCertificatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListCertificates(ctx, req.(*ListCertificatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_CreateTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).CreateTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_CreateTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).CreateTask(ctx, req.(*CreateTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ApproveTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ApproveTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ApproveTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ApproveTask(ctx, req.(*ApproveTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ListTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListTasks(ctx, req.(*ListTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_GetTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).GetTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_GetTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).GetTask(ctx, req.(*GetTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_CancelTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).CancelTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_CancelTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).CancelTask(ctx, req.(*CancelTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManageService_ListPlugins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPluginsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManageServiceServer).ListPlugins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManageService_ListPlugins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManageServiceServer).ListPlugins(ctx, req.(*ListPluginsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ManageService_ServiceDesc is the grpc.ServiceDesc for ManageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -945,6 +1321,46 @@ var ManageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInventoryChanges",
 			Handler:    _ManageService_ListInventoryChanges_Handler,
+		},
+		{
+			MethodName: "SetTrustRoot",
+			Handler:    _ManageService_SetTrustRoot_Handler,
+		},
+		{
+			MethodName: "GetTrustRoot",
+			Handler:    _ManageService_GetTrustRoot_Handler,
+		},
+		{
+			MethodName: "RegisterCertificate",
+			Handler:    _ManageService_RegisterCertificate_Handler,
+		},
+		{
+			MethodName: "ListCertificates",
+			Handler:    _ManageService_ListCertificates_Handler,
+		},
+		{
+			MethodName: "CreateTask",
+			Handler:    _ManageService_CreateTask_Handler,
+		},
+		{
+			MethodName: "ApproveTask",
+			Handler:    _ManageService_ApproveTask_Handler,
+		},
+		{
+			MethodName: "ListTasks",
+			Handler:    _ManageService_ListTasks_Handler,
+		},
+		{
+			MethodName: "GetTask",
+			Handler:    _ManageService_GetTask_Handler,
+		},
+		{
+			MethodName: "CancelTask",
+			Handler:    _ManageService_CancelTask_Handler,
+		},
+		{
+			MethodName: "ListPlugins",
+			Handler:    _ManageService_ListPlugins_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

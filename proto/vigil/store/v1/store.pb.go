@@ -230,7 +230,11 @@ type Agent struct {
 	// last_seen_unix is flushed periodically from memory.
 	LastSeenUnix int64 `protobuf:"varint,13,opt,name=last_seen_unix,json=lastSeenUnix,proto3" json:"last_seen_unix,omitempty"`
 	// agent_version is the version from Hello or facts.
-	AgentVersion  string `protobuf:"bytes,14,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	AgentVersion string `protobuf:"bytes,14,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	// tier is the service tier from the agent's last Hello.
+	Tier string `protobuf:"bytes,15,opt,name=tier,proto3" json:"tier,omitempty"`
+	// boot_time_unix is the boot time from the agent's last Hello.
+	BootTimeUnix  int64 `protobuf:"varint,16,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -361,6 +365,20 @@ func (x *Agent) GetAgentVersion() string {
 		return x.AgentVersion
 	}
 	return ""
+}
+
+func (x *Agent) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *Agent) GetBootTimeUnix() int64 {
+	if x != nil {
+		return x.BootTimeUnix
+	}
+	return 0
 }
 
 // Principal is a person or automation identity.
@@ -996,6 +1014,573 @@ func (x *InventoryChange) GetNewVersion() string {
 	return ""
 }
 
+// TrustRootRecord is the MSP's root fingerprint. Key: trust/root.
+type TrustRootRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// fingerprint is "sha256:<hex>" of the root public key.
+	Fingerprint string `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// set_unix is when it was set.
+	SetUnix int64 `protobuf:"varint,2,opt,name=set_unix,json=setUnix,proto3" json:"set_unix,omitempty"`
+	// set_by is the admin who set it.
+	SetBy         string `protobuf:"bytes,3,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrustRootRecord) Reset() {
+	*x = TrustRootRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrustRootRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrustRootRecord) ProtoMessage() {}
+
+func (x *TrustRootRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrustRootRecord.ProtoReflect.Descriptor instead.
+func (*TrustRootRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TrustRootRecord) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *TrustRootRecord) GetSetUnix() int64 {
+	if x != nil {
+		return x.SetUnix
+	}
+	return 0
+}
+
+func (x *TrustRootRecord) GetSetBy() string {
+	if x != nil {
+		return x.SetBy
+	}
+	return ""
+}
+
+// CertificateRecord is a registered principal certificate. Key:
+// certs/<serial>.
+type CertificateRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// certificate is the serialized vigil.trust.v1.Certificate.
+	Certificate []byte `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	// serial, principal, role, tenant repeat the body for listing.
+	Serial string `protobuf:"bytes,2,opt,name=serial,proto3" json:"serial,omitempty"`
+	// principal is the certified principal.
+	Principal string `protobuf:"bytes,3,opt,name=principal,proto3" json:"principal,omitempty"`
+	// role is the certified role.
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// tenant is the certified scope.
+	Tenant string `protobuf:"bytes,5,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// not_before_unix and not_after_unix bound its validity.
+	NotBeforeUnix int64 `protobuf:"varint,6,opt,name=not_before_unix,json=notBeforeUnix,proto3" json:"not_before_unix,omitempty"`
+	// not_after_unix is the end of validity.
+	NotAfterUnix int64 `protobuf:"varint,7,opt,name=not_after_unix,json=notAfterUnix,proto3" json:"not_after_unix,omitempty"`
+	// registered_unix is when it was registered.
+	RegisteredUnix int64 `protobuf:"varint,8,opt,name=registered_unix,json=registeredUnix,proto3" json:"registered_unix,omitempty"`
+	// public_key is the certified Ed25519 key.
+	PublicKey     []byte `protobuf:"bytes,9,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CertificateRecord) Reset() {
+	*x = CertificateRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificateRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificateRecord) ProtoMessage() {}
+
+func (x *CertificateRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificateRecord.ProtoReflect.Descriptor instead.
+func (*CertificateRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CertificateRecord) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *CertificateRecord) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *CertificateRecord) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *CertificateRecord) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CertificateRecord) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *CertificateRecord) GetNotBeforeUnix() int64 {
+	if x != nil {
+		return x.NotBeforeUnix
+	}
+	return 0
+}
+
+func (x *CertificateRecord) GetNotAfterUnix() int64 {
+	if x != nil {
+		return x.NotAfterUnix
+	}
+	return 0
+}
+
+func (x *CertificateRecord) GetRegisteredUnix() int64 {
+	if x != nil {
+		return x.RegisteredUnix
+	}
+	return 0
+}
+
+func (x *CertificateRecord) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+// TaskTransition is one change of a task's state.
+type TaskTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is a vigil.manage.v1.TaskState value.
+	State int32 `protobuf:"varint,1,opt,name=state,proto3" json:"state,omitempty"`
+	// time_unix_ms is when.
+	TimeUnixMs int64 `protobuf:"varint,2,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	// actor is who caused it.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// reason explains it.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskTransition) Reset() {
+	*x = TaskTransition{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskTransition) ProtoMessage() {}
+
+func (x *TaskTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskTransition.ProtoReflect.Descriptor instead.
+func (*TaskTransition) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TaskTransition) GetState() int32 {
+	if x != nil {
+		return x.State
+	}
+	return 0
+}
+
+func (x *TaskTransition) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+func (x *TaskTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *TaskTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// TaskRecord is a task. Key: tasks/<id>; index taskq/<agent>/<id> while
+// the task is not final.
+type TaskRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the task id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant is the target agent's tenant.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// agent_id is the target agent.
+	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// plugin is the runner.
+	Plugin string `protobuf:"bytes,4,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	// parameters are the runner's parameters.
+	Parameters map[string]string `protobuf:"bytes,5,rep,name=parameters,proto3" json:"parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// state is a vigil.manage.v1.TaskState value.
+	State int32 `protobuf:"varint,6,opt,name=state,proto3" json:"state,omitempty"`
+	// reason explains the state.
+	Reason string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// not_before_unix and not_after_unix bound the start.
+	NotBeforeUnix int64 `protobuf:"varint,8,opt,name=not_before_unix,json=notBeforeUnix,proto3" json:"not_before_unix,omitempty"`
+	// not_after_unix is the latest start.
+	NotAfterUnix int64 `protobuf:"varint,9,opt,name=not_after_unix,json=notAfterUnix,proto3" json:"not_after_unix,omitempty"`
+	// downtime is true for tasks that may interrupt service.
+	Downtime bool `protobuf:"varint,10,opt,name=downtime,proto3" json:"downtime,omitempty"`
+	// created_by is the signing technician.
+	CreatedBy string `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// approved_by is the signing client approver.
+	ApprovedBy string `protobuf:"bytes,12,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	// created_unix is the creation time.
+	CreatedUnix int64 `protobuf:"varint,13,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// updated_unix_ms is the time of the last change.
+	UpdatedUnixMs int64 `protobuf:"varint,14,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
+	// progress_percent and progress_message are the latest progress.
+	ProgressPercent int32 `protobuf:"varint,15,opt,name=progress_percent,json=progressPercent,proto3" json:"progress_percent,omitempty"`
+	// progress_message says what the runner is doing.
+	ProgressMessage string `protobuf:"bytes,16,opt,name=progress_message,json=progressMessage,proto3" json:"progress_message,omitempty"`
+	// result is the runner's outcome.
+	Result *v1.TaskResult `protobuf:"bytes,17,opt,name=result,proto3" json:"result,omitempty"`
+	// signed_task is the serialized vigil.trust.v1.SignedTask.
+	SignedTask []byte `protobuf:"bytes,18,opt,name=signed_task,json=signedTask,proto3" json:"signed_task,omitempty"`
+	// transitions are every change of state, oldest first.
+	Transitions []*TaskTransition `protobuf:"bytes,19,rep,name=transitions,proto3" json:"transitions,omitempty"`
+	// output_lines is how many output lines are stored (taskout/<id>/<n>).
+	OutputLines uint64 `protobuf:"varint,20,opt,name=output_lines,json=outputLines,proto3" json:"output_lines,omitempty"`
+	// output_bytes is their total size.
+	OutputBytes uint64 `protobuf:"varint,21,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
+	// output_truncated is true once the output cap was reached.
+	OutputTruncated bool `protobuf:"varint,22,opt,name=output_truncated,json=outputTruncated,proto3" json:"output_truncated,omitempty"`
+	// boot_time_unix is the agent's boot time when the task was accepted
+	// (a reboot task succeeds when the agent returns with a later one).
+	BootTimeUnix int64 `protobuf:"varint,23,opt,name=boot_time_unix,json=bootTimeUnix,proto3" json:"boot_time_unix,omitempty"`
+	// reboot_deadline_unix is when a rebooting task fails if the agent has
+	// not come back.
+	RebootDeadlineUnix int64 `protobuf:"varint,24,opt,name=reboot_deadline_unix,json=rebootDeadlineUnix,proto3" json:"reboot_deadline_unix,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TaskRecord) Reset() {
+	*x = TaskRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskRecord) ProtoMessage() {}
+
+func (x *TaskRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskRecord.ProtoReflect.Descriptor instead.
+func (*TaskRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TaskRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetParameters() map[string]string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetState() int32 {
+	if x != nil {
+		return x.State
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetNotBeforeUnix() int64 {
+	if x != nil {
+		return x.NotBeforeUnix
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetNotAfterUnix() int64 {
+	if x != nil {
+		return x.NotAfterUnix
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetDowntime() bool {
+	if x != nil {
+		return x.Downtime
+	}
+	return false
+}
+
+func (x *TaskRecord) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetUpdatedUnixMs() int64 {
+	if x != nil {
+		return x.UpdatedUnixMs
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetProgressPercent() int32 {
+	if x != nil {
+		return x.ProgressPercent
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetProgressMessage() string {
+	if x != nil {
+		return x.ProgressMessage
+	}
+	return ""
+}
+
+func (x *TaskRecord) GetResult() *v1.TaskResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetSignedTask() []byte {
+	if x != nil {
+		return x.SignedTask
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetTransitions() []*TaskTransition {
+	if x != nil {
+		return x.Transitions
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetOutputLines() uint64 {
+	if x != nil {
+		return x.OutputLines
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetOutputBytes() uint64 {
+	if x != nil {
+		return x.OutputBytes
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetOutputTruncated() bool {
+	if x != nil {
+		return x.OutputTruncated
+	}
+	return false
+}
+
+func (x *TaskRecord) GetBootTimeUnix() int64 {
+	if x != nil {
+		return x.BootTimeUnix
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetRebootDeadlineUnix() int64 {
+	if x != nil {
+		return x.RebootDeadlineUnix
+	}
+	return 0
+}
+
+// PluginListRecord is an agent's plugin list. Key: plugins/<agent>.
+type PluginListRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// plugins is the agent's last report.
+	Plugins *v1.PluginList `protobuf:"bytes,1,opt,name=plugins,proto3" json:"plugins,omitempty"`
+	// reported_unix_ms is when the agent produced it.
+	ReportedUnixMs int64 `protobuf:"varint,2,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PluginListRecord) Reset() {
+	*x = PluginListRecord{}
+	mi := &file_vigil_store_v1_store_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginListRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginListRecord) ProtoMessage() {}
+
+func (x *PluginListRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_store_v1_store_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginListRecord.ProtoReflect.Descriptor instead.
+func (*PluginListRecord) Descriptor() ([]byte, []int) {
+	return file_vigil_store_v1_store_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PluginListRecord) GetPlugins() *v1.PluginList {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+func (x *PluginListRecord) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
 var File_vigil_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_store_v1_store_proto_rawDesc = "" +
@@ -1014,7 +1599,7 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\x04used\x18\x05 \x01(\rR\x04used\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x06 \x01(\tR\tcreatedBy\x12!\n" +
-	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\"\xdb\x03\n" +
+	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\"\x95\x04\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1a\n" +
@@ -1031,7 +1616,9 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\tfacts_seq\x18\v \x01(\x04R\bfactsSeq\x12'\n" +
 	"\x0fdropped_metrics\x18\f \x01(\x04R\x0edroppedMetrics\x12$\n" +
 	"\x0elast_seen_unix\x18\r \x01(\x03R\flastSeenUnix\x12#\n" +
-	"\ragent_version\x18\x0e \x01(\tR\fagentVersion\"\xc0\x01\n" +
+	"\ragent_version\x18\x0e \x01(\tR\fagentVersion\x12\x12\n" +
+	"\x04tier\x18\x0f \x01(\tR\x04tier\x12$\n" +
+	"\x0eboot_time_unix\x18\x10 \x01(\x03R\fbootTimeUnix\"\xc0\x01\n" +
 	"\tPrincipal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1088,7 +1675,66 @@ const file_vigil_store_v1_store_proto_rawDesc = "" +
 	"\vold_version\x18\x05 \x01(\tR\n" +
 	"oldVersion\x12\x1f\n" +
 	"\vnew_version\x18\x06 \x01(\tR\n" +
-	"newVersionB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
+	"newVersion\"e\n" +
+	"\x0fTrustRootRecord\x12 \n" +
+	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
+	"\bset_unix\x18\x02 \x01(\x03R\asetUnix\x12\x15\n" +
+	"\x06set_by\x18\x03 \x01(\tR\x05setBy\"\xad\x02\n" +
+	"\x11CertificateRecord\x12 \n" +
+	"\vcertificate\x18\x01 \x01(\fR\vcertificate\x12\x16\n" +
+	"\x06serial\x18\x02 \x01(\tR\x06serial\x12\x1c\n" +
+	"\tprincipal\x18\x03 \x01(\tR\tprincipal\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x16\n" +
+	"\x06tenant\x18\x05 \x01(\tR\x06tenant\x12&\n" +
+	"\x0fnot_before_unix\x18\x06 \x01(\x03R\rnotBeforeUnix\x12$\n" +
+	"\x0enot_after_unix\x18\a \x01(\x03R\fnotAfterUnix\x12'\n" +
+	"\x0fregistered_unix\x18\b \x01(\x03R\x0eregisteredUnix\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\t \x01(\fR\tpublicKey\"v\n" +
+	"\x0eTaskTransition\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\x05R\x05state\x12 \n" +
+	"\ftime_unix_ms\x18\x02 \x01(\x03R\n" +
+	"timeUnixMs\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xcb\a\n" +
+	"\n" +
+	"TaskRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06plugin\x18\x04 \x01(\tR\x06plugin\x12J\n" +
+	"\n" +
+	"parameters\x18\x05 \x03(\v2*.vigil.store.v1.TaskRecord.ParametersEntryR\n" +
+	"parameters\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\x05R\x05state\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12&\n" +
+	"\x0fnot_before_unix\x18\b \x01(\x03R\rnotBeforeUnix\x12$\n" +
+	"\x0enot_after_unix\x18\t \x01(\x03R\fnotAfterUnix\x12\x1a\n" +
+	"\bdowntime\x18\n" +
+	" \x01(\bR\bdowntime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\v \x01(\tR\tcreatedBy\x12\x1f\n" +
+	"\vapproved_by\x18\f \x01(\tR\n" +
+	"approvedBy\x12!\n" +
+	"\fcreated_unix\x18\r \x01(\x03R\vcreatedUnix\x12&\n" +
+	"\x0fupdated_unix_ms\x18\x0e \x01(\x03R\rupdatedUnixMs\x12)\n" +
+	"\x10progress_percent\x18\x0f \x01(\x05R\x0fprogressPercent\x12)\n" +
+	"\x10progress_message\x18\x10 \x01(\tR\x0fprogressMessage\x122\n" +
+	"\x06result\x18\x11 \x01(\v2\x1a.vigil.agent.v1.TaskResultR\x06result\x12\x1f\n" +
+	"\vsigned_task\x18\x12 \x01(\fR\n" +
+	"signedTask\x12@\n" +
+	"\vtransitions\x18\x13 \x03(\v2\x1e.vigil.store.v1.TaskTransitionR\vtransitions\x12!\n" +
+	"\foutput_lines\x18\x14 \x01(\x04R\voutputLines\x12!\n" +
+	"\foutput_bytes\x18\x15 \x01(\x04R\voutputBytes\x12)\n" +
+	"\x10output_truncated\x18\x16 \x01(\bR\x0foutputTruncated\x12$\n" +
+	"\x0eboot_time_unix\x18\x17 \x01(\x03R\fbootTimeUnix\x120\n" +
+	"\x14reboot_deadline_unix\x18\x18 \x01(\x03R\x12rebootDeadlineUnix\x1a=\n" +
+	"\x0fParametersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"r\n" +
+	"\x10PluginListRecord\x124\n" +
+	"\aplugins\x18\x01 \x01(\v2\x1a.vigil.agent.v1.PluginListR\aplugins\x12(\n" +
+	"\x10reported_unix_ms\x18\x02 \x01(\x03R\x0ereportedUnixMsB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
 
 var (
 	file_vigil_store_v1_store_proto_rawDescOnce sync.Once
@@ -1102,38 +1748,50 @@ func file_vigil_store_v1_store_proto_rawDescGZIP() []byte {
 	return file_vigil_store_v1_store_proto_rawDescData
 }
 
-var file_vigil_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_vigil_store_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_vigil_store_v1_store_proto_goTypes = []any{
-	(*Tenant)(nil),           // 0: vigil.store.v1.Tenant
-	(*EnrollToken)(nil),      // 1: vigil.store.v1.EnrollToken
-	(*Agent)(nil),            // 2: vigil.store.v1.Agent
-	(*Principal)(nil),        // 3: vigil.store.v1.Principal
-	(*TrackedUpdate)(nil),    // 4: vigil.store.v1.TrackedUpdate
-	(*PatchRecord)(nil),      // 5: vigil.store.v1.PatchRecord
-	(*PatchEvent)(nil),       // 6: vigil.store.v1.PatchEvent
-	(*RebootRecord)(nil),     // 7: vigil.store.v1.RebootRecord
-	(*InventoryRecord)(nil),  // 8: vigil.store.v1.InventoryRecord
-	(*InventoryChange)(nil),  // 9: vigil.store.v1.InventoryChange
-	(*v1.Facts)(nil),         // 10: vigil.agent.v1.Facts
-	(*v1.PendingUpdate)(nil), // 11: vigil.agent.v1.PendingUpdate
-	(v1.ScanStatus)(0),       // 12: vigil.agent.v1.ScanStatus
-	(*v1.RebootState)(nil),   // 13: vigil.agent.v1.RebootState
-	(*v1.Inventory)(nil),     // 14: vigil.agent.v1.Inventory
+	(*Tenant)(nil),            // 0: vigil.store.v1.Tenant
+	(*EnrollToken)(nil),       // 1: vigil.store.v1.EnrollToken
+	(*Agent)(nil),             // 2: vigil.store.v1.Agent
+	(*Principal)(nil),         // 3: vigil.store.v1.Principal
+	(*TrackedUpdate)(nil),     // 4: vigil.store.v1.TrackedUpdate
+	(*PatchRecord)(nil),       // 5: vigil.store.v1.PatchRecord
+	(*PatchEvent)(nil),        // 6: vigil.store.v1.PatchEvent
+	(*RebootRecord)(nil),      // 7: vigil.store.v1.RebootRecord
+	(*InventoryRecord)(nil),   // 8: vigil.store.v1.InventoryRecord
+	(*InventoryChange)(nil),   // 9: vigil.store.v1.InventoryChange
+	(*TrustRootRecord)(nil),   // 10: vigil.store.v1.TrustRootRecord
+	(*CertificateRecord)(nil), // 11: vigil.store.v1.CertificateRecord
+	(*TaskTransition)(nil),    // 12: vigil.store.v1.TaskTransition
+	(*TaskRecord)(nil),        // 13: vigil.store.v1.TaskRecord
+	(*PluginListRecord)(nil),  // 14: vigil.store.v1.PluginListRecord
+	nil,                       // 15: vigil.store.v1.TaskRecord.ParametersEntry
+	(*v1.Facts)(nil),          // 16: vigil.agent.v1.Facts
+	(*v1.PendingUpdate)(nil),  // 17: vigil.agent.v1.PendingUpdate
+	(v1.ScanStatus)(0),        // 18: vigil.agent.v1.ScanStatus
+	(*v1.RebootState)(nil),    // 19: vigil.agent.v1.RebootState
+	(*v1.Inventory)(nil),      // 20: vigil.agent.v1.Inventory
+	(*v1.TaskResult)(nil),     // 21: vigil.agent.v1.TaskResult
+	(*v1.PluginList)(nil),     // 22: vigil.agent.v1.PluginList
 }
 var file_vigil_store_v1_store_proto_depIdxs = []int32{
-	10, // 0: vigil.store.v1.Agent.facts:type_name -> vigil.agent.v1.Facts
-	11, // 1: vigil.store.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
-	12, // 2: vigil.store.v1.PatchRecord.status:type_name -> vigil.agent.v1.ScanStatus
+	16, // 0: vigil.store.v1.Agent.facts:type_name -> vigil.agent.v1.Facts
+	17, // 1: vigil.store.v1.TrackedUpdate.update:type_name -> vigil.agent.v1.PendingUpdate
+	18, // 2: vigil.store.v1.PatchRecord.status:type_name -> vigil.agent.v1.ScanStatus
 	4,  // 3: vigil.store.v1.PatchRecord.pending:type_name -> vigil.store.v1.TrackedUpdate
 	4,  // 4: vigil.store.v1.PatchRecord.installed_awaiting_reboot:type_name -> vigil.store.v1.TrackedUpdate
-	11, // 5: vigil.store.v1.PatchEvent.update:type_name -> vigil.agent.v1.PendingUpdate
-	13, // 6: vigil.store.v1.RebootRecord.state:type_name -> vigil.agent.v1.RebootState
-	14, // 7: vigil.store.v1.InventoryRecord.inventory:type_name -> vigil.agent.v1.Inventory
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	17, // 5: vigil.store.v1.PatchEvent.update:type_name -> vigil.agent.v1.PendingUpdate
+	19, // 6: vigil.store.v1.RebootRecord.state:type_name -> vigil.agent.v1.RebootState
+	20, // 7: vigil.store.v1.InventoryRecord.inventory:type_name -> vigil.agent.v1.Inventory
+	15, // 8: vigil.store.v1.TaskRecord.parameters:type_name -> vigil.store.v1.TaskRecord.ParametersEntry
+	21, // 9: vigil.store.v1.TaskRecord.result:type_name -> vigil.agent.v1.TaskResult
+	12, // 10: vigil.store.v1.TaskRecord.transitions:type_name -> vigil.store.v1.TaskTransition
+	22, // 11: vigil.store.v1.PluginListRecord.plugins:type_name -> vigil.agent.v1.PluginList
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_vigil_store_v1_store_proto_init() }
@@ -1147,7 +1805,7 @@ func file_vigil_store_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_store_v1_store_proto_rawDesc), len(file_vigil_store_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
