@@ -40,6 +40,13 @@ const (
 	MaxItems = 256
 	// MaxText bounds titles, error messages and details.
 	MaxText = 1024
+	// MaxTaskOutputLines bounds the output lines of one task update; the
+	// agent flushes a batch long before (100 lines or 64 KiB).
+	MaxTaskOutputLines = 1000
+	// MaxTaskOutputLine bounds one output line; the agent cuts longer ones.
+	MaxTaskOutputLine = 4 << 10
+	// MaxTaskDetail bounds a task result's detail (JSON).
+	MaxTaskDetail = 64 << 10
 	// MaxVolumes is the number of volumes a metrics report carries; an
 	// agent with more reports the largest ones.
 	MaxVolumes = 128

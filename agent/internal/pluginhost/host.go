@@ -317,15 +317,18 @@ func (p *proc) killTree() {
 }
 
 // forget removes p if it is still the running process for name and kills
-// it with its children.
+// it with its children. The plugin is first asked to shut down (go-plugin
+// waits up to 2 s for it): a plugin whose call was cancelled is then still
+// killing the commands it started, which may sit in process groups of
+// their own. Then its whole process group is killed, whatever is left.
 func (h *Host) forget(name string, p *proc) {
 	h.mu.Lock()
 	if h.procs[name] == p {
 		delete(h.procs, name)
 	}
 	h.mu.Unlock()
-	p.killTree()
 	p.client.Kill()
+	p.killTree()
 }
 
 // call runs fn against the named plugin under the call deadline and deals

@@ -41,10 +41,11 @@ const (
 	// FlushLines and FlushBytes flush a batch early.
 	FlushLines = 100
 	FlushBytes = 64 << 10
-	// MaxLine bounds one output line; a longer one is cut.
-	MaxLine = 4 << 10
+	// MaxLine bounds one output line; a longer one is cut (the
+	// controller's limit, internal/limits).
+	MaxLine = limits.MaxTaskOutputLine
 	// MaxDetail bounds a result's detail (TaskResult.detail).
-	MaxDetail = 64 << 10
+	MaxDetail = limits.MaxTaskDetail
 )
 
 // Reasons reported with REFUSED, INTERRUPTED and FAILED updates.

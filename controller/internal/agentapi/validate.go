@@ -219,12 +219,11 @@ func validateFacts(f *agentv1.Facts) error {
 // an update over them loses its body (the rule of every report). Text is
 // cleaned rather than refused where that loses nothing that matters.
 const (
-	// MaxTaskOutputLines bounds the output lines of one update.
-	MaxTaskOutputLines = 1000
-	// MaxTaskOutputLine bounds one output line.
-	MaxTaskOutputLine = 4 << 10
-	// MaxTaskDetail bounds a task result's detail.
-	MaxTaskDetail = 64 << 10
+	// MaxTaskOutputLines, MaxTaskOutputLine and MaxTaskDetail are shared
+	// with the agent (internal/limits).
+	MaxTaskOutputLines = limits.MaxTaskOutputLines
+	MaxTaskOutputLine  = limits.MaxTaskOutputLine
+	MaxTaskDetail      = limits.MaxTaskDetail
 	// MaxPlugins bounds a plugin list.
 	MaxPlugins = limits.MaxItems
 )
