@@ -47,8 +47,38 @@ done
 "$BIN/vigilctl" whoami >/dev/null || { echo "demo: controller did not start; see $DIR/controller.log" >&2; exit 1; }
 
 "$BIN/vigilctl" tenant create demo --name "Demo Client" --timezone Europe/Paris >/dev/null
-token=$("$BIN/vigilctl" token create --tenant demo --ttl 1h --uses 1 -o json | sed -n 's/^ *"token": "\(.*\)",*$/\1/p')
-"$BIN/vigil-agent" enroll --controller "$AGENT_ADDR" --ca-pin "$pin" --token "$token" --state "$DIR/agent" | sed 's/^/  /'
+
+# Signing: the MSP root key (kept offline in real life), a signing key
+# certified for the admin (technician work) and for a client approver of the
+# demo tenant (who approves downtime). See docs/cli.md, "Setting up signing".
+json_field() { sed -n "s/^ *\"$1\": \"\(.*\)\",*$/\1/p"; }
+"$BIN/vigilctl" trust init --key "$DIR/root.key" --set >/dev/null 2>&1
+root=$("$BIN/vigilctl" trust show -o json | json_field fingerprint)
+certify() { # CONFIG PRINCIPAL ROLE [TENANT]
+  "$BIN/vigilctl" --config "$1" keys generate >/dev/null
+  local pub
+  pub=$("$BIN/vigilctl" --config "$1" keys show -o json | json_field public_key)
+  "$BIN/vigilctl" trust certify --root "$DIR/root.key" --principal "$2" --role "$3" ${4:+--tenant "$4"} \
+    --public-key "$pub" --register --out "$DIR/$2.cert" >/dev/null
+  "$BIN/vigilctl" --config "$1" keys set-cert "$DIR/$2.cert" >/dev/null
+}
+certify "$VIGIL_CONFIG" admin admin
+"$BIN/vigilctl" principal create carol --role client-approver --tenant demo --write-config "$DIR/carol.json" >/dev/null
+certify "$DIR/carol.json" carol client-approver demo
+
+token=$("$BIN/vigilctl" token create --tenant demo --ttl 1h --uses 1 -o json | json_field token)
+"$BIN/vigil-agent" enroll --controller "$AGENT_ADDR" --ca-pin "$pin" --trust-root "$root" --token "$token" --state "$DIR/agent" | sed 's/^/  /'
+# The demo must not reboot this machine: a reboot task runs this instead.
+cat >"$DIR/fake-reboot.sh" <<'SH'
+#!/bin/sh
+echo "$(date -u +%FT%TZ) reboot requested: $*" >>"$(dirname "$0")/reboot.log"
+SH
+chmod 755 "$DIR/fake-reboot.sh"
+cat >"$DIR/agent/config.json.new" <<JSON
+{"trust_root": "$root", "tier": "proactive", "plugins": {"env": ["VIGIL_REBOOT_COMMAND=$(cd "$DIR" && pwd)/fake-reboot.sh"]}}
+JSON
+mv "$DIR/agent/config.json.new" "$DIR/agent/config.json"
+chmod 600 "$DIR/agent/config.json"
 "$BIN/vigil-agent" run --state "$DIR/agent" --metrics-interval "$INTERVAL" >"$DIR/agent.log" 2>&1 &
 pids+=($!)
 
@@ -77,6 +107,12 @@ Try, in another terminal:
   $BIN/vigilctl reboot-state $agent_id
   $BIN/vigilctl inventory show $agent_id --hardware
   $BIN/vigilctl patches compliance
+  $BIN/vigilctl task run $agent_id --plugin script --param script='uname -a; df -h /' --follow
+  $BIN/vigilctl task run $agent_id --plugin reboot --param delay=0s      # downtime: waits for the client
+  $BIN/vigilctl --config $DIR/carol.json task approve TASK_ID --yes      # carol, the client's approver
+  $BIN/vigilctl task list
+  $BIN/vigilctl plugins list $agent_id
+  (reboot tasks run $DIR/fake-reboot.sh here, logging to $DIR/reboot.log, not a real reboot)
   $BIN/vigilctl principal create alice --role client-viewer --tenant demo --write-config $DIR/alice.json
   $BIN/vigil-agent status --state $DIR/agent
 
