@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,14 +23,9 @@ func TestPatchStateRealApt(t *testing.T) {
 	w := newWorld(t)
 	w.startController()
 	w.run(0, "vigilctl", "tenant", "create", "acme")
+	root := w.setupSigning()
 	id := w.enrollAgent("agent", "acme")
-	cfg, err := json.Marshal(map[string]any{"scans": map[string]any{"patch_params": repo.Params()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(w.path("agent/config.json"), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.agentConfig("agent", map[string]any{"trust_root": root, "tier": "proactive", "scans": map[string]any{"patch_params": repo.Params()}})
 	w.startAgent("agent")
 	w.waitFor("agent online", 20*time.Second, func() bool {
 		var agents []agentJSON
@@ -86,7 +80,32 @@ func TestPatchStateRealApt(t *testing.T) {
 		t.Fatalf("patches list: %+v", list)
 	}
 
-	repo.Install(t, "2.0")
+	// The technician upgrades it with a pkgupdate task; the next scan shows
+	// nothing pending.
+	args := []string{"task", "run", id, "--plugin", "pkgupdate", "--param", "packages=" + e2eDummy, "--follow"}
+	for k, v := range repo.Params() {
+		args = append(args, "--param", k+"="+v)
+	}
+	out := w.run(0, "vigilctl", args...)
+	if !strings.Contains(out, "succeeded") {
+		t.Fatalf("pkgupdate task: %s", out)
+	}
+	var detail struct {
+		Task struct {
+			Result struct {
+				Detail json.RawMessage `json:"detail"`
+			} `json:"result"`
+		} `json:"task"`
+	}
+	var tasks []struct {
+		ID string `json:"id"`
+	}
+	w.ctlJSON(&tasks, "task", "list", "--agent", id)
+	w.ctlJSON(&detail, "task", "show", tasks[0].ID)
+	got := strings.ReplaceAll(string(detail.Task.Result.Detail), " ", "")
+	if !strings.Contains(got, `"from":"1.0"`) || !strings.Contains(got, `"to":"2.0"`) {
+		t.Errorf("pkgupdate result detail %s, want %s upgraded from 1.0 to 2.0", got, e2eDummy)
+	}
 	rescan("patches", "inventory")
 	w.ctlJSON(&state, "patches", "show", id)
 	if len(state.Pending) != 0 || state.Summary.Pending != 0 {

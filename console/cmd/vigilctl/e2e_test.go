@@ -48,7 +48,7 @@ func binaries(t *testing.T) string {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
-		buildErr = buildPlugins(filepath.Join(binDir, "plugins"), "pkgupdate")
+		buildErr = buildPlugins(filepath.Join(binDir, "plugins"), "pkgupdate", "script", "reboot", "service")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
