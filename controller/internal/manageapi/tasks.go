@@ -256,9 +256,18 @@ func (s *Server) ListTasks(ctx context.Context, req *managev1.ListTasksRequest) 
 	if err != nil {
 		return nil, err
 	}
+	// Newest first by the controller's own time of creation (the first
+	// transition, in milliseconds): created_unix is the technician's clock
+	// and only to the second.
+	submitted := func(r *storev1.TaskRecord) int64 {
+		if ts := r.GetTransitions(); len(ts) > 0 {
+			return ts[0].GetTimeUnixMs()
+		}
+		return r.GetCreatedUnix() * 1000
+	}
 	sort.SliceStable(recs, func(i, j int) bool {
-		if recs[i].GetCreatedUnix() != recs[j].GetCreatedUnix() {
-			return recs[i].GetCreatedUnix() > recs[j].GetCreatedUnix()
+		if a, b := submitted(recs[i]), submitted(recs[j]); a != b {
+			return a > b
 		}
 		return recs[i].GetId() < recs[j].GetId()
 	})
@@ -273,7 +282,8 @@ func (s *Server) ListTasks(ctx context.Context, req *managev1.ListTasksRequest) 
 // result detail, and long parameter values (script bodies) cut, so that a
 // list of MaxTaskList tasks stays small.
 func listed(r *storev1.TaskRecord) *storev1.TaskRecord {
-	r.SignedTask, r.Transitions = nil, nil
+	// The first transition stays: its time orders the list.
+	r.SignedTask, r.Transitions = nil, r.Transitions[:min(1, len(r.Transitions))]
 	if r.GetResult() != nil {
 		r.Result.Detail = nil
 	}
