@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/internal/version"
@@ -104,42 +102,30 @@ type params struct {
 	delay   time.Duration
 }
 
-func invalid(name, format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, "parameter %s: %s", name, fmt.Sprintf(format, args...))
-}
-
 func parseParams(raw map[string]string) (params, error) {
 	p := params{delay: defaultDelay}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sdk.ParamKeys(raw) {
 		v := raw[k]
 		switch k {
 		case ParamMessage:
 			if !utf8.ValidString(v) {
-				return p, invalid(k, "not valid UTF-8")
+				return p, sdk.InvalidParam(k, "not valid UTF-8")
 			}
 			if n := utf8.RuneCountInString(v); n > maxMessage {
-				return p, invalid(k, "%d characters, more than %d", n, maxMessage)
+				return p, sdk.InvalidParam(k, "%d characters, more than %d", n, maxMessage)
 			}
 			if strings.ContainsFunc(v, unicode.IsControl) {
-				return p, invalid(k, "contains a control character")
+				return p, sdk.InvalidParam(k, "contains a control character")
 			}
 			p.message = v
 		case ParamDelay:
-			d, err := time.ParseDuration(v)
+			d, err := sdk.DurationParam(k, v, 0, maxDelay)
 			if err != nil {
-				return p, invalid(k, "%q is not a duration", v)
-			}
-			if d < 0 || d > maxDelay {
-				return p, invalid(k, "%s is not between 0s and %s", d, maxDelay)
+				return p, err
 			}
 			p.delay = d
 		default:
-			return p, invalid(k, "unknown parameter")
+			return p, sdk.InvalidParam(k, "unknown parameter")
 		}
 	}
 	return p, nil

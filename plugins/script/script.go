@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/internal/version"
@@ -139,57 +138,45 @@ type params struct {
 	outputLimit int
 }
 
-func invalid(name, format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, "parameter %s: %s", name, fmt.Sprintf(format, args...))
-}
-
 func (p *Plugin) parseParams(raw map[string]string) (params, error) {
 	names := p.interpreters()
 	prm := params{interp: names[0], timeout: DefaultTimeout, outputLimit: DefaultOutputLimit}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sdk.ParamKeys(raw) {
 		v := raw[k]
 		switch k {
 		case ParamScript:
 			switch {
 			case strings.TrimSpace(v) == "":
-				return prm, invalid(k, "empty")
+				return prm, sdk.InvalidParam(k, "empty")
 			case len(v) > MaxScript:
-				return prm, invalid(k, "%d bytes, more than %d", len(v), MaxScript)
+				return prm, sdk.InvalidParam(k, "%d bytes, more than %d", len(v), MaxScript)
 			case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
-				return prm, invalid(k, "not text (invalid UTF-8 or a NUL byte)")
+				return prm, sdk.InvalidParam(k, "not text (invalid UTF-8 or a NUL byte)")
 			}
 			prm.script = v
 		case ParamInterpreter:
 			if !slices.Contains(names, v) {
-				return prm, invalid(k, "%q is not one of %s", v, strings.Join(names, ", "))
+				return prm, sdk.InvalidParam(k, "%q is not one of %s", v, strings.Join(names, ", "))
 			}
 			prm.interp = v
 		case ParamTimeout:
-			d, err := time.ParseDuration(v)
+			d, err := sdk.DurationParam(k, v, time.Second, MaxTimeout)
 			if err != nil {
-				return prm, invalid(k, "%q is not a duration", v)
-			}
-			if d < time.Second || d > MaxTimeout {
-				return prm, invalid(k, "%s is not between 1s and %s", d, MaxTimeout)
+				return prm, err
 			}
 			prm.timeout = d
 		case ParamOutputLimit:
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > MaxOutputLimit {
-				return prm, invalid(k, "%q is not a number of bytes between 0 and %d", v, MaxOutputLimit)
+				return prm, sdk.InvalidParam(k, "%q is not a number of bytes between 0 and %d", v, MaxOutputLimit)
 			}
 			prm.outputLimit = n
 		default:
-			return prm, invalid(k, "unknown parameter")
+			return prm, sdk.InvalidParam(k, "unknown parameter")
 		}
 	}
 	if prm.script == "" {
-		return prm, invalid(ParamScript, "required")
+		return prm, sdk.InvalidParam(ParamScript, "required")
 	}
 	return prm, nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/internal/version"
@@ -115,48 +114,36 @@ type params struct {
 	timeout      time.Duration
 }
 
-func invalid(name, format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, "parameter %s: %s", name, fmt.Sprintf(format, args...))
-}
-
 func parseParams(raw map[string]string) (params, error) {
 	p := params{timeout: DefaultTimeout}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sdk.ParamKeys(raw) {
 		v := raw[k]
 		switch k {
 		case ParamName:
 			if !validName.MatchString(v) {
-				return p, invalid(k, "%q is not a service name (letters, digits, _ . @ : + -)", v)
+				return p, sdk.InvalidParam(k, "%q is not a service name (letters, digits, _ . @ : + -)", v)
 			}
 			p.name = v
 		case ParamAction:
 			if !slices.Contains(actions, v) {
-				return p, invalid(k, "%q is not one of %s", v, strings.Join(actions, ", "))
+				return p, sdk.InvalidParam(k, "%q is not one of %s", v, strings.Join(actions, ", "))
 			}
 			p.action = v
 		case ParamTimeout:
-			d, err := time.ParseDuration(v)
+			d, err := sdk.DurationParam(k, v, time.Second, MaxTimeout)
 			if err != nil {
-				return p, invalid(k, "%q is not a duration", v)
-			}
-			if d < time.Second || d > MaxTimeout {
-				return p, invalid(k, "%s is not between 1s and %s", d, MaxTimeout)
+				return p, err
 			}
 			p.timeout = d
 		default:
-			return p, invalid(k, "unknown parameter")
+			return p, sdk.InvalidParam(k, "unknown parameter")
 		}
 	}
 	switch {
 	case p.name == "":
-		return p, invalid(ParamName, "required")
+		return p, sdk.InvalidParam(ParamName, "required")
 	case p.action == "":
-		return p, invalid(ParamAction, "required")
+		return p, sdk.InvalidParam(ParamAction, "required")
 	}
 	return p, nil
 }
