@@ -122,32 +122,12 @@ func install(job InstallJob, run *InstallRun) error {
 // searchItems searches and returns the found IUpdate objects (the caller
 // releases them), with run.Search filled.
 func searchItems(session *ole.IDispatch, q Query, run *InstallRun) ([]*ole.IDispatch, error) {
-	searcher, err := callDispatch(session, "CreateUpdateSearcher")
-	if err != nil {
-		return nil, err
-	}
-	defer searcher.Release()
-	if err := putProperty(searcher, "Online", q.Online); err != nil {
-		return nil, err
-	}
-	if err := putProperty(searcher, "ServerSelection", int32(q.Server)); err != nil {
-		return nil, err
-	}
-	if q.ServiceID != "" {
-		if err := putProperty(searcher, "ServiceID", q.ServiceID); err != nil {
-			return nil, err
-		}
-	}
-	result, err := callDispatch(searcher, "Search", q.Criteria)
+	result, code, err := runSearch(session, q)
 	if err != nil {
 		return nil, err
 	}
 	defer result.Release()
-	code, err := getInt(result, "ISearchResult.ResultCode", "ResultCode")
-	if err != nil {
-		return nil, err
-	}
-	run.Search = &SearchResult{ResultCode: wua.OperationResultCode(code)}
+	run.Search = &SearchResult{ResultCode: code}
 	var items []*ole.IDispatch
 	err = withDispatch(result, "Updates", func(coll *ole.IDispatch) error {
 		n, err := getInt(coll, "Updates.Count", "Count")

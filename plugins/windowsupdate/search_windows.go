@@ -91,33 +91,12 @@ func search(q Query) (*SearchResult, error) {
 	if err := putProperty(session, "ClientApplicationID", clientApplicationID); err != nil {
 		return nil, err
 	}
-	searcher, err := callDispatch(session, "CreateUpdateSearcher")
-	if err != nil {
-		return nil, err
-	}
-	defer searcher.Release()
-	if err := putProperty(searcher, "Online", q.Online); err != nil {
-		return nil, err
-	}
-	if err := putProperty(searcher, "ServerSelection", int32(q.Server)); err != nil {
-		return nil, err
-	}
-	if q.ServiceID != "" {
-		if err := putProperty(searcher, "ServiceID", q.ServiceID); err != nil {
-			return nil, err
-		}
-	}
-	result, err := callDispatch(searcher, "Search", q.Criteria)
+	result, code, err := runSearch(session, q)
 	if err != nil {
 		return nil, err
 	}
 	defer result.Release()
-
-	code, err := getInt(result, "ISearchResult.ResultCode", "ResultCode")
-	if err != nil {
-		return nil, err
-	}
-	res := &SearchResult{ResultCode: wua.OperationResultCode(code)}
+	res := &SearchResult{ResultCode: code}
 	err = eachItem(result, "Updates", func(u *ole.IDispatch) error {
 		up, err := readUpdate(u)
 		res.Updates = append(res.Updates, up)
@@ -400,4 +379,35 @@ func getTime(d *ole.IDispatch, op, name string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return t, nil
+}
+
+// runSearch runs q with a new searcher of session and returns the
+// ISearchResult (the caller releases it) and its result code.
+func runSearch(session *ole.IDispatch, q Query) (*ole.IDispatch, wua.OperationResultCode, error) {
+	searcher, err := callDispatch(session, "CreateUpdateSearcher")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer searcher.Release()
+	if err := putProperty(searcher, "Online", q.Online); err != nil {
+		return nil, 0, err
+	}
+	if err := putProperty(searcher, "ServerSelection", int32(q.Server)); err != nil {
+		return nil, 0, err
+	}
+	if q.ServiceID != "" {
+		if err := putProperty(searcher, "ServiceID", q.ServiceID); err != nil {
+			return nil, 0, err
+		}
+	}
+	result, err := callDispatch(searcher, "Search", q.Criteria)
+	if err != nil {
+		return nil, 0, err
+	}
+	code, err := getInt(result, "ISearchResult.ResultCode", "ResultCode")
+	if err != nil {
+		result.Release()
+		return nil, 0, err
+	}
+	return result, wua.OperationResultCode(code), nil
 }
