@@ -519,6 +519,7 @@ func (f *fakeAPI) ListPlugins(_ context.Context, r *managev1.ListPluginsRequest)
 				{Name: "pkgupdate", Version: "1.4.0", Capabilities: []string{"inspect", "run"}, ChecksumOk: true},
 				{Name: "reboot", Version: "1.4.0", Capabilities: []string{"run", "downtime"}, ChecksumOk: true},
 				{Name: "script", Version: "1.3.9", Capabilities: []string{"run"}, Error: "checksum mismatch: sha256:9f2c… in manifest, sha256:41aa… on disk"},
+				{Name: "vendor-firmware", Version: "2.0.1", Capabilities: []string{"run", "downtime"}, ChecksumOk: true},
 			}}}, nil
 	case "ag-mon":
 		return &managev1.PluginListView{AgentId: "ag-mon", ReportedUnixMs: agoMs(time.Hour), Plugins: &agentv1.PluginList{Tier: "monitor-only",

@@ -223,6 +223,9 @@ func createTask(e *env, c *client.Client, r *taskRunOpts, s *signer) (*managev1.
 	if a.GetTier() == tierMonitorOnly {
 		return nil, fmt.Errorf("agent %s (%s) is monitor-only: it runs no task; its tier is set on the server itself (vigil-agent --tier)", a.GetId(), a.GetHostname())
 	}
+	if err := checkPlugin(ctx, e, c, r, a); err != nil {
+		return nil, err
+	}
 	err = checkCertificate(ctx, c, me, s, func(b *trustv1.CertificateBody) error {
 		if b.GetRole() != envelope.RoleTechnician && b.GetRole() != envelope.RoleAdmin {
 			return fmt.Errorf("your certificate %s is for role %s; a task needs a technician's or admin's", b.GetSerial(), b.GetRole())
@@ -549,4 +552,29 @@ func pluginsList(e *env, args []string) error {
 		}
 		return table(e.stdout, []string{"NAME", "VERSION", "CAPABILITIES", "CHECKSUM", "ERROR"}, rows)
 	})
+}
+
+// checkPlugin checks the plugin against the agent's last plugin list, when
+// it reported one: a plugin it does not have is refused here rather than by
+// the agent, and a plugin that declares it interrupts service ("downtime")
+// marks the task downtime, as the agent would otherwise refuse it.
+func checkPlugin(ctx context.Context, e *env, c *client.Client, r *taskRunOpts, a *managev1.Agent) error {
+	pl, err := c.ListPlugins(ctx, &managev1.ListPluginsRequest{AgentId: a.GetId()})
+	if err != nil || len(pl.GetPlugins().GetPlugins()) == 0 {
+		return nil // not reported yet: the agent decides
+	}
+	var names []string
+	for _, p := range pl.GetPlugins().GetPlugins() {
+		names = append(names, p.GetName())
+		if p.GetName() != r.plugin {
+			continue
+		}
+		if slices.Contains(p.GetCapabilities(), "downtime") && !r.downtime {
+			r.downtime = true
+			fmt.Fprintf(e.stderr, "vigilctl: plugin %s declares it interrupts service: the task is marked --downtime and needs a client approver's signature\n", r.plugin)
+		}
+		return nil
+	}
+	return fmt.Errorf("agent %s (%s) has no plugin %s (it has: %s); see `vigilctl plugins list %s`",
+		a.GetId(), a.GetHostname(), r.plugin, strings.Join(names, ", "), a.GetId())
 }

@@ -362,8 +362,8 @@ func TestTaskRunSignedFields(t *testing.T) {
 		{"delay and downtime", []string{"--plugin", "script", "--at", "90m", "--downtime", "--timeout", "45s", "--param", "script=uptime"},
 			&trustv1.Task{Plugin: "script", NotBeforeUnix: t0.Add(90 * time.Minute).Unix(), NotAfterUnix: t0.Add(150 * time.Minute).Unix(),
 				Downtime: true, TimeoutSeconds: 45, Parameters: map[string]string{"script": "uptime"}}},
-		{"windowsupdate implies downtime", []string{"--plugin", "windowsupdate"},
-			&trustv1.Task{Plugin: "windowsupdate", NotBeforeUnix: t0.Unix(), NotAfterUnix: t0.Add(time.Hour).Unix(), Downtime: true, TimeoutSeconds: 1800}},
+		{"a plugin declaring downtime implies it", []string{"--plugin", "vendor-firmware"},
+			&trustv1.Task{Plugin: "vendor-firmware", NotBeforeUnix: t0.Unix(), NotAfterUnix: t0.Add(time.Hour).Unix(), Downtime: true, TimeoutSeconds: 1800}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -496,6 +496,8 @@ func TestTaskErrors(t *testing.T) {
 		{"monitor-only", []string{"--config", tom, "task", "run", "ag-mon", "--plugin", "pkgupdate"},
 			"agent ag-mon (db02) is monitor-only: it runs no task"},
 		{"unknown agent", []string{"--config", tom, "task", "run", "ag-nope", "--plugin", "pkgupdate"}, `NotFound: not found: agent "ag-nope"`},
+		{"plugin the agent lacks", []string{"--config", tom, "task", "run", "ag-web01", "--plugin", "windowsupdate"},
+			"agent ag-web01 (web01) has no plugin windowsupdate (it has: pkgupdate, reboot, script, vendor-firmware)"},
 		{"approver signs a task", []string{"--config", carol, "task", "run", "ag-web01", "--plugin", "pkgupdate"},
 			"your certificate c0ffee02 is for role client-approver; a task needs a technician's or admin's"},
 		{"approver of another tenant", []string{"--config", dave, "task", "approve", "tk-00000000000000b2", "--yes"},
