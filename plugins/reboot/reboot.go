@@ -27,9 +27,6 @@ const Name = "reboot"
 // with a program (see the package comment).
 const CommandEnv = "VIGIL_REBOOT_COMMAND"
 
-// capDowntime is the capability of plugins that interrupt service.
-const capDowntime = "downtime"
-
 // Parameter names and limits.
 const (
 	ParamMessage = "message"
@@ -88,7 +85,7 @@ func (p *Plugin) Info(context.Context) (*sdk.InfoResponse, error) {
 	return &sdk.InfoResponse{
 		Name:         Name,
 		Version:      version.String(),
-		Capabilities: []string{capDowntime},
+		Capabilities: []string{sdk.CapDowntime},
 		Parameters: []*sdk.ParameterSpec{
 			{Name: ParamMessage, Type: "string", Description: "shown to logged-in users, at most 200 characters"},
 			{Name: ParamDelay, Type: "duration", Description: "grace period before the reboot, 0s to 1h; default 1m"},

@@ -29,6 +29,11 @@ const (
 	CapInspect = "inspect"
 	// CapRun is reported by plugins that implement Runner.
 	CapRun = "run"
+	// CapDowntime is listed by a plugin itself when its tasks may
+	// interrupt service (a reboot, updates that may need one): the agent
+	// then runs it only from a task marked downtime, which needs a client
+	// approver's signature.
+	CapDowntime = "downtime"
 )
 
 // Wire types, re-exported so a plugin needs only this package.

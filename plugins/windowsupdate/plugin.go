@@ -65,7 +65,7 @@ func New(o Options) *Plugin {
 
 // Info describes the plugin.
 func (p *Plugin) Info(context.Context) (*sdk.InfoResponse, error) {
-	return &sdk.InfoResponse{Name: Name, Version: version.String(), Capabilities: []string{capDowntime},
+	return &sdk.InfoResponse{Name: Name, Version: version.String(), Capabilities: []string{sdk.CapDowntime},
 		Parameters: append(parameterSpecs(), runParameterSpecs()...)}, nil
 }
 

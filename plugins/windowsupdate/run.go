@@ -18,9 +18,6 @@ import (
 
 var _ sdk.Runner = (*Plugin)(nil)
 
-// capDowntime is the capability of plugins that interrupt service.
-const capDowntime = "downtime"
-
 // Run parameter names.
 const (
 	paramUpdateIDs       = "update_ids"

@@ -24,8 +24,9 @@ import (
 )
 
 type identity struct {
-	id   string
-	cert tls.Certificate
+	id     string
+	tenant string // empty for identities enrolled before it was recorded
+	cert   tls.Certificate
 }
 
 type identities struct {
@@ -40,6 +41,7 @@ type identityRecord struct {
 	CAPin   string `json:"ca_pin,omitempty"`
 	CADER   []byte `json:"ca_der,omitempty"`
 	AgentID string `json:"agent_id,omitempty"`
+	Tenant  string `json:"tenant,omitempty"`
 	KeyDER  []byte `json:"key_der,omitempty"`
 	CertDER []byte `json:"cert_der,omitempty"`
 }
@@ -71,7 +73,7 @@ func loadOrEnroll(ctx context.Context, o Options, logger *slog.Logger) (*identit
 			if err != nil {
 				break
 			}
-			ids.list = append(ids.list, identity{id: r.AgentID, cert: tls.Certificate{Certificate: [][]byte{r.CertDER}, PrivateKey: key}})
+			ids.list = append(ids.list, identity{id: r.AgentID, tenant: r.Tenant, cert: tls.Certificate{Certificate: [][]byte{r.CertDER}, PrivateKey: key}})
 		}
 		f.Close()
 		if ids.ca == nil {
@@ -130,8 +132,8 @@ func loadOrEnroll(ctx context.Context, o Options, logger *slog.Logger) (*identit
 				}
 				keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
 				results <- result{
-					rec: identityRecord{AgentID: resp.GetAgentId(), KeyDER: keyDER, CertDER: cert.Raw},
-					id:  identity{id: resp.GetAgentId(), cert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}},
+					rec: identityRecord{AgentID: resp.GetAgentId(), Tenant: resp.GetTenant(), KeyDER: keyDER, CertDER: cert.Raw},
+					id:  identity{id: resp.GetAgentId(), tenant: resp.GetTenant(), cert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}},
 				}
 			}
 		}()

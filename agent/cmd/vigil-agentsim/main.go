@@ -7,6 +7,11 @@
 //	vigil-agentsim --controller 127.0.0.1:7443 --ca-pin sha256:HEX --token TOKEN \
 //	    --agents 1000 --ramp 60s --interval 60s --duration 10m --state ./var/sim
 //
+// With --trust-root sha256:HEX each agent also takes tasks: it verifies
+// every offer against that root (envelope.Verify, as the agent does) and
+// reports it ACCEPTED then SUCCEEDED without running a plugin, and the
+// report gains a "tasks" section with offer and completion latencies.
+//
 // It refuses any controller address that is not loopback, stops by itself
 // after --duration, and writes a JSON report (--report, default stdout).
 package main
@@ -49,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ReportPath, "report", "", "write the JSON report here (default stdout)")
 	fs.DurationVar(&o.BackoffMax, "backoff-max", 60*time.Second, "reconnect backoff cap (the agent default is 5m)")
 	fs.BoolVar(&o.Scans, "scans", true, "also run the agent's scanner with simulated patch, reboot and inventory state (real schedules, digests, rescans)")
+	fs.StringVar(&o.TrustRoot, "trust-root", "", "pinned task root fingerprint (sha256:HEX); when set, agents announce \"tasks\", verify each offer and report it ACCEPTED then SUCCEEDED without running a plugin")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,6 +114,7 @@ type Options struct {
 	ReportPath    string
 	BackoffMax    time.Duration
 	Scans         bool
+	TrustRoot     string
 	logger        *slog.Logger
 }
 
@@ -125,6 +132,11 @@ func (o Options) validate() error {
 	}
 	if _, err := pin.Parse(o.CAPin); err != nil {
 		return fmt.Errorf("--ca-pin: %w", err)
+	}
+	if o.TrustRoot != "" {
+		if _, err := pin.Parse(o.TrustRoot); err != nil {
+			return fmt.Errorf("--trust-root: %w", err)
+		}
 	}
 	switch {
 	case o.Agents < 1 || o.Agents > 200000:

@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
 	"github.com/vigil-rmm/vigil/agent/internal/scanner"
 	"github.com/vigil-rmm/vigil/internal/fdlimit"
+	"github.com/vigil-rmm/vigil/internal/pin"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -41,6 +42,29 @@ type recorder struct {
 
 	mu      sync.Mutex
 	pending map[uint64]time.Time
+	onAck   map[uint64]func(time.Time) // tracked appends (task updates)
+}
+
+// appendTracked appends rep and calls appended with the time the append
+// returned and acked with the time the controller's ack for it arrived.
+// The lock is held across the append so that an ack cannot overtake the
+// registration.
+func (r *recorder) appendTracked(ctx context.Context, rep *agentv1.Report, appended, acked func(time.Time)) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seq, err := r.simOutbox.Append(ctx, rep)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	appended(now)
+	r.pending[seq] = now
+	if r.onAck == nil {
+		r.onAck = map[uint64]func(time.Time){}
+	}
+	r.onAck[seq] = acked
+	r.st.appended.Add(1)
+	return seq, nil
 }
 
 func (r *recorder) Append(ctx context.Context, rep *agentv1.Report) (uint64, error) {
@@ -70,6 +94,7 @@ func (r *recorder) Ack(ctx context.Context, seq uint64) error {
 		return err
 	}
 	var lat []latency
+	var cbs []func(time.Time)
 	r.mu.Lock()
 	for s, t := range r.pending {
 		if s <= seq {
@@ -77,7 +102,16 @@ func (r *recorder) Ack(ctx context.Context, seq uint64) error {
 			delete(r.pending, s)
 		}
 	}
+	for s, f := range r.onAck {
+		if s <= seq {
+			cbs = append(cbs, f)
+			delete(r.onAck, s)
+		}
+	}
 	r.mu.Unlock()
+	for _, f := range cbs {
+		f(now)
+	}
 	r.st.addLatencies(lat)
 	return nil
 }
@@ -156,6 +190,8 @@ type Report struct {
 	Recovery *Recovery `json:"recovery,omitempty"`
 	Timeline []Point   `json:"timeline"`
 	Started  time.Time `json:"started"`
+	// Tasks is set with --trust-root.
+	Tasks *TaskSummary `json:"tasks,omitempty"`
 }
 
 // Window summarises a measurement window.
@@ -231,6 +267,10 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Report, error) {
 	roots.AddCert(ids.ca)
 
 	st := &stats{}
+	var ts *taskStats
+	if o.TrustRoot != "" {
+		ts = &taskStats{}
+	}
 	runCtx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	start := time.Now()
@@ -251,7 +291,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Report, error) {
 			case <-runCtx.Done():
 				return
 			}
-			if err := runAgent(runCtx, o, i, ids.list[i], roots, st, &links[i], obDir); err != nil {
+			if err := runAgent(runCtx, o, i, ids.list[i], roots, st, ts, &links[i], obDir); err != nil {
 				startErr.Store(err)
 				cancel()
 			}
@@ -290,10 +330,13 @@ loop:
 	rep.ReportsAppended, rep.ReportsAcked, rep.MaxReportBytes = st.appended.Load(), st.acked.Load(), st.maxReport.Load()
 	rep.Timeline = timeline
 	summarise(rep, o, start, st.lat)
+	if ts != nil {
+		rep.Tasks = ts.summary()
+	}
 	return rep, nil
 }
 
-func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.CertPool, st *stats, slot **link.Link, obDir string) error {
+func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.CertPool, st *stats, ts *taskStats, slot **link.Link, obDir string) error {
 	var ob simOutbox
 	if o.OutboxKind == "bolt" {
 		b, err := outbox.Open(filepath.Join(obDir, strconv.Itoa(i)+".db"), outbox.Options{MaxReports: 20000})
@@ -319,6 +362,13 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 		}
 		caps = append(caps, "patches", "reboot", "inventory", "scan-request")
 	}
+	var onTask func(*agentv1.TaskOffer)
+	if ts != nil {
+		rootPin, _ := pin.Parse(o.TrustRoot) // checked by validate
+		ta := &taskAgent{rootPin: rootPin, agentID: id.id, tenant: id.tenant, rec: rec, st: ts, ctx: ctx, seen: map[string]bool{}}
+		onTask = ta.offer
+		caps = append(caps, "tasks")
+	}
 	lk := link.New(link.Config{
 		Address: o.Controller, TLS: tlsCfg, Outbox: rec, Logger: o.logger,
 		BackoffBase: time.Second, BackoffMax: o.BackoffMax,
@@ -337,6 +387,7 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 				sc.Request(r)
 			}
 		},
+		OnTask: onTask,
 		OnState: func(up bool) {
 			if up {
 				st.connected.Add(1)

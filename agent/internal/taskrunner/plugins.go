@@ -25,7 +25,7 @@ const (
 	CapRun = sdk.CapRun
 	// CapDowntime: the plugin's tasks may interrupt service; it runs only
 	// from a task marked downtime (which a client approver signed).
-	CapDowntime = "downtime"
+	CapDowntime = sdk.CapDowntime
 )
 
 // Plugins is what the runner needs from the plugin host.

@@ -9,13 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/plugins/sdk"
@@ -70,30 +67,26 @@ type params struct {
 	minFreePercent int
 }
 
-// invalid is the error for a bad parameter: InvalidArgument, naming it.
-func invalid(name, format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, "parameter %s: %s", name, fmt.Sprintf(format, args...))
-}
-
-// parseParams validates raw, in sorted order so the error is stable.
+// parseParams validates raw, in sorted order so the error is stable;
+// sdk.InvalidParam is the InvalidArgument error naming the parameter.
 func parseParams(raw map[string]string) (params, error) {
 	p := params{path: defaultPath, minFreePercent: defaultMinFreePercent}
-	for _, k := range slices.Sorted(maps.Keys(raw)) {
+	for _, k := range sdk.ParamKeys(raw) {
 		v := raw[k]
 		switch k {
 		case ParamPath:
 			if !filepath.IsAbs(v) {
-				return p, invalid(k, "%q is not an absolute path", v)
+				return p, sdk.InvalidParam(k, "%q is not an absolute path", v)
 			}
 			p.path = filepath.Clean(v)
 		case ParamMinFreePercent:
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 100 {
-				return p, invalid(k, "%q is not a whole number from 0 to 100", v)
+				return p, sdk.InvalidParam(k, "%q is not a whole number from 0 to 100", v)
 			}
 			p.minFreePercent = n
 		default:
-			return p, invalid(k, "unknown parameter")
+			return p, sdk.InvalidParam(k, "unknown parameter")
 		}
 	}
 	return p, nil
