@@ -61,8 +61,10 @@ INTERVAL ?= 60s
 OUTBOX   ?= bolt
 # STORM=false for a soak: no kill -9 of the controller during the run.
 STORM    ?= true
+# FANOUT=true also measures task fan-out: one signed task per agent.
+FANOUT   ?= false
 bench-scale: build ## Full scale run: AGENTS simulated agents for DURATION (controller and simulator on separate cores).
-	go run ./scripts/benchscale -agents $(AGENTS) -duration $(DURATION) -interval $(INTERVAL) -outbox $(OUTBOX) -storm=$(STORM)
+	go run ./scripts/benchscale -agents $(AGENTS) -duration $(DURATION) -interval $(INTERVAL) -outbox $(OUTBOX) -storm=$(STORM) -fanout=$(FANOUT)
 
 bench-agent: build ## One real agent beside Prometheus node_exporter for BENCH_AGENT_TIME (default 10m): RSS, CPU, bytes per sample.
 	@command -v prometheus-node-exporter >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-node-exporter >/dev/null)

@@ -35,6 +35,11 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "./bin", "directory with vigil-controller, vigilctl and vigil-agentsim")
 	flag.StringVar(&o.dir, "dir", "./var/bench", "working directory")
 	flag.StringVar(&o.out, "out", "", "result JSON (default DIR/scale-AGENTS.json)")
+	flag.BoolVar(&o.fanout, "fanout", false, "task fan-out: once the fleet is online, create one signed task per agent and measure until all succeeded")
+	flag.DurationVar(&o.fanoutSettle, "fanout-after", 10*time.Second, "start the fan-out this long after 99% of the agents are online")
+	flag.IntVar(&o.fanoutConc, "fanout-concurrency", 16, "CreateTask calls in flight during the fan-out")
+	flag.DurationVar(&o.fanoutTimeout, "fanout-timeout", 2*time.Minute, "give up waiting for the fan-out's tasks after this long")
+	flag.DurationVar(&o.fanoutProfile, "fanout-pprof", 0, "take a controller CPU profile of this length from the start of the fan-out (DIR/run-N/fanout-cpu.pprof)")
 	flag.Parse()
 	if o.ramp == 0 {
 		o.ramp = min(o.duration/4, 2*time.Minute)
@@ -63,6 +68,11 @@ type opts struct {
 	storm              bool
 	outbox, bin, dir   string
 	out                string
+	fanout             bool
+	fanoutSettle       time.Duration
+	fanoutConc         int
+	fanoutTimeout      time.Duration
+	fanoutProfile      time.Duration
 }
 
 // Sample is one observation of the controller process.
@@ -88,6 +98,7 @@ type Result struct {
 	Sim       json.RawMessage `json:"sim"`
 	Samples   []Sample        `json:"samples"`
 	StormAt   float64         `json:"storm_at_s,omitempty"`
+	Fanout    *Fanout         `json:"fanout,omitempty"`
 	StartedAt time.Time       `json:"started_at"`
 }
 
@@ -187,6 +198,19 @@ func run(o opts) (*Result, error) {
 	pid := func() int { return childPID(ctl) }
 	res.Baseline = sample(pid(), debugAddr, 0)
 
+	var fo fanoutOpts
+	simArgs := []string{}
+	if o.fanout {
+		// The root exists before the agents start: they pin it, as
+		// `vigil-agent enroll --trust-root` does.
+		root, fp, err := newRoot()
+		if err != nil {
+			return nil, err
+		}
+		fo = fanoutOpts{adminConfig: admin, tenant: "bench", root: root, fingerprint: fp, concurrency: max(1, o.fanoutConc),
+			timeout: o.fanoutTimeout, debugAddr: debugAddr, profile: o.fanoutProfile, profilePath: filepath.Join(dir, "fanout-cpu.pprof")}
+		simArgs = append(simArgs, "--trust-root", fp)
+	}
 	simReport := filepath.Join(dir, "sim.json")
 	simLog, _ := os.Create(filepath.Join(dir, "sim.log"))
 	defer simLog.Close()
@@ -194,6 +218,7 @@ func run(o opts) (*Result, error) {
 		"--agents", strconv.Itoa(o.agents), "--ramp", o.ramp.String(), "--interval", o.interval.String(),
 		"--duration", o.duration.String(), "--state", filepath.Join(dir, "sim"), "--outbox", o.outbox,
 		"--report", simReport, "--log-level", "error")
+	sim.Args = append(sim.Args, simArgs...)
 	sim.Stdout, sim.Stderr = simLog, simLog
 	if err := sim.Start(); err != nil {
 		return nil, err
@@ -208,6 +233,17 @@ func run(o opts) (*Result, error) {
 	stormAt := time.Duration(0)
 	var allOnline time.Duration // when 99% of the agents were first online
 	var simErr error
+	type fanoutDone struct {
+		f   *Fanout
+		err error
+	}
+	fanoutCh := make(chan fanoutDone, 1)
+	fctx, fcancel := context.WithCancel(ctx)
+	defer fcancel()
+	fanoutState := 0 // 0 not started, 1 running, 2 done
+	if !o.fanout {
+		fanoutState = 2
+	}
 loop:
 	for {
 		select {
@@ -221,7 +257,15 @@ loop:
 			}
 			// Storm once the fleet has been fully online for 45% of the
 			// simulator's post-ramp time, leaving the rest for recovery.
-			if o.storm && stormAt == 0 && allOnline > 0 && el > allOnline+(o.duration-o.ramp)*45/100 {
+			if fanoutState == 0 && allOnline > 0 && el > allOnline+o.fanoutSettle {
+				fanoutState = 1
+				go func() {
+					f, err := runFanout(fctx, fo, start)
+					fanoutCh <- fanoutDone{f, err}
+				}()
+			}
+			// With -fanout the storm waits until the fan-out is over.
+			if o.storm && fanoutState == 2 && stormAt == 0 && allOnline > 0 && el > allOnline+(o.duration-o.ramp)*45/100 {
 				stormAt = el
 				res.StormAt = el.Seconds()
 				_ = ctl.Process.Kill()
@@ -231,9 +275,24 @@ loop:
 				}
 			}
 			res.Samples = append(res.Samples, smp)
+		case d := <-fanoutCh:
+			fanoutState = 2
+			if d.err != nil {
+				fmt.Fprintln(os.Stderr, "benchscale: fan-out:", d.err)
+			}
+			res.Fanout = d.f
 		case <-ctx.Done():
 			break loop
 		}
+	}
+	if fanoutState == 1 {
+		// The simulator ended first: no task can finish any more.
+		fcancel()
+		d := <-fanoutCh
+		if d.err != nil {
+			fmt.Fprintln(os.Stderr, "benchscale: fan-out:", d.err)
+		}
+		res.Fanout = d.f
 	}
 	if simErr != nil {
 		b, _ := os.ReadFile(filepath.Join(dir, "sim.log"))
@@ -244,6 +303,9 @@ loop:
 		return nil, err
 	}
 	summarise(res, o, start)
+	if res.Fanout != nil {
+		fanoutCPU(res, start)
+	}
 	return res, nil
 }
 
@@ -344,6 +406,7 @@ func printSummary(w io.Writer, r *Result) {
 			BytesPerAgentPerDay float64 `json:"bytes_per_agent_per_day"`
 			ReportsPerS         float64 `json:"reports_acked_per_s"`
 		} `json:"steady"`
+		Tasks    *simTasks `json:"tasks"`
 		Recovery *struct {
 			To99  float64 `json:"to_99pct_s"`
 			To100 float64 `json:"to_100pct_s"`
@@ -374,6 +437,9 @@ func printSummary(w io.Writer, r *Result) {
 		}
 		fmt.Fprintf(w, "  reconnect storm        kill -9 at %.0f s: lowest %d connected; 99%% back in %s, 100%% in %s\n",
 			r.StormAt, sim.Recovery.Low, back(sim.Recovery.To99), back(sim.Recovery.To100))
+	}
+	if r.Fanout != nil {
+		printFanout(w, r.Fanout, sim.Tasks)
 	}
 }
 
