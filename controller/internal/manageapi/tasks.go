@@ -39,6 +39,17 @@ const (
 // TaskCanceller cancels tasks and tells their agents.
 type TaskCanceller interface {
 	Cancel(ctx context.Context, taskID, caller, reason string) (*storev1.TaskRecord, error)
+	// Wake makes the engine's next pass start now (a task became due);
+	// it never blocks.
+	Wake()
+}
+
+// wake tells the engine a task may be due, so it is offered now rather
+// than at the engine's next pass.
+func (s *Server) wake(rec *storev1.TaskRecord) {
+	if s.cfg.Tasks != nil && tasks.State(rec) == managev1.TaskState_TASK_STATE_SCHEDULED {
+		s.cfg.Tasks.Wake()
+	}
 }
 
 // SetTrustRoot implements managev1.ManageServiceServer.
@@ -179,6 +190,7 @@ func (s *Server) CreateTask(ctx context.Context, req *managev1.CreateTaskRequest
 		return nil, err
 	}
 	if created {
+		s.wake(rec)
 		s.cfg.Logger.InfoContext(ctx, "task created", "task_id", rec.GetId(), "agent_id", rec.GetAgentId(), "tenant", rec.GetTenant(),
 			"plugin", rec.GetPlugin(), "downtime", rec.GetDowntime(), "state", tasks.StateName(tasks.State(rec)), "by", caller.GetName())
 	}
@@ -210,6 +222,7 @@ func (s *Server) ApproveTask(ctx context.Context, req *managev1.ApproveTaskReque
 	if err != nil {
 		return nil, err
 	}
+	s.wake(rec)
 	s.cfg.Logger.InfoContext(ctx, "task approved", "task_id", rec.GetId(), "agent_id", rec.GetAgentId(), "by", caller.GetName())
 	return taskProto(rec, host), nil
 }

@@ -91,17 +91,43 @@ func (e *Engine) Attached(agentID string, bootTimeUnix int64) {
 	}
 }
 
-// Run makes a pass every interval and after each attach until ctx ends.
+// minPassGap is the shortest time between two passes started by wakes.
+const minPassGap = 100 * time.Millisecond
+
+// Wake makes the next pass start now (a task was created or approved and
+// may be due). It never blocks; wakes that arrive during a pass coalesce
+// into one more pass.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run makes a pass every interval and after each attach or wake until ctx
+// ends.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-e.wake:
+			// A burst of creates wakes the engine once per create; a pass
+			// reads every queued task, so passes are spaced by minPassGap
+			// and the tasks created meanwhile go out together.
+			if gap := minPassGap - time.Since(last); gap > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(gap):
+				}
+			}
 		}
+		last = time.Now()
 		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
 			e.logger.ErrorContext(ctx, "task pass", "err", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	"github.com/vigil-rmm/vigil/controller/internal/tasks"
+	"github.com/vigil-rmm/vigil/internal/logging"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	trustv1 "github.com/vigil-rmm/vigil/proto/vigil/trust/v1"
 )
@@ -325,4 +326,31 @@ func TestEventRetention(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// TestWakeOffersAtOnce: a task created while the agent is online is offered
+// on Wake, not at the next interval.
+func TestWakeOffersAtOnce(t *testing.T) {
+	r := newRig(t)
+	eng := tasks.NewEngine(tasks.EngineConfig{Store: r.st, Fleet: r.fleet, Logger: logging.Discard(), Interval: time.Hour,
+		Now: func() time.Time { return r.now }})
+	out, detach := r.fleet.Attach(agentA, func(error) {}, []string{tasks.Capability})
+	defer detach()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	rec, _ := r.mustCreate(agentA, "acme", "script", false)
+	start := time.Now()
+	eng.Wake()
+	select {
+	case m := <-out:
+		if ids := offeredIDs(t, []*agentv1.ControllerMessage{m}); len(ids) != 1 || ids[0] != rec.GetId() {
+			t.Fatalf("offered %v", ids)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not offered within 5s of Wake (the interval is an hour)")
+	}
+	t.Logf("offered %s after Wake", time.Since(start).Round(time.Millisecond))
 }
