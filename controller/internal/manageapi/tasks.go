@@ -178,7 +178,9 @@ func (s *Server) CreateTask(ctx context.Context, req *managev1.CreateTaskRequest
 		created bool
 		host    string
 	)
-	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	// Batch: a technician creating tasks for a whole fleet at once shares
+	// commits with the concurrent creates (one fsync for many tasks).
+	err = s.cfg.Store.Batch(ctx, func(tx store.Tx) error {
 		var err error
 		if rec, created, err = tasks.Create(tx, st, caller, s.cfg.Now()); err != nil {
 			return err
