@@ -32,19 +32,32 @@ func CPUSeconds(pid int) float64 {
 // RSS returns the resident set size of pid in bytes, or 0 if it cannot be
 // read.
 func RSS(pid int) uint64 {
+	total, _ := RSSParts(pid)
+	return total
+}
+
+// RSSParts returns the resident set size of pid and the part of it that is
+// file-backed (RssFile: for vigil, the bbolt stores' memory maps, which the
+// kernel can drop and read again), in bytes; zeros if it cannot be read.
+func RSSParts(pid int) (total, file uint64) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	kb := func(v string) uint64 {
+		n, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
+		return n * 1024
+	}
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
-			return kb * 1024
+			total = kb(v)
+		} else if v, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
+			file = kb(v)
 		}
 	}
-	return 0
+	return total, file
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
