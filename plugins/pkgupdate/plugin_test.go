@@ -253,8 +253,8 @@ func TestInspectCommands(t *testing.T) {
 			params: map[string]string{"refresh": "true", "source_list": "/m/sources.list", "lists_dir": "/m/lists", "cache_dir": "/m/cache", "manager": "apt"},
 			rules:  []rule{{cmd: "apt-get", has: "update"}, {cmd: "apt-get", has: "dist-upgrade"}},
 			want: []string{
-				"apt-get -o Dir::Etc::SourceList=/m/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/lists -o Dir::Cache=/m/cache -q update",
-				"apt-get -o Dir::Etc::SourceList=/m/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/lists -o Dir::Cache=/m/cache -s -o Debug::NoLocking=1 dist-upgrade",
+				"apt-get -o Dir::Etc::SourceList=/m/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/lists -o APT::Get::List-Cleanup=false -o Dir::Cache=/m/cache -q update",
+				"apt-get -o Dir::Etc::SourceList=/m/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/lists -o APT::Get::List-Cleanup=false -o Dir::Cache=/m/cache -s -o Debug::NoLocking=1 dist-upgrade",
 			},
 		},
 		{

@@ -98,7 +98,7 @@ func TestRunApt(t *testing.T) {
 			name: "all with a mirror", params: map[string]string{"all": "true", "source_list": "/m/s.list", "lists_dir": "/m/l", "cache_dir": "/m/c"},
 			upgrade:  cmdruntest.Rule{Cmd: "apt-get", Has: "install"},
 			after:    dpkgRows("a=2.0", "b=4"),
-			wantCmd:  "apt-get -o Dir::Etc::SourceList=/m/s.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/l -o Dir::Cache=/m/c " + opts + " a b",
+			wantCmd:  "apt-get -o Dir::Etc::SourceList=/m/s.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/m/l -o APT::Get::List-Cleanup=false -o Dir::Cache=/m/c " + opts + " a b",
 			ok:       true,
 			upgraded: []pkgupdate.Upgraded{{Package: "a", From: "1.0", To: "2.0"}, {Package: "b", From: "3", To: "4"}},
 			summary:  "apt: 2 upgraded, 0 failed",

@@ -34,7 +34,9 @@ const (
 
 	maxMessage   = 200
 	defaultDelay = time.Minute
-	maxDelay     = time.Hour
+	// maxDelay stays well inside the controller's wait for the server to
+	// come back (30 minutes from the report).
+	maxDelay = 20 * time.Minute
 )
 
 // Config is the host a Plugin runs on; the zero value is the live host.
@@ -136,7 +138,9 @@ func shutdownArgs(p params) ([]string, time.Duration) {
 		minutes := int(math.Ceil(p.delay.Minutes()))
 		when, wait = "+"+strconv.Itoa(minutes), time.Duration(minutes)*time.Minute
 	}
-	args := []string{"-r", when}
+	// "--": shutdown(8) reorders its arguments, so a message such as "-P"
+	// would otherwise turn the reboot into a power-off.
+	args := []string{"-r", "--", when}
 	if p.message != "" {
 		args = append(args, p.message)
 	}

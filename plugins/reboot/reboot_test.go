@@ -54,7 +54,7 @@ func TestInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.GetName() != "reboot" || !slices.Equal(info.GetCapabilities(), []string{"downtime", sdk.CapRun}) {
+	if info.GetName() != "reboot" || !slices.Equal(info.GetCapabilities(), []string{sdk.CapDowntime, sdk.CapRun}) {
 		t.Errorf("Info = %v", info)
 	}
 }
@@ -67,12 +67,14 @@ func TestRunCommands(t *testing.T) {
 		want   string
 		at     string
 	}{
-		{"defaults", nil, nil, "shutdown -r +1", "2026-11-22T09:01:30Z"},
+		{"defaults", nil, nil, "shutdown -r -- +1", "2026-11-22T09:01:30Z"},
 		{"rounded up with message", map[string]string{"delay": "90s", "message": "patching, back soon"}, nil,
-			"shutdown -r +2 patching, back soon", "2026-11-22T09:02:30Z"},
-		{"now", map[string]string{"delay": "0s"}, nil, "shutdown -r now", "2026-11-22T09:00:30Z"},
-		{"override", map[string]string{"delay": "1h", "message": "m"}, map[string]string{CommandEnv: "/opt/fake-reboot"},
-			"fake-reboot -r +60 m", "2026-11-22T10:00:30Z"},
+			"shutdown -r -- +2 patching, back soon", "2026-11-22T09:02:30Z"},
+		{"now", map[string]string{"delay": "0s"}, nil, "shutdown -r -- now", "2026-11-22T09:00:30Z"},
+		{"a message that looks like an option stays the message", map[string]string{"delay": "0s", "message": "-P"}, nil,
+			"shutdown -r -- now -P", "2026-11-22T09:00:30Z"},
+		{"override", map[string]string{"delay": "20m", "message": "m"}, map[string]string{CommandEnv: "/opt/fake-reboot"},
+			"fake-reboot -r -- +20 m", "2026-11-22T09:20:30Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +192,7 @@ func TestParseParamsInvalidUTF8(t *testing.T) {
 
 func TestShutdownArgsMessageIsOneArgument(t *testing.T) {
 	args, _ := shutdownArgs(params{delay: time.Minute, message: "a; rm -rf / $(x)"})
-	if !slices.Equal(args, []string{"-r", "+1", "a; rm -rf / $(x)"}) {
+	if !slices.Equal(args, []string{"-r", "--", "+1", "a; rm -rf / $(x)"}) {
 		t.Errorf("args %q", args)
 	}
 	var _ cmdrun.Runner = (*cmdruntest.Fake)(nil)

@@ -48,6 +48,21 @@ const (
 
 var actions = []string{ActionStart, ActionStop, ActionRestart, ActionStatus}
 
+// isService reports whether a systemd unit name names a service: no unit
+// suffix (systemctl then assumes .service) or ".service". Windows service
+// names never contain a dot-suffix of another unit type.
+func isService(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return true
+	}
+	switch name[i:] {
+	case ".target", ".socket", ".mount", ".automount", ".swap", ".path", ".timer", ".slice", ".scope", ".device":
+		return false
+	}
+	return true
+}
+
 // validName is what a service name may look like.
 var validName = regexp.MustCompile(`^[A-Za-z0-9_@:+][A-Za-z0-9_.@:+-]{0,255}$`)
 
@@ -122,6 +137,12 @@ func parseParams(raw map[string]string) (params, error) {
 		case ParamName:
 			if !validName.MatchString(v) {
 				return p, sdk.InvalidParam(k, "%q is not a service name (letters, digits, _ . @ : + -)", v)
+			}
+			if !isService(v) {
+				// Starting reboot.target or poweroff.target would take the
+				// server down without the client approval that downtime
+				// tasks need: only services.
+				return p, sdk.InvalidParam(k, "%q is not a service: only service units (name or name.service)", v)
 			}
 			p.name = v
 		case ParamAction:

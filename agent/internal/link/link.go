@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
+	"github.com/vigil-rmm/vigil/internal/limits"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
@@ -216,7 +217,8 @@ func (l *Link) session(ctx context.Context) (healthy bool, err error) {
 		grpc.WithWriteBufferSize(4 << 10),
 		grpc.WithStaticStreamWindowSize(64 << 10),
 		grpc.WithStaticConnWindowSize(64 << 10),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 10)),
+		// Offers carry signed tasks (a script may be 128 KiB).
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limits.MaxMessage)),
 	}, l.cfg.DialOptions...)
 	conn, err := grpc.NewClient("passthrough:///"+l.cfg.Address, opts...)
 	if err != nil {

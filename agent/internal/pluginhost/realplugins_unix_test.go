@@ -189,7 +189,7 @@ func TestRealRebootPluginWithOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"); !slices.Equal(got, []string{"-r", "+2", "patch night; back soon"}) {
+	if got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"); !slices.Equal(got, []string{"-r", "--", "+2", "patch night; back soon"}) {
 		t.Errorf("fake reboot got args %q", got)
 	}
 	if !slices.ContainsFunc(events, func(ev *sdk.RunEvent) bool { return ev.GetLog().GetLine() == "scheduled" }) {

@@ -120,6 +120,9 @@ func (o Options) args() []string {
 	}
 	if o.ListsDir != "" {
 		add("Dir::State::Lists=" + o.ListsDir)
+		// apt-get update deletes what it does not know in its lists
+		// directory; a directory named in a parameter may hold other files.
+		add("APT::Get::List-Cleanup=false")
 	}
 	if o.CacheDir != "" {
 		add("Dir::Cache=" + o.CacheDir)

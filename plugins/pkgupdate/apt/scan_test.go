@@ -41,7 +41,7 @@ func TestScanArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs := "-o Dir::Etc::SourceList=/t/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/t/lists -o Dir::Cache=/t/cache -o APT::Sandbox::User=root"
+	dirs := "-o Dir::Etc::SourceList=/t/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=/t/lists -o APT::Get::List-Cleanup=false -o Dir::Cache=/t/cache -o APT::Sandbox::User=root"
 	wantCalls := []string{
 		"apt-get " + dirs + " -q update",
 		"apt-get " + dirs + " -s -o Debug::NoLocking=1 dist-upgrade",
