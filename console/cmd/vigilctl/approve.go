@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,7 +59,7 @@ func taskApprove(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "task %s is already approved by you; it is %s\n", id, v.State)
 			return nil
 		}
-		st, t, err := checkProposed(ctx, c, id, d)
+		st, t, err := checkProposed(ctx, c, id, d, s)
 		if err != nil {
 			return err
 		}
@@ -99,7 +101,7 @@ func taskApprove(e *env, args []string) error {
 // the task the controller lists, awaiting approval, and its technician's
 // signature verifies against the trust root. What an approver is shown
 // and signs comes from these bytes, never from the controller's fields.
-func checkProposed(ctx context.Context, c *client.Client, id string, d *managev1.TaskDetail) (*trustv1.SignedTask, *trustv1.Task, error) {
+func checkProposed(ctx context.Context, c *client.Client, id string, d *managev1.TaskDetail, s *signer) (*trustv1.SignedTask, *trustv1.Task, error) {
 	var st trustv1.SignedTask
 	var t trustv1.Task
 	if len(d.GetSignedTask()) == 0 || proto.Unmarshal(d.GetSignedTask(), &st) != nil || proto.Unmarshal(st.GetTask(), &t) != nil {
@@ -114,17 +116,28 @@ func checkProposed(ctx context.Context, c *client.Client, id string, d *managev1
 	if !time.Unix(t.GetNotAfterUnix(), 0).After(now()) {
 		return nil, nil, fmt.Errorf("task %s: its start window ended %s; ask for a new task", id, unix(t.GetNotAfterUnix()).Format(time.RFC3339))
 	}
-	tr, err := c.GetTrustRoot(ctx, &managev1.GetTrustRootRequest{})
-	if err != nil {
-		return nil, nil, err
+	// The root is the one that certified the approver's own key (held in
+	// the approver's config), not what the controller says it is.
+	var rootPin []byte
+	if rk := s.body.GetRootPublicKey(); len(rk) == ed25519.PublicKeySize {
+		sum := sha256.Sum256(rk)
+		rootPin = sum[:]
+	} else {
+		tr, err := c.GetTrustRoot(ctx, &managev1.GetTrustRootRequest{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if rootPin, err = pin.Parse(tr.GetFingerprint()); err != nil {
+			return nil, nil, errors.New("the controller has no trust root: an admin runs `vigilctl trust set-root FINGERPRINT`")
+		}
 	}
-	rootPin, err := pin.Parse(tr.GetFingerprint())
+	v, err := envelope.Verify(&st, envelope.Policy{RootPin: rootPin, AgentID: d.GetTask().GetAgentId(), Tenant: d.GetTask().GetTenant(),
+		AllowMissingApproval: true})
 	if err != nil {
-		return nil, nil, errors.New("the controller has no trust root: an admin runs `vigilctl trust set-root FINGERPRINT`")
-	}
-	_, err = envelope.Verify(&st, envelope.Policy{RootPin: rootPin, AgentID: d.GetTask().GetAgentId(), Tenant: d.GetTask().GetTenant()})
-	if err != nil && !errors.Is(err, envelope.ErrApprovalMissing) {
 		return nil, nil, fmt.Errorf("task %s does not verify, not approving: %w", id, err)
+	}
+	if signer := v.Technician.GetPrincipal(); signer != t.GetCreatedBy() {
+		return nil, nil, fmt.Errorf("task %s names %q as its technician but %q signed it; not approving", id, t.GetCreatedBy(), signer)
 	}
 	return &st, &t, nil
 }

@@ -224,8 +224,10 @@ const (
 	MaxTaskOutputLines = limits.MaxTaskOutputLines
 	MaxTaskOutputLine  = limits.MaxTaskOutputLine
 	MaxTaskDetail      = limits.MaxTaskDetail
-	// MaxPlugins bounds a plugin list.
-	MaxPlugins = limits.MaxItems
+	// MaxPlugins bounds a plugin list, MaxPluginListBytes its size (a
+	// stored record must stay well under the store's 1 MiB).
+	MaxPlugins         = limits.MaxItems
+	MaxPluginListBytes = 64 << 10
 )
 
 var taskIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{7,63}$`)
@@ -281,6 +283,9 @@ func cleanLine(s string) string {
 }
 
 func validatePluginList(pl *agentv1.PluginList) error {
+	if n := proto.Size(pl); n > MaxPluginListBytes {
+		return fmt.Errorf("plugins: %d bytes, limit %d", n, MaxPluginListBytes)
+	}
 	if n := len(pl.GetPlugins()); n > MaxPlugins {
 		return fmt.Errorf("plugins: %d entries, limit %d", n, MaxPlugins)
 	}

@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,6 +70,7 @@ func TestValidatePluginList(t *testing.T) {
 		{"control character", &agentv1.PluginList{Plugins: []*agentv1.PluginInfo{{Name: "re\x07boot"}}}, false},
 		{"too many", &agentv1.PluginList{Plugins: make([]*agentv1.PluginInfo, MaxPlugins+1)}, false},
 		{"long hash", &agentv1.PluginList{Hash: make([]byte, 33)}, false},
+		{"too big to store", bigPluginList(), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,4 +79,13 @@ func TestValidatePluginList(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bigPluginList is within every per-field limit but too large as a whole.
+func bigPluginList() *agentv1.PluginList {
+	pl := &agentv1.PluginList{}
+	for i := range 100 {
+		pl.Plugins = append(pl.Plugins, &agentv1.PluginInfo{Name: fmt.Sprintf("p%d", i), Error: strings.Repeat("e", 1000)})
+	}
+	return pl
 }

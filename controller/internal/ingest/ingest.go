@@ -187,6 +187,24 @@ func (w *Writer) commit(ctx context.Context, batch []Item) {
 	}
 	start := time.Now()
 	committed, applied, err := w.apply(ctx, live)
+	if errors.Is(err, store.ErrValueTooLarge) {
+		// One report made a record too large for the store: a fault of
+		// that report, not of the batch. Commit the others on their own,
+		// and that one without its body (its sequence still moves, as for
+		// an invalid report, so its agent is not wedged).
+		if len(live) > 1 {
+			for _, it := range live {
+				w.commit(ctx, []Item{it})
+			}
+			return
+		}
+		it := live[0]
+		w.logger.Warn("report too large to store; body dropped", "agent_id", it.AgentID, "seq", it.Report.GetSeq(),
+			"kind", fmt.Sprintf("%T", it.Report.GetBody()), "err", err)
+		it.Report = &agentv1.Report{Seq: it.Report.GetSeq(), TimeUnixMs: it.Report.GetTimeUnixMs()}
+		live = []Item{it}
+		committed, applied, err = w.apply(ctx, live)
+	}
 	w.stats.record(len(live), time.Since(start), err)
 	if err == nil && len(applied) > 0 && w.opts.Observe != nil {
 		w.opts.Observe(applied)

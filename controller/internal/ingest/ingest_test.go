@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,4 +176,37 @@ func TestRevokedAgentStoresNothing(t *testing.T) {
 	if len(samples) != 0 || committedSeq(t, r.st, agent) != 0 {
 		t.Fatal("a revoked agent's report was stored")
 	}
+}
+
+// TestRecordTooLargeHurtsOnlyItsReport: a report that makes a stored record
+// larger than the store takes (validation normally stops it first) costs
+// only its own body: its sequence is committed, and the other agents'
+// reports in the same batch are stored.
+func TestRecordTooLargeHurtsOnlyItsReport(t *testing.T) {
+	r := newRig(t, 2)
+	big := &agentv1.PatchScan{Source: "apt", Status: agentv1.ScanStatus_SCAN_STATUS_OK, Hash: []byte("h")}
+	for i := range 1200 {
+		big.Pending = append(big.Pending, &agentv1.PendingUpdate{Id: fmt.Sprintf("p%05d", i), Title: strings.Repeat("t", 1000)})
+	}
+	ctx := context.Background()
+	bad := submit(t, r.w, ctx, r.agents[0], []*agentv1.Report{
+		{Seq: 1, TimeUnixMs: time.Now().UnixMilli(), Body: &agentv1.Report_Patches{Patches: big}}})
+	good := submit(t, r.w, ctx, r.agents[1], []*agentv1.Report{metricsReport(1), metricsReport(2)})
+	if res := <-bad[0]; res.err != nil || res.seq != 1 {
+		t.Fatalf("oversized report: %+v, want its sequence committed", res)
+	}
+	for _, ch := range good {
+		if res := <-ch; res.err != nil {
+			t.Fatalf("the other agent's report failed: %v", res.err)
+		}
+	}
+	if got := committedSeq(t, r.st, r.agents[1]); got != 2 {
+		t.Fatalf("other agent committed %d, want 2", got)
+	}
+	_ = r.st.View(ctx, func(tx store.Tx) error {
+		if _, err := schema.GetPatchRecord(tx, r.agents[0]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the oversized scan was stored: %v", err)
+		}
+		return nil
+	})
 }

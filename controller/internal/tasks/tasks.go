@@ -31,6 +31,14 @@ const (
 	// MaxOutputBytes caps the stored output of one task; what comes after
 	// is dropped and the task marked output_truncated.
 	MaxOutputBytes = 1 << 20
+	// MaxOutputLines caps the stored output lines of one task, and
+	// outputLineOverhead is what each line counts against MaxOutputBytes
+	// on top of its text (empty lines are records too).
+	MaxOutputLines     = 100000
+	outputLineOverhead = 16
+	// MaxTransitions bounds the transitions a task record keeps for
+	// reason changes within one state (state changes are always kept).
+	MaxTransitions = 64
 	// MaxReason bounds a cancellation reason.
 	MaxReason = 512
 	// TierMonitorOnly is the tier in which an agent runs no task.
@@ -155,6 +163,11 @@ func Create(tx store.Tx, st *trustv1.SignedTask, caller *storev1.Principal, now 
 	if tech.GetPrincipal() != caller.GetName() {
 		return nil, false, fmt.Errorf("%w: the task is signed by %s's certificate and you are %s; sign it with your own key",
 			ErrNotSigner, tech.GetPrincipal(), caller.GetName())
+	}
+	if by := peek.GetCreatedBy(); by != "" && by != tech.GetPrincipal() {
+		// Approvers and the agent's operators read created_by: it must
+		// name the signer.
+		return nil, false, fmt.Errorf("%w: the task names %s as its creator but %s signed it", ErrNotSigner, by, tech.GetPrincipal())
 	}
 	canon, err := marshal(st)
 	if err != nil {

@@ -130,7 +130,10 @@ func ApplyUpdate(tx store.Tx, agentID string, reportMs int64, u *agentv1.TaskUpd
 			rec.RebootDeadlineUnix = now.Add(RebootWait).Unix()
 		}
 	}
-	if to != from || reason != rec.GetReason() {
+	// A new transition is stored for a new state, and for a new reason
+	// only a bounded number of times: an agent that changes the reason of
+	// a running task at every update must not grow its record without end.
+	if to != from || (reason != rec.GetReason() && len(rec.GetTransitions()) < MaxTransitions) {
 		setState(rec, to, ActorAgent, reason, at)
 		if ev := failureEvent(rec); ev != nil {
 			ev.TimeUnixMs = now.UnixMilli()
@@ -152,8 +155,10 @@ func appendOutput(tx store.Tx, rec *storev1.TaskRecord, lines []*agentv1.OutputL
 	}
 	keep := lines[:0:0]
 	for _, l := range lines {
-		n := uint64(len(l.GetLine()))
-		if rec.GetOutputBytes()+n > MaxOutputBytes {
+		// A line costs its text and a record of its own: empty lines
+		// count too, and so does their number.
+		n := uint64(len(l.GetLine())) + outputLineOverhead
+		if rec.GetOutputBytes()+n > MaxOutputBytes || rec.GetOutputLines()+uint64(len(keep)) >= MaxOutputLines {
 			rec.OutputTruncated = true
 			break
 		}

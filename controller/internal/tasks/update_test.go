@@ -143,6 +143,41 @@ func TestUpdateDetails(t *testing.T) {
 	})
 }
 
+// TestEmptyLinesAreCapped: empty lines count against the cap too (each is
+// a record), so a flood of them is truncated.
+func TestEmptyLinesAreCapped(t *testing.T) {
+	r := newRig(t)
+	rec, _ := r.mustCreate(agentA, "acme", "script", false)
+	r.setState(rec.GetId(), tasks.Running)
+	for range 80 {
+		u := upd(rec.GetId(), aRunning)
+		for range 1000 {
+			u.Output = append(u.Output, &agentv1.OutputLine{})
+		}
+		r.apply(agentA, u)
+	}
+	got := r.get(rec.GetId())
+	if !got.GetOutputTruncated() || got.GetOutputLines() > tasks.MaxOutputBytes/16 {
+		t.Fatalf("stored %d empty lines, truncated %v", got.GetOutputLines(), got.GetOutputTruncated())
+	}
+}
+
+// TestReasonChurnIsBounded: an agent changing the reason of a running task
+// at every update cannot grow the task record without end.
+func TestReasonChurnIsBounded(t *testing.T) {
+	r := newRig(t)
+	rec, _ := r.mustCreate(agentA, "acme", "script", false)
+	r.setState(rec.GetId(), tasks.Running)
+	for i := range 500 {
+		u := upd(rec.GetId(), aRunning)
+		u.Reason = fmt.Sprintf("step %d %s", i, strings.Repeat("x", 900))
+		r.apply(agentA, u)
+	}
+	if n := len(r.get(rec.GetId()).GetTransitions()); n > tasks.MaxTransitions+2 {
+		t.Fatalf("%d transitions after 500 reason changes", n)
+	}
+}
+
 // TestOutputCap: output past MaxOutputBytes is dropped and the task marked
 // truncated; the state still moves.
 func TestOutputCap(t *testing.T) {
@@ -164,7 +199,8 @@ func TestOutputCap(t *testing.T) {
 	u.Output = []*agentv1.OutputLine{{Line: "last"}}
 	r.apply(agentA, u)
 	got := r.get(rec.GetId())
-	if !got.GetOutputTruncated() || got.GetOutputBytes() > tasks.MaxOutputBytes || got.GetOutputLines() != uint64(tasks.MaxOutputBytes/len(line)) ||
+	// Each line counts its text and a 16-byte record overhead.
+	if !got.GetOutputTruncated() || got.GetOutputBytes() > tasks.MaxOutputBytes || got.GetOutputLines() != uint64(tasks.MaxOutputBytes/(len(line)+16)) ||
 		state(got) != tasks.Succeeded {
 		t.Fatalf("lines %d bytes %d truncated %v state %s", got.GetOutputLines(), got.GetOutputBytes(), got.GetOutputTruncated(),
 			tasks.StateName(state(got)))
