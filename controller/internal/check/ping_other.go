@@ -1,0 +1,9 @@
+//go:build !linux && !windows
+
+package check
+
+// autoPrivileged: macOS and the BSDs offer unprivileged ICMP datagram
+// sockets to every user.
+func autoPrivileged() (bool, string) {
+	return false, "unprivileged socket"
+}
