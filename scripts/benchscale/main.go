@@ -39,6 +39,7 @@ func main() {
 	flag.DurationVar(&o.fanoutSettle, "fanout-after", 10*time.Second, "start the fan-out this long after 99% of the agents are online")
 	flag.IntVar(&o.fanoutConc, "fanout-concurrency", 16, "CreateTask calls in flight during the fan-out")
 	flag.DurationVar(&o.fanoutTimeout, "fanout-timeout", 2*time.Minute, "give up waiting for the fan-out's tasks after this long")
+	flag.BoolVar(&o.heapProfile, "heap-pprof", false, "save a controller heap profile at 90% of the run (DIR/run-N/heap.pprof)")
 	flag.DurationVar(&o.fanoutProfile, "fanout-pprof", 0, "take a controller CPU profile of this length from the start of the fan-out (DIR/run-N/fanout-cpu.pprof)")
 	flag.Parse()
 	if o.ramp == 0 {
@@ -73,6 +74,7 @@ type opts struct {
 	fanoutConc         int
 	fanoutTimeout      time.Duration
 	fanoutProfile      time.Duration
+	heapProfile        bool
 }
 
 // Sample is one observation of the controller process.
@@ -243,6 +245,7 @@ func run(o opts) (*Result, error) {
 	fctx, fcancel := context.WithCancel(ctx)
 	defer fcancel()
 	fanoutState := 0 // 0 not started, 1 running, 2 done
+	heapTaken := false
 	if !o.fanout {
 		fanoutState = 2
 	}
@@ -277,6 +280,10 @@ loop:
 				}
 			}
 			res.Samples = append(res.Samples, smp)
+			if o.heapProfile && !heapTaken && el > o.duration*9/10 {
+				heapTaken = true
+				go saveURL("http://"+debugAddr+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"))
+			}
 		case d := <-fanoutCh:
 			fanoutState = 2
 			if d.err != nil {
@@ -452,4 +459,21 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// saveURL fetches a pprof profile from url into path.
+func saveURL(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchscale: profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchscale: profile:", err)
+	}
 }
