@@ -214,7 +214,11 @@ func (l *Link) session(ctx context.Context) (healthy bool, err error) {
 		grpc.WithKeepaliveParams(Keepalive),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: l.cfg.ConnectTimeout}),
 		grpc.WithReadBufferSize(4 << 10),
-		grpc.WithWriteBufferSize(4 << 10),
+		// 1 KiB writes make TLS records of at most 1 KiB: the controller's
+		// TLS layer keeps a read buffer sized by the largest record it has
+		// seen, for the connection's life, and a state report sent in 4 KiB
+		// records grew it to 9 KiB per agent (heap profile).
+		grpc.WithWriteBufferSize(1 << 10),
 		grpc.WithStaticStreamWindowSize(64 << 10),
 		grpc.WithStaticConnWindowSize(64 << 10),
 		// Offers carry signed tasks (a script may be 128 KiB).
