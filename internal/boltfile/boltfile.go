@@ -4,6 +4,7 @@
 package boltfile
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -39,4 +40,21 @@ func Open(what, path string, opts *bolt.Options, h Hints) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open %s %s: %w (%v); %s", what, path, ErrCorrupt, err, h.Corrupt)
 	}
 	return nil, fmt.Errorf("open %s %s: %w", what, path, err)
+}
+
+// CheckVersion checks a stored schema version (8 bytes, big-endian)
+// against known, the version this build writes. A newer version is
+// tooNew (the file was written by a newer release); a missing or older
+// one is corrupt, as long as known is the first version there is.
+func CheckVersion(v []byte, known uint64, corrupt, tooNew error) error {
+	if len(v) != 8 {
+		return fmt.Errorf("meta bucket without a schema version: %w", corrupt)
+	}
+	switch ver := binary.BigEndian.Uint64(v); {
+	case ver > known:
+		return fmt.Errorf("schema version %d, this agent knows up to %d: %w", ver, known, tooNew)
+	case ver < known:
+		return fmt.Errorf("unknown schema version %d: %w", ver, corrupt)
+	}
+	return nil
 }

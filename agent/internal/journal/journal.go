@@ -141,16 +141,8 @@ func initSchema(tx *bolt.Tx) error {
 		}
 		return meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, schemaVersion))
 	}
-	v := meta.Get(keySchemaVersion)
-	if len(v) != 8 {
-		return fmt.Errorf("meta bucket without a schema version: %w", ErrCorrupt)
-	}
-	switch ver := binary.BigEndian.Uint64(v); {
-	case ver > schemaVersion:
-		return fmt.Errorf("schema version %d, this agent knows up to %d: %w", ver, schemaVersion, ErrSchemaTooNew)
-	case ver < schemaVersion:
-		// Version 1 is the first release; there is nothing older.
-		return fmt.Errorf("unknown schema version %d: %w", ver, ErrCorrupt)
+	if err := boltfile.CheckVersion(meta.Get(keySchemaVersion), schemaVersion, ErrCorrupt, ErrSchemaTooNew); err != nil {
+		return err
 	}
 	if tx.Bucket(bucketTasks) == nil || tx.Bucket(bucketNonces) == nil {
 		return fmt.Errorf("missing tasks or nonces bucket: %w", ErrCorrupt)

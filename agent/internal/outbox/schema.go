@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vigil-rmm/vigil/internal/boltfile"
 )
 
 // schemaVersion is the layout described in the package doc. Bump it, and add
@@ -41,16 +43,8 @@ func initSchema(tx *bolt.Tx) error {
 	if meta == nil {
 		return createSchema(tx)
 	}
-	v := meta.Get(keySchemaVersion)
-	if len(v) != 8 {
-		return fmt.Errorf("meta bucket without a schema version: %w", ErrCorrupt)
-	}
-	switch ver := binary.BigEndian.Uint64(v); {
-	case ver > schemaVersion:
-		return fmt.Errorf("schema version %d, this agent knows up to %d: %w", ver, schemaVersion, ErrSchemaTooNew)
-	case ver < schemaVersion:
-		// Version 1 is the first release; there is nothing older to migrate.
-		return fmt.Errorf("unknown schema version %d: %w", ver, ErrCorrupt)
+	if err := boltfile.CheckVersion(meta.Get(keySchemaVersion), schemaVersion, ErrCorrupt, ErrSchemaTooNew); err != nil {
+		return err
 	}
 	if tx.Bucket(bucketReports) == nil || tx.Bucket(bucketMetrics) == nil {
 		return fmt.Errorf("missing reports or metrics bucket: %w", ErrCorrupt)
