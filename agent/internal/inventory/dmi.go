@@ -107,5 +107,6 @@ func IsVirtual(d DMI, hypervisorType string, cpuHypervisorFlag bool) bool {
 // cleanString trims s and limits it to limits.MaxString bytes of clean
 // UTF-8.
 func cleanString(s string) string {
-	return limits.CleanString(strings.TrimSpace(s), limits.MaxString)
+	// Trimmed again after the cut, which can end on a space.
+	return strings.TrimSpace(limits.CleanString(strings.TrimSpace(s), limits.MaxString))
 }
