@@ -119,6 +119,9 @@ func ParseRPMVersions(out []byte) map[string]string {
 			continue
 		}
 		v := strings.TrimPrefix(f[1], "0:")
+		if v == "" {
+			continue // "0:" alone: no version
+		}
 		if cur, ok := best[f[0]]; !ok || at >= cur.at {
 			best[f[0]] = seen{v, at}
 		}
