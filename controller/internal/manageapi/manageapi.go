@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/rescan"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/controller/internal/tasks"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
@@ -477,7 +478,10 @@ func (s *Server) RevokePrincipal(ctx context.Context, req *managev1.RevokePrinci
 	if req.GetName() == caller.GetName() {
 		return nil, apierr.Invalid("name", "%q is you; another admin must revoke it, so the installation always keeps one", req.GetName())
 	}
-	var p *storev1.Principal
+	var (
+		p         *storev1.Principal
+		cancelled int
+	)
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = schema.PrincipalByName(tx, req.GetName())
@@ -487,11 +491,15 @@ func (s *Server) RevokePrincipal(ctx context.Context, req *managev1.RevokePrinci
 		if err != nil || p.GetRevokedUnix() != 0 {
 			return err
 		}
-		return schema.RevokePrincipal(tx, p, s.cfg.Now().Unix())
+		if err := schema.RevokePrincipal(tx, p, s.cfg.Now().Unix()); err != nil {
+			return err
+		}
+		cancelled, err = tasks.CancelCreatedBy(tx, p.GetName(), caller.GetName(), s.cfg.Now())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Logger.InfoContext(ctx, "principal revoked", "principal", p.GetName(), "by", caller.GetName())
+	s.cfg.Logger.InfoContext(ctx, "principal revoked", "principal", p.GetName(), "by", caller.GetName(), "tasks_cancelled", cancelled)
 	return principalProto(p), nil
 }

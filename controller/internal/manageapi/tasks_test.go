@@ -297,3 +297,33 @@ func TestGetTaskOutputPages(t *testing.T) {
 		t.Fatalf("task parameter cut in GetTask: %v", err)
 	}
 }
+
+// TestRevokingATechnicianCancelsTheirPendingTasks: a revoked technician's
+// proposed and scheduled tasks are cancelled with the revocation; finished
+// ones are left as they are.
+func TestRevokingATechnicianCancelsTheirPendingTasks(t *testing.T) {
+	r := newTrustRig(t)
+	r.setup(t)
+	ctx := t.Context()
+	// The agent is offline, so the scheduled task stays scheduled.
+	scheduled, err := r.tech.CreateTask(ctx, &managev1.CreateTaskRequest{SignedTask: r.signed(t, r.agentA, "script", false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proposed, err := r.tech.CreateTask(ctx, &managev1.CreateTaskRequest{SignedTask: r.signed(t, r.agentA, "reboot", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{scheduled.GetId(), proposed.GetId()} {
+		d, err := r.admin.GetTask(ctx, &managev1.GetTaskRequest{TaskId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.GetTask().GetState() != managev1.TaskState_TASK_STATE_CANCELLED || !strings.Contains(d.GetTask().GetReason(), "alice was revoked") {
+			t.Errorf("task %s after alice's revocation: %v (%s)", id, d.GetTask().GetState(), d.GetTask().GetReason())
+		}
+	}
+}

@@ -295,6 +295,30 @@ func Approve(tx store.Tx, taskID string, sig *trustv1.Signature, caller *storev1
 	return rec, schema.PutTask(tx, rec)
 }
 
+// CancelCreatedBy cancels the tasks principal created that no agent holds
+// yet (proposed or scheduled), when principal is revoked: its signature
+// should not act after it. It returns how many it cancelled. Tasks already
+// offered run or end on the agent; the agent accepts an unexpired
+// certificate from the pinned root (see ADR 0010 on revocation).
+func CancelCreatedBy(tx store.Tx, principal, caller string, now time.Time) (int, error) {
+	var ids []string
+	err := schema.ScanTasks(tx, func(r *storev1.TaskRecord) error {
+		if st := State(r); r.GetCreatedBy() == principal && (st == Proposed || st == Scheduled) {
+			ids = append(ids, r.GetId())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, _, err := Cancel(tx, id, caller, "the technician "+principal+" was revoked", now); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
 // Cancel cancels a task on behalf of caller. A task the agent has not
 // been offered (PROPOSED, SCHEDULED) is CANCELLED at once. For one it may
 // hold (DISPATCHED, ACCEPTED, RUNNING) the request is recorded in the
