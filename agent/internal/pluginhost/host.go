@@ -134,16 +134,20 @@ func (h *Host) Check(name string) error {
 	return nil
 }
 
+// binaryName is the file name of the named plugin's binary.
+func binaryName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
 // path returns the absolute path of the named plugin's binary.
 func (h *Host) path(name string) (string, error) {
 	if _, ok := h.manifest[name]; !ok {
 		return "", fmt.Errorf("%s: %w", name, ErrUnknownPlugin)
 	}
-	path := filepath.Join(h.cfg.Dir, name)
-	if runtime.GOOS == "windows" {
-		path += ".exe"
-	}
-	path, err := filepath.Abs(path)
+	path, err := filepath.Abs(filepath.Join(h.cfg.Dir, binaryName(name)))
 	if err != nil {
 		return "", fmt.Errorf("plugin %s: %w", name, err)
 	}

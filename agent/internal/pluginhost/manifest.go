@@ -1,10 +1,12 @@
 package pluginhost
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 )
 
@@ -48,4 +50,28 @@ func ParseManifest(b []byte) (Manifest, error) {
 		m[name] = d
 	}
 	return m, nil
+}
+
+// WriteManifest writes to path (mode 0600) a manifest of the named plugin
+// binaries in dir, with the SHA-256 of each as it is now. Whoever installs
+// the plugins writes it (scripts/build-plugins.sh does the same with
+// sha256sum); the agent itself only reads it.
+func WriteManifest(path, dir string, names ...string) error {
+	m := make(map[string]string, len(names))
+	for _, name := range names {
+		if !validName.MatchString(name) {
+			return fmt.Errorf("write manifest: bad plugin name %q", name)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, binaryName(name)))
+		if err != nil {
+			return fmt.Errorf("write manifest: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		m[name] = hex.EncodeToString(sum[:])
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }

@@ -4,8 +4,6 @@ package pluginhost_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,14 +32,8 @@ func realHost(t *testing.T, name string, env ...string) *pluginhost.Host {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	mb, _ := json.Marshal(map[string]string{name: hex.EncodeToString(sum[:])})
 	manifest := filepath.Join(t.TempDir(), "manifest.json")
-	if err := os.WriteFile(manifest, mb, 0o600); err != nil {
+	if err := pluginhost.WriteManifest(manifest, dir, name); err != nil {
 		t.Fatal(err)
 	}
 	h, err := pluginhost.New(pluginhost.Config{Dir: dir, Manifest: manifest, CallTimeout: time.Minute, Env: env})

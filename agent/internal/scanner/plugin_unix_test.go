@@ -3,9 +3,6 @@
 package scanner_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -58,10 +55,8 @@ func pluginHostDir(t *testing.T) (*pluginhost.Host, string) {
 	if err := os.WriteFile(filepath.Join(dir, "pkgupdate"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
-	mb, _ := json.Marshal(map[string]string{"pkgupdate": hex.EncodeToString(sum[:])})
 	manifest := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(manifest, mb, 0o600); err != nil {
+	if err := pluginhost.WriteManifest(manifest, dir, "pkgupdate"); err != nil {
 		t.Fatal(err)
 	}
 	h, err := pluginhost.New(pluginhost.Config{Dir: dir, Manifest: manifest, Logger: slog.New(slog.DiscardHandler)})

@@ -4,9 +4,6 @@ package taskrunner_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,13 +125,7 @@ func TestRebootTaskEndToEnd(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-rmm/vigil/plugins/cmd/vigil-plugin-reboot").CombinedOutput(); err != nil {
 		t.Fatalf("build reboot plugin: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	mb, _ := json.Marshal(map[string]string{"reboot": hex.EncodeToString(sum[:])})
-	if err := os.WriteFile(filepath.Join(plugins, "manifest.json"), mb, 0o600); err != nil {
+	if err := pluginhost.WriteManifest(filepath.Join(plugins, "manifest.json"), plugins, "reboot"); err != nil {
 		t.Fatal(err)
 	}
 	record := filepath.Join(dir, "reboot-args")

@@ -48,11 +48,6 @@ func PutPatchRecord(tx store.Tx, r *storev1.PatchRecord) error {
 	return putProto(tx, patchKey(r.GetAgentId()), r)
 }
 
-// ListPatchRecords returns every agent's patch record, keyed by agent id.
-func ListPatchRecords(tx store.Tx) (map[string]*storev1.PatchRecord, error) {
-	return mapProto(tx, patchesPrefix, func() *storev1.PatchRecord { return &storev1.PatchRecord{} })
-}
-
 // Reboot records.
 
 func rebootKey(agentID string) string { return rebootPrefix + agentID }
@@ -66,11 +61,6 @@ func GetRebootRecord(tx store.Tx, agentID string) (*storev1.RebootRecord, error)
 // PutRebootRecord writes an agent's reboot record.
 func PutRebootRecord(tx store.Tx, agentID string, r *storev1.RebootRecord) error {
 	return putProto(tx, rebootKey(agentID), r)
-}
-
-// ListRebootRecords returns every agent's reboot record, keyed by agent id.
-func ListRebootRecords(tx store.Tx) (map[string]*storev1.RebootRecord, error) {
-	return mapProto(tx, rebootPrefix, func() *storev1.RebootRecord { return &storev1.RebootRecord{} })
 }
 
 // Inventory records.

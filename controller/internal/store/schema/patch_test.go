@@ -200,13 +200,15 @@ func TestRecordsAndDeleteAgentState(t *testing.T) {
 		return nil
 	})
 	view(t, s, func(tx store.Tx) error {
-		recs, err := schema.ListPatchRecords(tx)
-		if err != nil || len(recs) != 2 || recs["ag-ab"].GetSource() != "apt" {
-			t.Errorf("ListPatchRecords = %v, %v", recs, err)
-		}
-		rb, err := schema.ListRebootRecords(tx)
-		if err != nil || len(rb) != 2 || rb["ag-a"].GetReportedUnixMs() != 5 {
-			t.Errorf("ListRebootRecords = %v, %v", rb, err)
+		for _, agent := range []string{"ag-a", "ag-ab"} {
+			rec, err := schema.GetPatchRecord(tx, agent)
+			if err != nil || rec.GetSource() != "apt" {
+				t.Errorf("GetPatchRecord(%s) = %v, %v", agent, rec, err)
+			}
+			rb, err := schema.GetRebootRecord(tx, agent)
+			if err != nil || rb.GetReportedUnixMs() != 5 {
+				t.Errorf("GetRebootRecord(%s) = %v, %v", agent, rb, err)
+			}
 		}
 		inv, err := schema.GetInventoryRecord(tx, "ag-a")
 		if err != nil || inv.GetReportedUnixMs() != 6 {
