@@ -35,3 +35,17 @@ func String() string {
 	}
 	return Version
 }
+
+// Capabilities an agent announces in Hello and the controller in Welcome.
+// They are part of the wire contract: the controller sends a request only
+// to an agent that announced the capability it needs.
+const (
+	CapMetrics      = "metrics"
+	CapFacts        = "facts"
+	CapOutboxStatus = "outbox-status"
+	CapPatches      = "patches"
+	CapReboot       = "reboot"
+	CapInventory    = "inventory"
+	CapScanRequest  = "scan-request"
+	CapTasks        = "tasks"
+)

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/inventory"
 	"github.com/vigil-rmm/vigil/agent/internal/pluginhost"
 	"github.com/vigil-rmm/vigil/agent/internal/scanner"
+	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
@@ -126,22 +127,22 @@ func newScanner(cfg config.Config, ob scanner.Appender, host *pluginhost.Host, h
 // for it anyway, from Hello.tier); without a trust root no task could be
 // verified, so none is asked for.
 func capabilities(s *scanner.Scanner, tasks bool) []string {
-	caps := []string{"metrics", "facts", "outbox-status"}
+	caps := []string{version.CapMetrics, version.CapFacts, version.CapOutboxStatus}
 	for _, k := range s.Kinds() {
 		switch k {
 		case agentv1.StateKind_STATE_KIND_PATCHES:
-			caps = append(caps, "patches")
+			caps = append(caps, version.CapPatches)
 		case agentv1.StateKind_STATE_KIND_REBOOT:
-			caps = append(caps, "reboot")
+			caps = append(caps, version.CapReboot)
 		case agentv1.StateKind_STATE_KIND_INVENTORY:
-			caps = append(caps, "inventory")
+			caps = append(caps, version.CapInventory)
 		}
 	}
 	if len(s.Kinds()) > 0 {
-		caps = append(caps, "scan-request")
+		caps = append(caps, version.CapScanRequest)
 	}
 	if tasks {
-		caps = append(caps, "tasks")
+		caps = append(caps, version.CapTasks)
 	}
 	return caps
 }

@@ -360,14 +360,14 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 		if sc, err = simScanner(o, i, rec); err != nil {
 			return err
 		}
-		caps = append(caps, "patches", "reboot", "inventory", "scan-request")
+		caps = append(caps, version.CapPatches, version.CapReboot, version.CapInventory, version.CapScanRequest)
 	}
 	var onTask func(*agentv1.TaskOffer)
 	if ts != nil {
 		rootPin, _ := pin.Parse(o.TrustRoot) // checked by validate
 		ta := &taskAgent{rootPin: rootPin, agentID: id.id, tenant: id.tenant, rec: rec, st: ts, ctx: ctx, seen: map[string]bool{}}
 		onTask = ta.offer
-		caps = append(caps, "tasks")
+		caps = append(caps, version.CapTasks)
 	}
 	lk := link.New(link.Config{
 		Address: o.Controller, TLS: tlsCfg, Outbox: rec, Logger: o.logger,

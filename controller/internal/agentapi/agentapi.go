@@ -52,7 +52,8 @@ type Attacher interface {
 }
 
 // Capabilities the controller offers in Welcome.
-var Capabilities = []string{"metrics", "facts", "outbox-status", "patches", "reboot", "inventory", "scan-request", "tasks"}
+var Capabilities = []string{version.CapMetrics, version.CapFacts, version.CapOutboxStatus, version.CapPatches, version.CapReboot,
+	version.CapInventory, version.CapScanRequest, version.CapTasks}
 
 // Config wires the server.
 type Config struct {

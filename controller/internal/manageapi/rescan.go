@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/rescan"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
@@ -56,7 +57,7 @@ func (s *Server) RescanAgent(ctx context.Context, req *managev1.RescanAgentReque
 	defer s.cfg.Scans.Stop(w)
 	msg := &agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Scan{Scan: &agentv1.ScanRequest{
 		RequestId: w.ID, Kinds: kinds}}}
-	if err := s.cfg.Fleet.Send(a.GetId(), "scan-request", msg); err != nil {
+	if err := s.cfg.Fleet.Send(a.GetId(), version.CapScanRequest, msg); err != nil {
 		if online, last := s.cfg.Fleet.Online(a.GetId()); !online {
 			seen = max(seen, last)
 			when := "never connected"
@@ -103,9 +104,9 @@ func (s *Server) RescanAgent(ctx context.Context, req *managev1.RescanAgentReque
 
 // kindCapability is the Hello capability of an agent that reads a kind.
 var kindCapability = map[agentv1.StateKind]string{
-	agentv1.StateKind_STATE_KIND_PATCHES:   "patches",
-	agentv1.StateKind_STATE_KIND_REBOOT:    "reboot",
-	agentv1.StateKind_STATE_KIND_INVENTORY: "inventory",
+	agentv1.StateKind_STATE_KIND_PATCHES:   version.CapPatches,
+	agentv1.StateKind_STATE_KIND_REBOOT:    version.CapReboot,
+	agentv1.StateKind_STATE_KIND_INVENTORY: version.CapInventory,
 }
 
 // supported narrows kinds (empty: all) to those the agent announced; a kind

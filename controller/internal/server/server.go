@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	"github.com/vigil-rmm/vigil/controller/internal/tasks"
+	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
@@ -301,7 +302,7 @@ func (s *Server) requestFull(applied []ingest.Applied) {
 		}
 		msg := &agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Scan{Scan: &agentv1.ScanRequest{
 			RequestId: cmp.Or(a.RequestID, rescan.NewID()), Kinds: []agentv1.StateKind{a.Kind}, Full: true}}}
-		err := s.fleet.Send(a.AgentID, "scan-request", msg)
+		err := s.fleet.Send(a.AgentID, version.CapScanRequest, msg)
 		s.logger.Info("state digest did not match; full state requested", "agent_id", a.AgentID, "kind", a.Kind.String(), "err", err)
 	}
 }

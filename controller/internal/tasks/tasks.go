@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	"github.com/vigil-rmm/vigil/internal/envelope"
+	"github.com/vigil-rmm/vigil/internal/version"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
 	trustv1 "github.com/vigil-rmm/vigil/proto/vigil/trust/v1"
@@ -44,7 +45,7 @@ const (
 	// TierMonitorOnly is the tier in which an agent runs no task.
 	TierMonitorOnly = "monitor-only"
 	// Capability is what an agent announces in Hello when it takes tasks.
-	Capability = "tasks"
+	Capability = version.CapTasks
 )
 
 // Actors of transitions besides principal names.
