@@ -129,6 +129,11 @@ func TestTasksEndToEnd(t *testing.T) {
 			t.Errorf("plugin %s of a monitor-only agent: error %q, want not started", p.Name, p.Error)
 		}
 	}
+	// The check can see plugin processes: the proactive agent's script
+	// plugin, which ran the tasks above, is in the list.
+	if pids := processesOf(t, filepath.Join(w.bin, "plugins", "script")); len(pids) == 0 {
+		t.Fatal("no process of the proactive agent's script plugin found: the process check sees nothing")
+	}
 	for _, name := range []string{"script", "reboot", "service"} {
 		if pids := processesOf(t, filepath.Join(moPlugins, name)); len(pids) > 0 {
 			t.Errorf("action plugin %s runs for the monitor-only agent: pids %v", name, pids)
