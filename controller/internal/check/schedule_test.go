@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 // sim drives a Scheduler on a fake clock: each run takes dur(id).
@@ -187,23 +188,23 @@ func TestTimeline(t *testing.T) {
 	outage := slot.Add(3*iv + time.Second)    // just after the 4th run
 	recovered := outage.Add(30 * time.Minute) // the target is back
 	broken := recovered.Add(30 * time.Minute) // its name stops resolving
-	status := func(at time.Time) check.Status {
+	status := func(at time.Time) netcheck.Status {
 		switch {
 		case at.Before(outage):
-			return check.OK
+			return netcheck.OK
 		case at.Before(recovered):
-			return check.NG
+			return netcheck.NG
 		case at.Before(broken):
-			return check.OK
+			return netcheck.OK
 		}
-		return check.ERR
+		return netcheck.ERR
 	}
 
 	m := newSim(1, func(string) time.Duration { return time.Second })
 	mach := check.NewMachine(check.MachineConfig{})
 	var notices []check.Notice
 	m.onStart = func(id string, at time.Time) {
-		if n, ok := mach.Observe(check.Result{Status: status(at), At: at}); ok {
+		if n, ok := mach.Observe(netcheck.Result{Status: status(at), At: at}); ok {
 			notices = append(notices, n)
 			if n.Kind == check.NoticeSuspended {
 				m.s.Remove(id)

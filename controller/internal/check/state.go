@@ -3,6 +3,8 @@ package check
 import (
 	"fmt"
 	"time"
+
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 // State is what a check currently believes about its target.
@@ -67,7 +69,7 @@ type Notice struct {
 	At time.Time
 	// Results are the consecutive results that caused it, oldest first;
 	// empty for NoticeResumed.
-	Results []Result
+	Results []netcheck.Result
 	// By is who resumed the check (NoticeResumed only).
 	By string
 }
@@ -99,8 +101,8 @@ type MachineConfig struct {
 type Machine struct {
 	cfg       MachineConfig
 	state     State
-	pending   []Result // consecutive results disagreeing with state, same polarity
-	errs      []Result // consecutive ERR results
+	pending   []netcheck.Result // consecutive results disagreeing with state, same polarity
+	errs      []netcheck.Result // consecutive ERR results
 	suspended bool
 }
 
@@ -123,11 +125,11 @@ func (m *Machine) Suspended() bool { return m.suspended }
 
 // Observe feeds one result and returns the notice it causes, if any. A
 // suspended machine ignores results.
-func (m *Machine) Observe(r Result) (Notice, bool) {
+func (m *Machine) Observe(r netcheck.Result) (Notice, bool) {
 	if m.suspended {
 		return Notice{}, false
 	}
-	if r.Status == ERR {
+	if r.Status == netcheck.ERR {
 		m.errs = append(m.errs, r)
 		if len(m.errs) < m.cfg.SuspendErr {
 			return Notice{}, false
@@ -138,7 +140,7 @@ func (m *Machine) Observe(r Result) (Notice, bool) {
 	}
 	m.errs = nil
 	to := Down
-	if r.Status == OK {
+	if r.Status == netcheck.OK {
 		to = Up
 	}
 	if to == m.state {
@@ -178,8 +180,8 @@ func (m *Machine) Resume(at time.Time, by string) (Notice, bool) {
 	return Notice{Kind: NoticeResumed, At: at, By: by}, true
 }
 
-func polarity(r Result) State {
-	if r.Status == OK {
+func polarity(r netcheck.Result) State {
+	if r.Status == netcheck.OK {
 		return Up
 	}
 	return Down

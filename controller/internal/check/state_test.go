@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-var statuses = map[string]check.Status{"OK": check.OK, "NG": check.NG, "WR": check.WR, "ERR": check.ERR}
+var statuses = map[string]netcheck.Status{"OK": netcheck.OK, "NG": netcheck.NG, "WR": netcheck.WR, "ERR": netcheck.ERR}
 
 // feed observes the statuses in seq ("OK NG ...") five minutes apart and
 // returns the notices as "index:kind".
 func feed(m *check.Machine, seq string) []string {
 	var got []string
 	for i, s := range strings.Fields(seq) {
-		r := check.Result{Status: statuses[s], At: t0.Add(time.Duration(i) * 5 * time.Minute)}
+		r := netcheck.Result{Status: statuses[s], At: t0.Add(time.Duration(i) * 5 * time.Minute)}
 		if n, ok := m.Observe(r); ok {
 			got = append(got, fmt.Sprintf("%d:%s", i, n.Kind))
 		}
@@ -69,8 +70,8 @@ func TestMachine(t *testing.T) {
 func TestMachineNoticeResults(t *testing.T) {
 	m := check.NewMachine(check.MachineConfig{})
 	feed(m, "OK OK")
-	ng := check.Result{Status: check.NG, At: t0.Add(time.Hour), Detail: "connection refused"}
-	wr := check.Result{Status: check.WR, At: t0.Add(time.Hour + 5*time.Minute), Detail: "no reply"}
+	ng := netcheck.Result{Status: netcheck.NG, At: t0.Add(time.Hour), Detail: "connection refused"}
+	wr := netcheck.Result{Status: netcheck.WR, At: t0.Add(time.Hour + 5*time.Minute), Detail: "no reply"}
 	m.Observe(ng)
 	n, ok := m.Observe(wr)
 	if !ok || n.Kind != check.NoticeDown || !n.At.Equal(wr.At) || len(n.Results) != 2 ||
@@ -78,9 +79,9 @@ func TestMachineNoticeResults(t *testing.T) {
 		t.Fatalf("down notice %+v %v", n, ok)
 	}
 
-	var errs []check.Result
+	var errs []netcheck.Result
 	for i := range 4 {
-		errs = append(errs, check.Result{Status: check.ERR, At: t0.Add(2*time.Hour + time.Duration(i)*time.Minute), Detail: "no such host"})
+		errs = append(errs, netcheck.Result{Status: netcheck.ERR, At: t0.Add(2*time.Hour + time.Duration(i)*time.Minute), Detail: "no such host"})
 	}
 	for _, r := range errs[:3] {
 		if n, ok := m.Observe(r); ok {

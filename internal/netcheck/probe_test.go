@@ -1,4 +1,4 @@
-package check_test
+package netcheck_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 // run runs p with a short timeout.
-func run(t *testing.T, p check.Probe, timeout time.Duration) check.Result {
+func run(t *testing.T, p netcheck.Probe, timeout time.Duration) netcheck.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -75,16 +75,16 @@ func TestTCP(t *testing.T) {
 
 	tests := []struct {
 		name string
-		p    check.TCP
-		want check.Status
+		p    netcheck.TCP
+		want netcheck.Status
 	}{
-		{"listener", check.TCP{Host: "127.0.0.1", Port: port}, check.OK},
-		{"listener by name", check.TCP{Host: "localhost", Port: port, Resolver: fixedResolver{"localhost": "127.0.0.1"}}, check.OK},
-		{"closed port", check.TCP{Host: host, Port: closed}, check.NG},
-		{"unresolvable", check.TCP{Host: "does-not-exist.invalid", Port: 80}, check.ERR},
-		{"bad port", check.TCP{Host: host, Port: 0}, check.ERR},
-		{"dialer refuses", check.TCP{Host: host, Port: port, Dialer: errDialer{syscallErr("connect", "ECONNRESET")}}, check.NG},
-		{"dialer times out", check.TCP{Host: host, Port: port, Dialer: errDialer{&net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}}}, check.WR},
+		{"listener", netcheck.TCP{Host: "127.0.0.1", Port: port}, netcheck.OK},
+		{"listener by name", netcheck.TCP{Host: "localhost", Port: port, Resolver: fixedResolver{"localhost": "127.0.0.1"}}, netcheck.OK},
+		{"closed port", netcheck.TCP{Host: host, Port: closed}, netcheck.NG},
+		{"unresolvable", netcheck.TCP{Host: "does-not-exist.invalid", Port: 80}, netcheck.ERR},
+		{"bad port", netcheck.TCP{Host: host, Port: 0}, netcheck.ERR},
+		{"dialer refuses", netcheck.TCP{Host: host, Port: port, Dialer: errDialer{syscallErr("connect", "ECONNRESET")}}, netcheck.NG},
+		{"dialer times out", netcheck.TCP{Host: host, Port: port, Dialer: errDialer{&net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}}}, netcheck.WR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,8 +98,8 @@ func TestTCP(t *testing.T) {
 func TestTCPPresets(t *testing.T) {
 	want := map[string]int{"http": 80, "ftp": 21, "pop3": 110, "smtp": 25, "dns": 53}
 	for name, port := range want {
-		if check.Ports[name] != port {
-			t.Errorf("preset %s = %d, want %d", name, check.Ports[name], port)
+		if netcheck.Ports[name] != port {
+			t.Errorf("preset %s = %d, want %d", name, netcheck.Ports[name], port)
 		}
 	}
 }
@@ -166,7 +166,7 @@ func TestHTTP(t *testing.T) {
 		io.WriteString(w, "<html>all systems nominal</html>")
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, strings.Repeat("x", check.MaxBody)+"needle")
+		io.WriteString(w, strings.Repeat("x", netcheck.MaxBody)+"needle")
 	})
 	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/gone", http.StatusMovedPermanently)
@@ -195,27 +195,27 @@ func TestHTTP(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		p        check.HTTP
-		want     check.Status
+		p        netcheck.HTTP
+		want     netcheck.Status
 		certDays int // -1: no certificate expected
 	}{
-		{"ok", check.HTTP{URL: srv.URL + "/ok"}, check.OK, -1},
-		{"keyword found", check.HTTP{URL: srv.URL + "/ok", Keyword: "nominal"}, check.OK, -1},
-		{"keyword missing", check.HTTP{URL: srv.URL + "/ok", Keyword: "degraded"}, check.NG, -1},
-		{"keyword past 1 MiB", check.HTTP{URL: srv.URL + "/big", Keyword: "needle"}, check.NG, -1},
-		{"wrong status", check.HTTP{URL: srv.URL + "/broken"}, check.NG, -1},
-		{"expected 500", check.HTTP{URL: srv.URL + "/broken", Status: []int{500}}, check.OK, -1},
-		{"redirect is 3xx, not followed", check.HTTP{URL: srv.URL + "/moved"}, check.OK, -1},
-		{"redirect not expected", check.HTTP{URL: srv.URL + "/moved", Status: []int{200}}, check.NG, -1},
-		{"not found", check.HTTP{URL: srv.URL + "/nothing"}, check.NG, -1},
-		{"slow", check.HTTP{URL: srv.URL + "/slow"}, check.WR, -1},
-		{"closed port", check.HTTP{URL: "http://" + net.JoinHostPort(host, strconv.Itoa(closed)) + "/"}, check.NG, -1},
-		{"unresolvable", check.HTTP{URL: "http://does-not-exist.invalid/"}, check.ERR, -1},
-		{"not a URL", check.HTTP{URL: "ftp://example.com/"}, check.ERR, -1},
-		{"https", check.HTTP{URL: tlsSrv.URL + "/ok", TLS: trusted}, check.OK, 30},
-		{"https, certificate too close to expiry", check.HTTP{URL: tlsSrv.URL + "/ok", TLS: trusted, MinCertDays: 45}, check.NG, 30},
-		{"https, untrusted certificate", check.HTTP{URL: tlsSrv.URL + "/ok"}, check.NG, -1},
-		{"https to a plain server", check.HTTP{URL: strings.Replace(srv.URL, "http:", "https:", 1) + "/ok", TLS: trusted}, check.NG, -1},
+		{"ok", netcheck.HTTP{URL: srv.URL + "/ok"}, netcheck.OK, -1},
+		{"keyword found", netcheck.HTTP{URL: srv.URL + "/ok", Keyword: "nominal"}, netcheck.OK, -1},
+		{"keyword missing", netcheck.HTTP{URL: srv.URL + "/ok", Keyword: "degraded"}, netcheck.NG, -1},
+		{"keyword past 1 MiB", netcheck.HTTP{URL: srv.URL + "/big", Keyword: "needle"}, netcheck.NG, -1},
+		{"wrong status", netcheck.HTTP{URL: srv.URL + "/broken"}, netcheck.NG, -1},
+		{"expected 500", netcheck.HTTP{URL: srv.URL + "/broken", Status: []int{500}}, netcheck.OK, -1},
+		{"redirect is 3xx, not followed", netcheck.HTTP{URL: srv.URL + "/moved"}, netcheck.OK, -1},
+		{"redirect not expected", netcheck.HTTP{URL: srv.URL + "/moved", Status: []int{200}}, netcheck.NG, -1},
+		{"not found", netcheck.HTTP{URL: srv.URL + "/nothing"}, netcheck.NG, -1},
+		{"slow", netcheck.HTTP{URL: srv.URL + "/slow"}, netcheck.WR, -1},
+		{"closed port", netcheck.HTTP{URL: "http://" + net.JoinHostPort(host, strconv.Itoa(closed)) + "/"}, netcheck.NG, -1},
+		{"unresolvable", netcheck.HTTP{URL: "http://does-not-exist.invalid/"}, netcheck.ERR, -1},
+		{"not a URL", netcheck.HTTP{URL: "ftp://example.com/"}, netcheck.ERR, -1},
+		{"https", netcheck.HTTP{URL: tlsSrv.URL + "/ok", TLS: trusted}, netcheck.OK, 30},
+		{"https, certificate too close to expiry", netcheck.HTTP{URL: tlsSrv.URL + "/ok", TLS: trusted, MinCertDays: 45}, netcheck.NG, 30},
+		{"https, untrusted certificate", netcheck.HTTP{URL: tlsSrv.URL + "/ok"}, netcheck.NG, -1},
+		{"https to a plain server", netcheck.HTTP{URL: strings.Replace(srv.URL, "http:", "https:", 1) + "/ok", TLS: trusted}, netcheck.NG, -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,7 +230,7 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
-func daysOf(r check.Result) int {
+func daysOf(r netcheck.Result) int {
 	if r.CertDaysLeft == nil {
 		return -1
 	}

@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package check
+package netcheck
 
 // autoPrivileged: macOS and the BSDs offer unprivileged ICMP datagram
 // sockets to every user.

@@ -1,4 +1,4 @@
-package check_test
+package netcheck_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 var netnsSeq atomic.Int64
@@ -94,21 +94,21 @@ func TestNetworkNamespace(t *testing.T) {
 	in := netns(t, nsSetup...)
 	tests := []struct {
 		name    string
-		p       check.Probe
+		p       netcheck.Probe
 		timeout time.Duration
-		want    check.Status
+		want    netcheck.Status
 	}{
-		{"tcp to a black hole", &check.TCP{Host: "10.97.0.99", Port: 80}, time.Second, check.WR},
-		{"tcp with no route", &check.TCP{Host: "10.98.0.2", Port: 80}, time.Second, check.ERR},
-		{"tcp to an absent neighbour", &check.TCP{Host: "10.97.0.2", Port: 80}, 8 * time.Second, check.NG},
-		{"ping a black hole", &check.Ping{Host: "10.97.0.99", Mode: check.PingRaw}, time.Second, check.WR},
-		{"ping with no route", &check.Ping{Host: "10.98.0.2", Mode: check.PingRaw}, time.Second, check.ERR},
-		{"ping an absent neighbour", &check.Ping{Host: "10.97.0.2", Mode: check.PingRaw, Count: 10}, 8 * time.Second, check.NG},
+		{"tcp to a black hole", &netcheck.TCP{Host: "10.97.0.99", Port: 80}, time.Second, netcheck.WR},
+		{"tcp with no route", &netcheck.TCP{Host: "10.98.0.2", Port: 80}, time.Second, netcheck.ERR},
+		{"tcp to an absent neighbour", &netcheck.TCP{Host: "10.97.0.2", Port: 80}, 8 * time.Second, netcheck.NG},
+		{"ping a black hole", &netcheck.Ping{Host: "10.97.0.99", Mode: netcheck.PingRaw}, time.Second, netcheck.WR},
+		{"ping with no route", &netcheck.Ping{Host: "10.98.0.2", Mode: netcheck.PingRaw}, time.Second, netcheck.ERR},
+		{"ping an absent neighbour", &netcheck.Ping{Host: "10.97.0.2", Mode: netcheck.PingRaw, Count: 10}, 8 * time.Second, netcheck.NG},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var got check.Result
+			var got netcheck.Result
 			in(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
 				defer cancel()

@@ -1,4 +1,4 @@
-package check
+package netcheck
 
 // autoPrivileged: pro-bing on Windows needs its privileged mode.
 func autoPrivileged() (bool, string) {

@@ -1,4 +1,4 @@
-package check_test
+package netcheck_test
 
 import (
 	"os"
@@ -7,25 +7,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 func TestPingLoopback(t *testing.T) {
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		t.Skip("needs root on Linux for a raw ICMP socket")
 	}
-	r := run(t, &check.Ping{Host: "127.0.0.1", Mode: check.PingRaw}, 3*time.Second)
-	if r.Status != check.OK || r.Latency <= 0 {
+	r := run(t, &netcheck.Ping{Host: "127.0.0.1", Mode: netcheck.PingRaw}, 3*time.Second)
+	if r.Status != netcheck.OK || r.Latency <= 0 {
 		t.Errorf("ping 127.0.0.1 raw: %s %v (%s)", r.Status, r.Latency, r.Detail)
 	}
 	// Auto picks raw here unless ping_group_range allows root's group.
-	if r := run(t, &check.Ping{Host: "127.0.0.1"}, 3*time.Second); r.Status != check.OK {
+	if r := run(t, &netcheck.Ping{Host: "127.0.0.1"}, 3*time.Second); r.Status != netcheck.OK {
 		t.Errorf("ping 127.0.0.1 auto: %s (%s)", r.Status, r.Detail)
 	}
 }
 
 func TestPingUnresolvable(t *testing.T) {
-	if r := run(t, &check.Ping{Host: "does-not-exist.invalid"}, 3*time.Second); r.Status != check.ERR {
+	if r := run(t, &netcheck.Ping{Host: "does-not-exist.invalid"}, 3*time.Second); r.Status != netcheck.ERR {
 		t.Errorf("status %s, want ERR (%s)", r.Status, r.Detail)
 	}
 }
@@ -37,8 +37,8 @@ func TestPingNoSocket(t *testing.T) {
 	if err != nil || strings.Fields(string(b))[0] != "1" || strings.Fields(string(b))[1] != "0" {
 		t.Skip(`needs Linux with ping_group_range "1 0" (no group allowed)`)
 	}
-	r := run(t, &check.Ping{Host: "127.0.0.1", Mode: check.PingUnprivileged}, 3*time.Second)
-	if r.Status != check.ERR {
+	r := run(t, &netcheck.Ping{Host: "127.0.0.1", Mode: netcheck.PingUnprivileged}, 3*time.Second)
+	if r.Status != netcheck.ERR {
 		t.Errorf("status %s, want ERR (%s)", r.Status, r.Detail)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build unix || windows
 
-package check_test
+package netcheck_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 // TestClassify checks the mapping table (doc.go) on errors built the way
@@ -20,27 +20,27 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want check.Status
+		want netcheck.Status
 	}{
-		{"nil", nil, check.OK},
-		{"refused", syscallErr("connect", "ECONNREFUSED"), check.NG},
-		{"reset", syscallErr("read", "ECONNRESET"), check.NG},
-		{"kernel timeout", syscallErr("connect", "ETIMEDOUT"), check.WR},
-		{"deadline", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, check.WR},
-		{"context deadline", context.DeadlineExceeded, check.WR},
-		{"net.Error timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, check.WR},
-		{"host unreachable", syscallErr("connect", "EHOSTUNREACH"), check.ERR},
-		{"network unreachable", syscallErr("connect", "ENETUNREACH"), check.ERR},
-		{"local firewall", syscallErr("connect", "EACCES"), check.ERR},
-		{"out of descriptors", syscallErr("socket", "EMFILE"), check.ERR},
-		{"name not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, check.ERR},
-		{"name lookup timed out", &net.DNSError{Err: "i/o timeout", Name: "x.example", IsTimeout: true}, check.ERR},
-		{"cancelled", context.Canceled, check.ERR},
-		{"anything else", errors.New("something local"), check.ERR},
+		{"nil", nil, netcheck.OK},
+		{"refused", syscallErr("connect", "ECONNREFUSED"), netcheck.NG},
+		{"reset", syscallErr("read", "ECONNRESET"), netcheck.NG},
+		{"kernel timeout", syscallErr("connect", "ETIMEDOUT"), netcheck.WR},
+		{"deadline", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, netcheck.WR},
+		{"context deadline", context.DeadlineExceeded, netcheck.WR},
+		{"net.Error timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, netcheck.WR},
+		{"host unreachable", syscallErr("connect", "EHOSTUNREACH"), netcheck.ERR},
+		{"network unreachable", syscallErr("connect", "ENETUNREACH"), netcheck.ERR},
+		{"local firewall", syscallErr("connect", "EACCES"), netcheck.ERR},
+		{"out of descriptors", syscallErr("socket", "EMFILE"), netcheck.ERR},
+		{"name not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, netcheck.ERR},
+		{"name lookup timed out", &net.DNSError{Err: "i/o timeout", Name: "x.example", IsTimeout: true}, netcheck.ERR},
+		{"cancelled", context.Canceled, netcheck.ERR},
+		{"anything else", errors.New("something local"), netcheck.ERR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, why := check.Classify(tc.err); got != tc.want {
+			if got, why := netcheck.Classify(tc.err); got != tc.want {
 				t.Errorf("Classify(%v) = %s (%s), want %s", tc.err, got, why, tc.want)
 			}
 		})
@@ -79,19 +79,19 @@ func TestClassifyRealErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want check.Status
+		want netcheck.Status
 	}{
-		{"connect to a closed port", refused, check.NG},
-		{"lookup of an .invalid name", lookup, check.ERR},
-		{"read past its deadline", deadline, check.WR},
-		{"dial with an expired context", ctxDial, check.WR},
+		{"connect to a closed port", refused, netcheck.NG},
+		{"lookup of an .invalid name", lookup, netcheck.ERR},
+		{"read past its deadline", deadline, netcheck.WR},
+		{"dial with an expired context", ctxDial, netcheck.WR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.err == nil {
 				t.Fatal("the system returned no error")
 			}
-			if got, why := check.Classify(tc.err); got != tc.want {
+			if got, why := netcheck.Classify(tc.err); got != tc.want {
 				t.Errorf("Classify(%v) = %s (%s), want %s", tc.err, got, why, tc.want)
 			}
 		})

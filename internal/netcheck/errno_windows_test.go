@@ -1,4 +1,4 @@
-package check_test
+package netcheck_test
 
 import (
 	"syscall"

@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package check
+package netcheck
 
 // classifyErrno knows no errno here: Classify falls back to timeouts and
 // ERR.

@@ -1,4 +1,4 @@
-package check_test
+package netcheck_test
 
 import (
 	"encoding/binary"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-rmm/vigil/controller/internal/check"
+	"github.com/vigil-rmm/vigil/internal/netcheck"
 )
 
 // dnsServer is a tiny authoritative UDP responder on loopback: it answers
@@ -121,19 +121,19 @@ func TestDNS(t *testing.T) {
 
 	tests := []struct {
 		name string
-		p    check.DNS
-		want check.Status
+		p    netcheck.DNS
+		want netcheck.Status
 	}{
-		{"A record", check.DNS{Name: "www.example.test", Server: srv.addr()}, check.OK},
-		{"A record, expected address", check.DNS{Name: "www.example.test.", Server: srv.addr(), Expect: "192.0.2.10"}, check.OK},
-		{"A record, other address", check.DNS{Name: "www.example.test", Server: srv.addr(), Expect: "192.0.2.99"}, check.NG},
-		{"NXDOMAIN", check.DNS{Name: "missing.example.test", Server: srv.addr()}, check.NG},
-		{"NODATA", check.DNS{Name: "www.example.test", Type: check.TypeMX, Server: srv.addr()}, check.NG},
-		{"no answer", check.DNS{Name: "slow.example.test", Server: srv.addr()}, check.WR},
-		{"server port closed", check.DNS{Name: "www.example.test", Server: closedServer}, check.NG},
-		{"bad server", check.DNS{Name: "www.example.test", Server: "not a server"}, check.ERR},
-		{"bad type", check.DNS{Name: "www.example.test", Type: "SRV", Server: srv.addr()}, check.ERR},
-		{"no name", check.DNS{Server: srv.addr()}, check.ERR},
+		{"A record", netcheck.DNS{Name: "www.example.test", Server: srv.addr()}, netcheck.OK},
+		{"A record, expected address", netcheck.DNS{Name: "www.example.test.", Server: srv.addr(), Expect: "192.0.2.10"}, netcheck.OK},
+		{"A record, other address", netcheck.DNS{Name: "www.example.test", Server: srv.addr(), Expect: "192.0.2.99"}, netcheck.NG},
+		{"NXDOMAIN", netcheck.DNS{Name: "missing.example.test", Server: srv.addr()}, netcheck.NG},
+		{"NODATA", netcheck.DNS{Name: "www.example.test", Type: netcheck.TypeMX, Server: srv.addr()}, netcheck.NG},
+		{"no answer", netcheck.DNS{Name: "slow.example.test", Server: srv.addr()}, netcheck.WR},
+		{"server port closed", netcheck.DNS{Name: "www.example.test", Server: closedServer}, netcheck.NG},
+		{"bad server", netcheck.DNS{Name: "www.example.test", Server: "not a server"}, netcheck.ERR},
+		{"bad type", netcheck.DNS{Name: "www.example.test", Type: "SRV", Server: srv.addr()}, netcheck.ERR},
+		{"no name", netcheck.DNS{Server: srv.addr()}, netcheck.ERR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package check_test
+package netcheck_test
 
 import (
 	"syscall"
