@@ -9,8 +9,15 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
 go build -o "$bin/protoc-gen-go-grpc" google.golang.org/grpc/cmd/protoc-gen-go-grpc
-find proto -name '*.pb.go' -delete
+# Generate into a scratch tree and swap it in only when protoc succeeds, so a
+# .proto with an error never leaves the tree without its generated code.
+out="$bin/out"
+mkdir -p "$out"
 PATH="$bin:$PATH" protoc -I proto \
-  --go_out=proto --go_opt=paths=source_relative \
-  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
+  --go_out="$out" --go_opt=paths=source_relative \
+  --go-grpc_out="$out" --go-grpc_opt=paths=source_relative \
   $(find proto -name '*.proto' | sort)
+find proto -name '*.pb.go' -delete
+(cd "$out" && find . -name '*.pb.go' -print0) | while IFS= read -r -d '' f; do
+	cp "$out/$f" "proto/$f"
+done

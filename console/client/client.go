@@ -33,9 +33,15 @@ type Options struct {
 }
 
 // Client is a connection to the manage API. Its methods are those of
-// managev1.ManageServiceClient.
+// every service on the API listener: managev1.ManageServiceClient,
+// AlertServiceClient, CheckServiceClient, NotifyServiceClient and
+// ReportServiceClient.
 type Client struct {
 	managev1.ManageServiceClient
+	managev1.AlertServiceClient
+	managev1.CheckServiceClient
+	managev1.NotifyServiceClient
+	managev1.ReportServiceClient
 	conn *grpc.ClientConn
 }
 
@@ -64,7 +70,14 @@ func Dial(_ context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	return &Client{ManageServiceClient: managev1.NewManageServiceClient(conn), conn: conn}, nil
+	return &Client{
+		ManageServiceClient: managev1.NewManageServiceClient(conn),
+		AlertServiceClient:  managev1.NewAlertServiceClient(conn),
+		CheckServiceClient:  managev1.NewCheckServiceClient(conn),
+		NotifyServiceClient: managev1.NewNotifyServiceClient(conn),
+		ReportServiceClient: managev1.NewReportServiceClient(conn),
+		conn:                conn,
+	}, nil
 }
 
 // Close releases the connection.

@@ -184,6 +184,15 @@ func dispatch(e *env, args []string) error {
 		"keys":    {"generate": keysGenerate, "set-cert": keysSetCert, "show": keysShow},
 		"task":    {"run": taskRun, "approve": taskApprove, "list": taskList, "show": taskShow, "cancel": taskCancel},
 		"plugins": {"list": pluginsList},
+		"rule": {"list": ruleList, "show": ruleShow, "create": ruleCreate, "update": ruleUpdate,
+			"enable": ruleEnable, "disable": ruleDisable, "delete": ruleDelete},
+		"alert":       {"list": alertList, "show": alertShow, "ack": alertAck},
+		"maintenance": {"start": maintenanceStart, "stop": maintenanceStop, "list": maintenanceList},
+		"check": {"create": checkCreate, "list": checkList, "show": checkShow, "update": checkUpdate,
+			"delete": checkDelete, "history": checkHistory, "resume": checkResume, "pause": checkPause},
+		"contact":       {"create": contactCreate, "list": contactList, "show": contactShow, "update": contactUpdate, "delete": contactDelete, "test": contactTest},
+		"sms":           {"credits": smsCredits},
+		"notifications": {"list": notificationsList, "show": notificationsShow},
 	}
 	switch cmd {
 	case "help", "-h", "--help":
@@ -198,6 +207,8 @@ func dispatch(e *env, args []string) error {
 		return metricsCmd(e, rest)
 	case "reboot-state":
 		return rebootStateCmd(e, rest)
+	case "report":
+		return reportCmd(e, rest)
 	}
 	g, ok := groups[cmd]
 	if !ok {

@@ -61,9 +61,27 @@ func byAgent(get func(req any) string) func(context.Context, store.Tx, any) (str
 	}
 }
 
-// Rules is the authorization table: every ManageService method must have an
-// entry; a method without one is refused.
-var Rules = map[string]Rule{
+// Rules is the authorization table: every method of every service on the
+// API listener must have an entry; a method without one is refused. Each
+// service's entries are kept next to its handlers (alertRules in
+// alerts.go, ...) and merged here.
+var Rules = merge(manageRules, alertRules, checkRules, notifyRules, reportRules)
+
+func merge(tables ...map[string]Rule) map[string]Rule {
+	out := map[string]Rule{}
+	for _, t := range tables {
+		for k, v := range t {
+			if _, dup := out[k]; dup {
+				panic("manageapi: two authorization rules for " + k)
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// manageRules authorizes ManageService.
+var manageRules = map[string]Rule{
 	managev1.ManageService_WhoAmI_FullMethodName:       {Roles: anyone},
 	managev1.ManageService_CreateTenant_FullMethodName: {Roles: admin, Target: byTenantField(func(r any) string { return r.(*managev1.CreateTenantRequest).GetId() })},
 	managev1.ManageService_GetTenant_FullMethodName:    {Roles: anyone, Target: byTenantField(func(r any) string { return r.(*managev1.GetTenantRequest).GetId() })},

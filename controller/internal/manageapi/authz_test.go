@@ -21,11 +21,22 @@ import (
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
+// manageMethods lists every method of every service on the API listener.
 func manageMethods() []protoreflect.MethodDescriptor {
-	sd := managev1.File_vigil_manage_v1_manage_proto.Services().ByName("ManageService")
 	var out []protoreflect.MethodDescriptor
-	for i := 0; i < sd.Methods().Len(); i++ {
-		out = append(out, sd.Methods().Get(i))
+	for _, f := range []protoreflect.FileDescriptor{
+		managev1.File_vigil_manage_v1_manage_proto,
+		managev1.File_vigil_manage_v1_alerts_proto,
+		managev1.File_vigil_manage_v1_checks_proto,
+		managev1.File_vigil_manage_v1_notify_proto,
+		managev1.File_vigil_manage_v1_report_proto,
+	} {
+		for i := 0; i < f.Services().Len(); i++ {
+			sd := f.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				out = append(out, sd.Methods().Get(j))
+			}
+		}
 	}
 	return out
 }

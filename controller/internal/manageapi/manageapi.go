@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/vigil-rmm/vigil/controller/internal/apierr"
 	"github.com/vigil-rmm/vigil/controller/internal/auth"
 	"github.com/vigil-rmm/vigil/controller/internal/fleet"
@@ -60,10 +62,29 @@ type Config struct {
 // Server implements managev1.ManageServiceServer.
 type Server struct {
 	managev1.UnimplementedManageServiceServer
+	managev1.UnimplementedAlertServiceServer
+	managev1.UnimplementedCheckServiceServer
+	managev1.UnimplementedNotifyServiceServer
+	managev1.UnimplementedReportServiceServer
 	cfg Config
 }
 
-var _ managev1.ManageServiceServer = (*Server)(nil)
+var (
+	_ managev1.ManageServiceServer = (*Server)(nil)
+	_ managev1.AlertServiceServer  = (*Server)(nil)
+	_ managev1.CheckServiceServer  = (*Server)(nil)
+	_ managev1.NotifyServiceServer = (*Server)(nil)
+	_ managev1.ReportServiceServer = (*Server)(nil)
+)
+
+// Register serves every service of the API listener on g.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	managev1.RegisterManageServiceServer(g, s)
+	managev1.RegisterAlertServiceServer(g, s)
+	managev1.RegisterCheckServiceServer(g, s)
+	managev1.RegisterNotifyServiceServer(g, s)
+	managev1.RegisterReportServiceServer(g, s)
+}
 
 // New returns a server.
 func New(cfg Config) *Server {

@@ -32,6 +32,14 @@ type Config struct {
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `json:"log_format"`
+
+	// Notify configures notification delivery: the SMTP relay, the SMS
+	// provider, retries (wire_notify.go).
+	Notify NotifyConfig `json:"notify"`
+	// Checks configures the network checker (wire_checks.go).
+	Checks ChecksConfig `json:"checks"`
+	// Alerts configures alert evaluation (wire_alerts.go).
+	Alerts AlertsConfig `json:"alerts"`
 }
 
 // Default returns the defaults.
@@ -75,6 +83,9 @@ func (c Config) Validate() error {
 	if time.Duration(c.Retention) < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("retention: %s is less than one day", time.Duration(c.Retention)))
 	}
+	errs = append(errs, c.Notify.validate()...)
+	errs = append(errs, c.Checks.validate()...)
+	errs = append(errs, c.Alerts.validate()...)
 	if time.Duration(c.LastSeenFlush) < time.Second {
 		errs = append(errs, fmt.Errorf("last_seen_flush: %s is less than 1s", time.Duration(c.LastSeenFlush)))
 	}

@@ -35,7 +35,6 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/tasks"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
-	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
 // Files in the data directory besides the CA's.
@@ -77,6 +76,13 @@ type Server struct {
 	debugSrv       *http.Server
 	debugAddr      string
 
+	// runners are the background loops the wire* functions add (checker,
+	// alert evaluation, notification delivery); Start runs each on its own
+	// goroutine until Stop.
+	runners []func(context.Context)
+	// observers see every batch of state reports ingest committed.
+	observers []func([]ingest.Applied)
+
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	ingestWG sync.WaitGroup
@@ -116,6 +122,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s.ingest = ingest.New(st, mdb, ingest.Options{Logger: logger, Observe: func(applied []ingest.Applied) {
 		scans.Observe(applied)
 		s.requestFull(applied)
+		for _, o := range s.observers {
+			o(applied)
+		}
 	}})
 
 	pool := x509.NewCertPool()
@@ -163,9 +172,17 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			return errors.New("manage API has no streaming methods")
 		}),
 	)
-	managev1.RegisterManageServiceServer(s.apiSrv, manageapi.New(manageapi.Config{
+	mcfg := manageapi.Config{
 		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Tasks: s.tasks, Logger: logger,
-	}))
+	}
+	for _, wire := range []func(*manageapi.Config) error{s.wireNotify, s.wireChecks, s.wireAlerts, s.wireReport} {
+		if err := wire(&mcfg); err != nil {
+			st.Close()
+			mdb.Close()
+			return nil, err
+		}
+	}
+	manageapi.New(mcfg).Register(s.apiSrv)
 	return s, nil
 }
 
@@ -186,7 +203,10 @@ func (s *Server) Start() error {
 
 	bgCtx, bgCancel := context.WithCancel(context.Background())
 	s.bgCancel = bgCancel
-	s.bg.Add(5)
+	s.bg.Add(5 + len(s.runners))
+	for _, r := range s.runners {
+		go func() { defer s.bg.Done(); r(bgCtx) }()
+	}
 	go func() { defer s.bg.Done(); s.fleet.Run(bgCtx, s, time.Duration(s.cfg.LastSeenFlush)) }()
 	go func() { defer s.bg.Done(); s.tasks.Run(bgCtx) }()
 	go func() {

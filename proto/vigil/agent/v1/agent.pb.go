@@ -443,6 +443,128 @@ func (RebootBehavior) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
+// CheckType is what a network check does.
+type CheckType int32
+
+const (
+	CheckType_CHECK_TYPE_UNSPECIFIED CheckType = 0
+	// CHECK_TYPE_PING: ICMP echo.
+	CheckType_CHECK_TYPE_PING CheckType = 1
+	// CHECK_TYPE_TCP: a TCP connect to port.
+	CheckType_CHECK_TYPE_TCP CheckType = 2
+	// CHECK_TYPE_HTTP: an HTTP(S) GET of url.
+	CheckType_CHECK_TYPE_HTTP CheckType = 3
+	// CHECK_TYPE_DNS: a DNS query for target.
+	CheckType_CHECK_TYPE_DNS CheckType = 4
+)
+
+// Enum value maps for CheckType.
+var (
+	CheckType_name = map[int32]string{
+		0: "CHECK_TYPE_UNSPECIFIED",
+		1: "CHECK_TYPE_PING",
+		2: "CHECK_TYPE_TCP",
+		3: "CHECK_TYPE_HTTP",
+		4: "CHECK_TYPE_DNS",
+	}
+	CheckType_value = map[string]int32{
+		"CHECK_TYPE_UNSPECIFIED": 0,
+		"CHECK_TYPE_PING":        1,
+		"CHECK_TYPE_TCP":         2,
+		"CHECK_TYPE_HTTP":        3,
+		"CHECK_TYPE_DNS":         4,
+	}
+)
+
+func (x CheckType) Enum() *CheckType {
+	p := new(CheckType)
+	*p = x
+	return p
+}
+
+func (x CheckType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CheckType) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[6].Descriptor()
+}
+
+func (CheckType) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[6]
+}
+
+func (x CheckType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CheckType.Descriptor instead.
+func (CheckType) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+}
+
+// CheckStatus is the outcome of one run.
+type CheckStatus int32
+
+const (
+	CheckStatus_CHECK_STATUS_UNSPECIFIED CheckStatus = 0
+	// CHECK_STATUS_OK: the expected reply came.
+	CheckStatus_CHECK_STATUS_OK CheckStatus = 1
+	// CHECK_STATUS_NG: a negative reply (refused, reset, unreachable, wrong
+	// HTTP status).
+	CheckStatus_CHECK_STATUS_NG CheckStatus = 2
+	// CHECK_STATUS_WR: no reply within the timeout.
+	CheckStatus_CHECK_STATUS_WR CheckStatus = 3
+	// CHECK_STATUS_ERR: the check could not start (name does not resolve, no
+	// route, a local error).
+	CheckStatus_CHECK_STATUS_ERR CheckStatus = 4
+)
+
+// Enum value maps for CheckStatus.
+var (
+	CheckStatus_name = map[int32]string{
+		0: "CHECK_STATUS_UNSPECIFIED",
+		1: "CHECK_STATUS_OK",
+		2: "CHECK_STATUS_NG",
+		3: "CHECK_STATUS_WR",
+		4: "CHECK_STATUS_ERR",
+	}
+	CheckStatus_value = map[string]int32{
+		"CHECK_STATUS_UNSPECIFIED": 0,
+		"CHECK_STATUS_OK":          1,
+		"CHECK_STATUS_NG":          2,
+		"CHECK_STATUS_WR":          3,
+		"CHECK_STATUS_ERR":         4,
+	}
+)
+
+func (x CheckStatus) Enum() *CheckStatus {
+	p := new(CheckStatus)
+	*p = x
+	return p
+}
+
+func (x CheckStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CheckStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_agent_v1_agent_proto_enumTypes[7].Descriptor()
+}
+
+func (CheckStatus) Type() protoreflect.EnumType {
+	return &file_vigil_agent_v1_agent_proto_enumTypes[7]
+}
+
+func (x CheckStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CheckStatus.Descriptor instead.
+func (CheckStatus) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+}
+
 // EnrollRequest is sent once per agent identity.
 type EnrollRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -789,6 +911,7 @@ type Report struct {
 	//	*Report_Digest
 	//	*Report_Task
 	//	*Report_Plugins
+	//	*Report_Check
 	Body          isReport_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -926,6 +1049,15 @@ func (x *Report) GetPlugins() *PluginList {
 	return nil
 }
 
+func (x *Report) GetCheck() *CheckRunResult {
+	if x != nil {
+		if x, ok := x.Body.(*Report_Check); ok {
+			return x.Check
+		}
+	}
+	return nil
+}
+
 type isReport_Body interface {
 	isReport_Body()
 }
@@ -977,6 +1109,12 @@ type Report_Plugins struct {
 	Plugins *PluginList `protobuf:"bytes,11,opt,name=plugins,proto3,oneof"`
 }
 
+type Report_Check struct {
+	// check is the result of a network check the controller asked this
+	// agent to run as a vantage point (CheckRun).
+	Check *CheckRunResult `protobuf:"bytes,12,opt,name=check,proto3,oneof"`
+}
+
 func (*Report_Metrics) isReport_Body() {}
 
 func (*Report_Facts) isReport_Body() {}
@@ -994,6 +1132,8 @@ func (*Report_Digest) isReport_Body() {}
 func (*Report_Task) isReport_Body() {}
 
 func (*Report_Plugins) isReport_Body() {}
+
+func (*Report_Check) isReport_Body() {}
 
 // TaskUpdate is one step of a task on the agent. Updates of one task
 // arrive in order; output lines are batched.
@@ -2960,6 +3100,7 @@ type ControllerMessage struct {
 	//	*ControllerMessage_Scan
 	//	*ControllerMessage_Task
 	//	*ControllerMessage_Cancel
+	//	*ControllerMessage_Check
 	Msg           isControllerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3056,6 +3197,15 @@ func (x *ControllerMessage) GetCancel() *TaskCancel {
 	return nil
 }
 
+func (x *ControllerMessage) GetCheck() *CheckRun {
+	if x != nil {
+		if x, ok := x.Msg.(*ControllerMessage_Check); ok {
+			return x.Check
+		}
+	}
+	return nil
+}
+
 type isControllerMessage_Msg interface {
 	isControllerMessage_Msg()
 }
@@ -3091,6 +3241,12 @@ type ControllerMessage_Cancel struct {
 	Cancel *TaskCancel `protobuf:"bytes,6,opt,name=cancel,proto3,oneof"`
 }
 
+type ControllerMessage_Check struct {
+	// check asks the agent to run one network check now (capability
+	// "checks"), as a vantage point inside the client's network.
+	Check *CheckRun `protobuf:"bytes,7,opt,name=check,proto3,oneof"`
+}
+
 func (*ControllerMessage_Welcome) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Ack) isControllerMessage_Msg() {}
@@ -3102,6 +3258,308 @@ func (*ControllerMessage_Scan) isControllerMessage_Msg() {}
 func (*ControllerMessage_Task) isControllerMessage_Msg() {}
 
 func (*ControllerMessage_Cancel) isControllerMessage_Msg() {}
+
+func (*ControllerMessage_Check) isControllerMessage_Msg() {}
+
+// CheckSpec is what to probe and how. The controller stores it with the
+// check and sends it to vantage agents.
+type CheckSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  CheckType              `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.agent.v1.CheckType" json:"type,omitempty"`
+	// target is a host name or IP address (ping, tcp, dns: the name to
+	// resolve), or a URL (http).
+	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	// port is the TCP port (tcp).
+	Port uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
+	// timeout_ms bounds one run (0: 10 s).
+	TimeoutMs uint32 `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// http_status lists the accepted status codes (empty: any 2xx or 3xx).
+	HttpStatus []uint32 `protobuf:"varint,5,rep,packed,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
+	// http_keyword must appear in the first MiB of the body (empty: not checked).
+	HttpKeyword string `protobuf:"bytes,6,opt,name=http_keyword,json=httpKeyword,proto3" json:"http_keyword,omitempty"`
+	// http_min_cert_days: an HTTPS certificate expiring sooner is NG (0: not
+	// checked beyond validity).
+	HttpMinCertDays uint32 `protobuf:"varint,7,opt,name=http_min_cert_days,json=httpMinCertDays,proto3" json:"http_min_cert_days,omitempty"`
+	// dns_server is the server to ask, host[:port] (empty: the system resolver).
+	DnsServer string `protobuf:"bytes,8,opt,name=dns_server,json=dnsServer,proto3" json:"dns_server,omitempty"`
+	// dns_record_type is A, AAAA, CNAME, MX, TXT, NS (empty: A).
+	DnsRecordType string `protobuf:"bytes,9,opt,name=dns_record_type,json=dnsRecordType,proto3" json:"dns_record_type,omitempty"`
+	// ping_count is the number of echo requests (0: 3).
+	PingCount     uint32 `protobuf:"varint,10,opt,name=ping_count,json=pingCount,proto3" json:"ping_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSpec) Reset() {
+	*x = CheckSpec{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSpec) ProtoMessage() {}
+
+func (x *CheckSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSpec.ProtoReflect.Descriptor instead.
+func (*CheckSpec) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CheckSpec) GetType() CheckType {
+	if x != nil {
+		return x.Type
+	}
+	return CheckType_CHECK_TYPE_UNSPECIFIED
+}
+
+func (x *CheckSpec) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *CheckSpec) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *CheckSpec) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *CheckSpec) GetHttpStatus() []uint32 {
+	if x != nil {
+		return x.HttpStatus
+	}
+	return nil
+}
+
+func (x *CheckSpec) GetHttpKeyword() string {
+	if x != nil {
+		return x.HttpKeyword
+	}
+	return ""
+}
+
+func (x *CheckSpec) GetHttpMinCertDays() uint32 {
+	if x != nil {
+		return x.HttpMinCertDays
+	}
+	return 0
+}
+
+func (x *CheckSpec) GetDnsServer() string {
+	if x != nil {
+		return x.DnsServer
+	}
+	return ""
+}
+
+func (x *CheckSpec) GetDnsRecordType() string {
+	if x != nil {
+		return x.DnsRecordType
+	}
+	return ""
+}
+
+func (x *CheckSpec) GetPingCount() uint32 {
+	if x != nil {
+		return x.PingCount
+	}
+	return 0
+}
+
+// CheckRun asks an agent to run one check now and report a CheckRunResult.
+type CheckRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// run_id matches the result with the request.
+	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// check_id is the check, for the agent's log.
+	CheckId       string     `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	Spec          *CheckSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRun) Reset() {
+	*x = CheckRun{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRun) ProtoMessage() {}
+
+func (x *CheckRun) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRun.ProtoReflect.Descriptor instead.
+func (*CheckRun) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CheckRun) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *CheckRun) GetCheckId() string {
+	if x != nil {
+		return x.CheckId
+	}
+	return ""
+}
+
+func (x *CheckRun) GetSpec() *CheckSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// CheckRunResult is one run's outcome on the agent.
+type CheckRunResult struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	RunId   string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	CheckId string                 `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	Status  CheckStatus            `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
+	// start_unix_ms is when the run started (agent clock).
+	StartUnixMs int64 `protobuf:"varint,4,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	// latency_us is the time to the reply (OK and NG), microseconds.
+	LatencyUs int64 `protobuf:"varint,5,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	// detail is one line: what was seen ("connection refused", "HTTP 503").
+	Detail string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	// cert_days_left is the HTTPS certificate's remaining validity, if any.
+	CertDaysLeft int32 `protobuf:"varint,7,opt,name=cert_days_left,json=certDaysLeft,proto3" json:"cert_days_left,omitempty"`
+	// refused_reason is set when the agent refused to run the check (its
+	// local policy does not allow vantage checks, or not for this target);
+	// status is then ERR.
+	RefusedReason string `protobuf:"bytes,8,opt,name=refused_reason,json=refusedReason,proto3" json:"refused_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRunResult) Reset() {
+	*x = CheckRunResult{}
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRunResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRunResult) ProtoMessage() {}
+
+func (x *CheckRunResult) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRunResult.ProtoReflect.Descriptor instead.
+func (*CheckRunResult) Descriptor() ([]byte, []int) {
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CheckRunResult) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *CheckRunResult) GetCheckId() string {
+	if x != nil {
+		return x.CheckId
+	}
+	return ""
+}
+
+func (x *CheckRunResult) GetStatus() CheckStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CheckStatus_CHECK_STATUS_UNSPECIFIED
+}
+
+func (x *CheckRunResult) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *CheckRunResult) GetLatencyUs() int64 {
+	if x != nil {
+		return x.LatencyUs
+	}
+	return 0
+}
+
+func (x *CheckRunResult) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *CheckRunResult) GetCertDaysLeft() int32 {
+	if x != nil {
+		return x.CertDaysLeft
+	}
+	return 0
+}
+
+func (x *CheckRunResult) GetRefusedReason() string {
+	if x != nil {
+		return x.RefusedReason
+	}
+	return ""
+}
 
 // TaskOffer carries a signed task. The agent verifies it against its pinned
 // trust root before anything else; the controller's word counts for nothing.
@@ -3115,7 +3573,7 @@ type TaskOffer struct {
 
 func (x *TaskOffer) Reset() {
 	*x = TaskOffer{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3585,7 @@ func (x *TaskOffer) String() string {
 func (*TaskOffer) ProtoMessage() {}
 
 func (x *TaskOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[26]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3598,7 @@ func (x *TaskOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskOffer.ProtoReflect.Descriptor instead.
 func (*TaskOffer) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TaskOffer) GetSignedTask() []byte {
@@ -3163,7 +3621,7 @@ type TaskCancel struct {
 
 func (x *TaskCancel) Reset() {
 	*x = TaskCancel{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3633,7 @@ func (x *TaskCancel) String() string {
 func (*TaskCancel) ProtoMessage() {}
 
 func (x *TaskCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[27]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3646,7 @@ func (x *TaskCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCancel.ProtoReflect.Descriptor instead.
 func (*TaskCancel) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskCancel) GetTaskId() string {
@@ -3223,7 +3681,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3235,7 +3693,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[28]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3248,7 +3706,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ScanRequest) GetRequestId() string {
@@ -3294,7 +3752,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3306,7 +3764,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[29]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3319,7 +3777,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{29}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Welcome) GetProtocolVersion() uint32 {
@@ -3369,7 +3827,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3381,7 +3839,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[30]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3394,7 +3852,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{30}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -3418,7 +3876,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3430,7 +3888,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_agent_v1_agent_proto_msgTypes[31]
+	mi := &file_vigil_agent_v1_agent_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3443,7 +3901,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{31}
+	return file_vigil_agent_v1_agent_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3484,7 +3942,7 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\x12#\n" +
 	"\ragent_version\x18\x03 \x01(\tR\fagentVersion\x12$\n" +
 	"\x0eboot_time_unix\x18\x04 \x01(\x03R\fbootTimeUnix\x12\x12\n" +
-	"\x04tier\x18\x05 \x01(\tR\x04tier\"\xaa\x04\n" +
+	"\x04tier\x18\x05 \x01(\tR\x04tier\"\xe2\x04\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12 \n" +
 	"\ftime_unix_ms\x18\x02 \x01(\x03R\n" +
@@ -3498,7 +3956,8 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x06digest\x18\t \x01(\v2\x1b.vigil.agent.v1.StateDigestH\x00R\x06digest\x120\n" +
 	"\x04task\x18\n" +
 	" \x01(\v2\x1a.vigil.agent.v1.TaskUpdateH\x00R\x04task\x126\n" +
-	"\aplugins\x18\v \x01(\v2\x1a.vigil.agent.v1.PluginListH\x00R\apluginsB\x06\n" +
+	"\aplugins\x18\v \x01(\v2\x1a.vigil.agent.v1.PluginListH\x00R\aplugins\x126\n" +
+	"\x05check\x18\f \x01(\v2\x1e.vigil.agent.v1.CheckRunResultH\x00R\x05checkB\x06\n" +
 	"\x04body\"\xfd\x02\n" +
 	"\n" +
 	"TaskUpdate\x12\x17\n" +
@@ -3682,15 +4141,46 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	" \x01(\tR\bcpuModel\"Q\n" +
 	"\fOutboxStatus\x12'\n" +
 	"\x0fdropped_metrics\x18\x01 \x01(\x04R\x0edroppedMetrics\x12\x18\n" +
-	"\apending\x18\x02 \x01(\x04R\apending\"\xc4\x02\n" +
+	"\apending\x18\x02 \x01(\x04R\apending\"\xf6\x02\n" +
 	"\x11ControllerMessage\x123\n" +
 	"\awelcome\x18\x01 \x01(\v2\x17.vigil.agent.v1.WelcomeH\x00R\awelcome\x12'\n" +
 	"\x03ack\x18\x02 \x01(\v2\x13.vigil.agent.v1.AckH\x00R\x03ack\x120\n" +
 	"\x06goaway\x18\x03 \x01(\v2\x16.vigil.agent.v1.GoAwayH\x00R\x06goaway\x121\n" +
 	"\x04scan\x18\x04 \x01(\v2\x1b.vigil.agent.v1.ScanRequestH\x00R\x04scan\x12/\n" +
 	"\x04task\x18\x05 \x01(\v2\x19.vigil.agent.v1.TaskOfferH\x00R\x04task\x124\n" +
-	"\x06cancel\x18\x06 \x01(\v2\x1a.vigil.agent.v1.TaskCancelH\x00R\x06cancelB\x05\n" +
-	"\x03msg\",\n" +
+	"\x06cancel\x18\x06 \x01(\v2\x1a.vigil.agent.v1.TaskCancelH\x00R\x06cancel\x120\n" +
+	"\x05check\x18\a \x01(\v2\x18.vigil.agent.v1.CheckRunH\x00R\x05checkB\x05\n" +
+	"\x03msg\"\xdc\x02\n" +
+	"\tCheckSpec\x12-\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x19.vigil.agent.v1.CheckTypeR\x04type\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x04 \x01(\rR\ttimeoutMs\x12\x1f\n" +
+	"\vhttp_status\x18\x05 \x03(\rR\n" +
+	"httpStatus\x12!\n" +
+	"\fhttp_keyword\x18\x06 \x01(\tR\vhttpKeyword\x12+\n" +
+	"\x12http_min_cert_days\x18\a \x01(\rR\x0fhttpMinCertDays\x12\x1d\n" +
+	"\n" +
+	"dns_server\x18\b \x01(\tR\tdnsServer\x12&\n" +
+	"\x0fdns_record_type\x18\t \x01(\tR\rdnsRecordType\x12\x1d\n" +
+	"\n" +
+	"ping_count\x18\n" +
+	" \x01(\rR\tpingCount\"k\n" +
+	"\bCheckRun\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x19\n" +
+	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12-\n" +
+	"\x04spec\x18\x03 \x01(\v2\x19.vigil.agent.v1.CheckSpecR\x04spec\"\x9f\x02\n" +
+	"\x0eCheckRunResult\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x19\n" +
+	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x123\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1b.vigil.agent.v1.CheckStatusR\x06status\x12\"\n" +
+	"\rstart_unix_ms\x18\x04 \x01(\x03R\vstartUnixMs\x12\x1d\n" +
+	"\n" +
+	"latency_us\x18\x05 \x01(\x03R\tlatencyUs\x12\x16\n" +
+	"\x06detail\x18\x06 \x01(\tR\x06detail\x12$\n" +
+	"\x0ecert_days_left\x18\a \x01(\x05R\fcertDaysLeft\x12%\n" +
+	"\x0erefused_reason\x18\b \x01(\tR\rrefusedReason\",\n" +
 	"\tTaskOffer\x12\x1f\n" +
 	"\vsigned_task\x18\x01 \x01(\fR\n" +
 	"signedTask\"=\n" +
@@ -3760,7 +4250,19 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\x1bREBOOT_BEHAVIOR_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15REBOOT_BEHAVIOR_NEVER\x10\x01\x12\x1a\n" +
 	"\x16REBOOT_BEHAVIOR_ALWAYS\x10\x02\x12\x1f\n" +
-	"\x1bREBOOT_BEHAVIOR_CAN_REQUEST\x10\x032\xa7\x01\n" +
+	"\x1bREBOOT_BEHAVIOR_CAN_REQUEST\x10\x03*y\n" +
+	"\tCheckType\x12\x1a\n" +
+	"\x16CHECK_TYPE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fCHECK_TYPE_PING\x10\x01\x12\x12\n" +
+	"\x0eCHECK_TYPE_TCP\x10\x02\x12\x13\n" +
+	"\x0fCHECK_TYPE_HTTP\x10\x03\x12\x12\n" +
+	"\x0eCHECK_TYPE_DNS\x10\x04*\x80\x01\n" +
+	"\vCheckStatus\x12\x1c\n" +
+	"\x18CHECK_STATUS_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fCHECK_STATUS_OK\x10\x01\x12\x13\n" +
+	"\x0fCHECK_STATUS_NG\x10\x02\x12\x13\n" +
+	"\x0fCHECK_STATUS_WR\x10\x03\x12\x14\n" +
+	"\x10CHECK_STATUS_ERR\x10\x042\xa7\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\x06Enroll\x12\x1d.vigil.agent.v1.EnrollRequest\x1a\x1e.vigil.agent.v1.EnrollResponse\x12N\n" +
 	"\aConnect\x12\x1c.vigil.agent.v1.AgentMessage\x1a!.vigil.agent.v1.ControllerMessage(\x010\x01B9Z7github.com/vigil-rmm/vigil/proto/vigil/agent/v1;agentv1b\x06proto3"
@@ -3777,8 +4279,8 @@ func file_vigil_agent_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vigil_agent_v1_agent_proto_rawDescData
 }
 
-var file_vigil_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_vigil_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_vigil_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_vigil_agent_v1_agent_proto_goTypes = []any{
 	(TaskState)(0),            // 0: vigil.agent.v1.TaskState
 	(StateKind)(0),            // 1: vigil.agent.v1.StateKind
@@ -3786,85 +4288,95 @@ var file_vigil_agent_v1_agent_proto_goTypes = []any{
 	(Classification)(0),       // 3: vigil.agent.v1.Classification
 	(Severity)(0),             // 4: vigil.agent.v1.Severity
 	(RebootBehavior)(0),       // 5: vigil.agent.v1.RebootBehavior
-	(*EnrollRequest)(nil),     // 6: vigil.agent.v1.EnrollRequest
-	(*EnrollResponse)(nil),    // 7: vigil.agent.v1.EnrollResponse
-	(*AgentMessage)(nil),      // 8: vigil.agent.v1.AgentMessage
-	(*Hello)(nil),             // 9: vigil.agent.v1.Hello
-	(*Report)(nil),            // 10: vigil.agent.v1.Report
-	(*TaskUpdate)(nil),        // 11: vigil.agent.v1.TaskUpdate
-	(*OutputLine)(nil),        // 12: vigil.agent.v1.OutputLine
-	(*TaskResult)(nil),        // 13: vigil.agent.v1.TaskResult
-	(*PluginList)(nil),        // 14: vigil.agent.v1.PluginList
-	(*PluginInfo)(nil),        // 15: vigil.agent.v1.PluginInfo
-	(*StateDigest)(nil),       // 16: vigil.agent.v1.StateDigest
-	(*PatchScan)(nil),         // 17: vigil.agent.v1.PatchScan
-	(*PendingUpdate)(nil),     // 18: vigil.agent.v1.PendingUpdate
-	(*RebootState)(nil),       // 19: vigil.agent.v1.RebootState
-	(*RebootSignal)(nil),      // 20: vigil.agent.v1.RebootSignal
-	(*Inventory)(nil),         // 21: vigil.agent.v1.Inventory
-	(*Hardware)(nil),          // 22: vigil.agent.v1.Hardware
-	(*Processor)(nil),         // 23: vigil.agent.v1.Processor
-	(*MemoryModule)(nil),      // 24: vigil.agent.v1.MemoryModule
-	(*Disk)(nil),              // 25: vigil.agent.v1.Disk
-	(*Software)(nil),          // 26: vigil.agent.v1.Software
-	(*Metrics)(nil),           // 27: vigil.agent.v1.Metrics
-	(*Volume)(nil),            // 28: vigil.agent.v1.Volume
-	(*Facts)(nil),             // 29: vigil.agent.v1.Facts
-	(*OutboxStatus)(nil),      // 30: vigil.agent.v1.OutboxStatus
-	(*ControllerMessage)(nil), // 31: vigil.agent.v1.ControllerMessage
-	(*TaskOffer)(nil),         // 32: vigil.agent.v1.TaskOffer
-	(*TaskCancel)(nil),        // 33: vigil.agent.v1.TaskCancel
-	(*ScanRequest)(nil),       // 34: vigil.agent.v1.ScanRequest
-	(*Welcome)(nil),           // 35: vigil.agent.v1.Welcome
-	(*Ack)(nil),               // 36: vigil.agent.v1.Ack
-	(*GoAway)(nil),            // 37: vigil.agent.v1.GoAway
+	(CheckType)(0),            // 6: vigil.agent.v1.CheckType
+	(CheckStatus)(0),          // 7: vigil.agent.v1.CheckStatus
+	(*EnrollRequest)(nil),     // 8: vigil.agent.v1.EnrollRequest
+	(*EnrollResponse)(nil),    // 9: vigil.agent.v1.EnrollResponse
+	(*AgentMessage)(nil),      // 10: vigil.agent.v1.AgentMessage
+	(*Hello)(nil),             // 11: vigil.agent.v1.Hello
+	(*Report)(nil),            // 12: vigil.agent.v1.Report
+	(*TaskUpdate)(nil),        // 13: vigil.agent.v1.TaskUpdate
+	(*OutputLine)(nil),        // 14: vigil.agent.v1.OutputLine
+	(*TaskResult)(nil),        // 15: vigil.agent.v1.TaskResult
+	(*PluginList)(nil),        // 16: vigil.agent.v1.PluginList
+	(*PluginInfo)(nil),        // 17: vigil.agent.v1.PluginInfo
+	(*StateDigest)(nil),       // 18: vigil.agent.v1.StateDigest
+	(*PatchScan)(nil),         // 19: vigil.agent.v1.PatchScan
+	(*PendingUpdate)(nil),     // 20: vigil.agent.v1.PendingUpdate
+	(*RebootState)(nil),       // 21: vigil.agent.v1.RebootState
+	(*RebootSignal)(nil),      // 22: vigil.agent.v1.RebootSignal
+	(*Inventory)(nil),         // 23: vigil.agent.v1.Inventory
+	(*Hardware)(nil),          // 24: vigil.agent.v1.Hardware
+	(*Processor)(nil),         // 25: vigil.agent.v1.Processor
+	(*MemoryModule)(nil),      // 26: vigil.agent.v1.MemoryModule
+	(*Disk)(nil),              // 27: vigil.agent.v1.Disk
+	(*Software)(nil),          // 28: vigil.agent.v1.Software
+	(*Metrics)(nil),           // 29: vigil.agent.v1.Metrics
+	(*Volume)(nil),            // 30: vigil.agent.v1.Volume
+	(*Facts)(nil),             // 31: vigil.agent.v1.Facts
+	(*OutboxStatus)(nil),      // 32: vigil.agent.v1.OutboxStatus
+	(*ControllerMessage)(nil), // 33: vigil.agent.v1.ControllerMessage
+	(*CheckSpec)(nil),         // 34: vigil.agent.v1.CheckSpec
+	(*CheckRun)(nil),          // 35: vigil.agent.v1.CheckRun
+	(*CheckRunResult)(nil),    // 36: vigil.agent.v1.CheckRunResult
+	(*TaskOffer)(nil),         // 37: vigil.agent.v1.TaskOffer
+	(*TaskCancel)(nil),        // 38: vigil.agent.v1.TaskCancel
+	(*ScanRequest)(nil),       // 39: vigil.agent.v1.ScanRequest
+	(*Welcome)(nil),           // 40: vigil.agent.v1.Welcome
+	(*Ack)(nil),               // 41: vigil.agent.v1.Ack
+	(*GoAway)(nil),            // 42: vigil.agent.v1.GoAway
 }
 var file_vigil_agent_v1_agent_proto_depIdxs = []int32{
-	9,  // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
-	10, // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
-	27, // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
-	29, // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
-	30, // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
-	17, // 5: vigil.agent.v1.Report.patches:type_name -> vigil.agent.v1.PatchScan
-	19, // 6: vigil.agent.v1.Report.reboot:type_name -> vigil.agent.v1.RebootState
-	21, // 7: vigil.agent.v1.Report.inventory:type_name -> vigil.agent.v1.Inventory
-	16, // 8: vigil.agent.v1.Report.digest:type_name -> vigil.agent.v1.StateDigest
-	11, // 9: vigil.agent.v1.Report.task:type_name -> vigil.agent.v1.TaskUpdate
-	14, // 10: vigil.agent.v1.Report.plugins:type_name -> vigil.agent.v1.PluginList
-	0,  // 11: vigil.agent.v1.TaskUpdate.state:type_name -> vigil.agent.v1.TaskState
-	12, // 12: vigil.agent.v1.TaskUpdate.output:type_name -> vigil.agent.v1.OutputLine
-	13, // 13: vigil.agent.v1.TaskUpdate.result:type_name -> vigil.agent.v1.TaskResult
-	15, // 14: vigil.agent.v1.PluginList.plugins:type_name -> vigil.agent.v1.PluginInfo
-	1,  // 15: vigil.agent.v1.StateDigest.kind:type_name -> vigil.agent.v1.StateKind
-	2,  // 16: vigil.agent.v1.PatchScan.status:type_name -> vigil.agent.v1.ScanStatus
-	18, // 17: vigil.agent.v1.PatchScan.pending:type_name -> vigil.agent.v1.PendingUpdate
-	18, // 18: vigil.agent.v1.PatchScan.installed_awaiting_reboot:type_name -> vigil.agent.v1.PendingUpdate
-	3,  // 19: vigil.agent.v1.PendingUpdate.classification:type_name -> vigil.agent.v1.Classification
-	4,  // 20: vigil.agent.v1.PendingUpdate.severity:type_name -> vigil.agent.v1.Severity
-	5,  // 21: vigil.agent.v1.PendingUpdate.reboot_behavior:type_name -> vigil.agent.v1.RebootBehavior
-	20, // 22: vigil.agent.v1.RebootState.signals:type_name -> vigil.agent.v1.RebootSignal
-	22, // 23: vigil.agent.v1.Inventory.hardware:type_name -> vigil.agent.v1.Hardware
-	26, // 24: vigil.agent.v1.Inventory.software:type_name -> vigil.agent.v1.Software
-	23, // 25: vigil.agent.v1.Hardware.processors:type_name -> vigil.agent.v1.Processor
-	24, // 26: vigil.agent.v1.Hardware.memory_modules:type_name -> vigil.agent.v1.MemoryModule
-	25, // 27: vigil.agent.v1.Hardware.disks:type_name -> vigil.agent.v1.Disk
-	28, // 28: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
-	35, // 29: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
-	36, // 30: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
-	37, // 31: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
-	34, // 32: vigil.agent.v1.ControllerMessage.scan:type_name -> vigil.agent.v1.ScanRequest
-	32, // 33: vigil.agent.v1.ControllerMessage.task:type_name -> vigil.agent.v1.TaskOffer
-	33, // 34: vigil.agent.v1.ControllerMessage.cancel:type_name -> vigil.agent.v1.TaskCancel
-	1,  // 35: vigil.agent.v1.ScanRequest.kinds:type_name -> vigil.agent.v1.StateKind
-	6,  // 36: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
-	8,  // 37: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
-	7,  // 38: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
-	31, // 39: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
-	38, // [38:40] is the sub-list for method output_type
-	36, // [36:38] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	11, // 0: vigil.agent.v1.AgentMessage.hello:type_name -> vigil.agent.v1.Hello
+	12, // 1: vigil.agent.v1.AgentMessage.report:type_name -> vigil.agent.v1.Report
+	29, // 2: vigil.agent.v1.Report.metrics:type_name -> vigil.agent.v1.Metrics
+	31, // 3: vigil.agent.v1.Report.facts:type_name -> vigil.agent.v1.Facts
+	32, // 4: vigil.agent.v1.Report.outbox:type_name -> vigil.agent.v1.OutboxStatus
+	19, // 5: vigil.agent.v1.Report.patches:type_name -> vigil.agent.v1.PatchScan
+	21, // 6: vigil.agent.v1.Report.reboot:type_name -> vigil.agent.v1.RebootState
+	23, // 7: vigil.agent.v1.Report.inventory:type_name -> vigil.agent.v1.Inventory
+	18, // 8: vigil.agent.v1.Report.digest:type_name -> vigil.agent.v1.StateDigest
+	13, // 9: vigil.agent.v1.Report.task:type_name -> vigil.agent.v1.TaskUpdate
+	16, // 10: vigil.agent.v1.Report.plugins:type_name -> vigil.agent.v1.PluginList
+	36, // 11: vigil.agent.v1.Report.check:type_name -> vigil.agent.v1.CheckRunResult
+	0,  // 12: vigil.agent.v1.TaskUpdate.state:type_name -> vigil.agent.v1.TaskState
+	14, // 13: vigil.agent.v1.TaskUpdate.output:type_name -> vigil.agent.v1.OutputLine
+	15, // 14: vigil.agent.v1.TaskUpdate.result:type_name -> vigil.agent.v1.TaskResult
+	17, // 15: vigil.agent.v1.PluginList.plugins:type_name -> vigil.agent.v1.PluginInfo
+	1,  // 16: vigil.agent.v1.StateDigest.kind:type_name -> vigil.agent.v1.StateKind
+	2,  // 17: vigil.agent.v1.PatchScan.status:type_name -> vigil.agent.v1.ScanStatus
+	20, // 18: vigil.agent.v1.PatchScan.pending:type_name -> vigil.agent.v1.PendingUpdate
+	20, // 19: vigil.agent.v1.PatchScan.installed_awaiting_reboot:type_name -> vigil.agent.v1.PendingUpdate
+	3,  // 20: vigil.agent.v1.PendingUpdate.classification:type_name -> vigil.agent.v1.Classification
+	4,  // 21: vigil.agent.v1.PendingUpdate.severity:type_name -> vigil.agent.v1.Severity
+	5,  // 22: vigil.agent.v1.PendingUpdate.reboot_behavior:type_name -> vigil.agent.v1.RebootBehavior
+	22, // 23: vigil.agent.v1.RebootState.signals:type_name -> vigil.agent.v1.RebootSignal
+	24, // 24: vigil.agent.v1.Inventory.hardware:type_name -> vigil.agent.v1.Hardware
+	28, // 25: vigil.agent.v1.Inventory.software:type_name -> vigil.agent.v1.Software
+	25, // 26: vigil.agent.v1.Hardware.processors:type_name -> vigil.agent.v1.Processor
+	26, // 27: vigil.agent.v1.Hardware.memory_modules:type_name -> vigil.agent.v1.MemoryModule
+	27, // 28: vigil.agent.v1.Hardware.disks:type_name -> vigil.agent.v1.Disk
+	30, // 29: vigil.agent.v1.Metrics.volumes:type_name -> vigil.agent.v1.Volume
+	40, // 30: vigil.agent.v1.ControllerMessage.welcome:type_name -> vigil.agent.v1.Welcome
+	41, // 31: vigil.agent.v1.ControllerMessage.ack:type_name -> vigil.agent.v1.Ack
+	42, // 32: vigil.agent.v1.ControllerMessage.goaway:type_name -> vigil.agent.v1.GoAway
+	39, // 33: vigil.agent.v1.ControllerMessage.scan:type_name -> vigil.agent.v1.ScanRequest
+	37, // 34: vigil.agent.v1.ControllerMessage.task:type_name -> vigil.agent.v1.TaskOffer
+	38, // 35: vigil.agent.v1.ControllerMessage.cancel:type_name -> vigil.agent.v1.TaskCancel
+	35, // 36: vigil.agent.v1.ControllerMessage.check:type_name -> vigil.agent.v1.CheckRun
+	6,  // 37: vigil.agent.v1.CheckSpec.type:type_name -> vigil.agent.v1.CheckType
+	34, // 38: vigil.agent.v1.CheckRun.spec:type_name -> vigil.agent.v1.CheckSpec
+	7,  // 39: vigil.agent.v1.CheckRunResult.status:type_name -> vigil.agent.v1.CheckStatus
+	1,  // 40: vigil.agent.v1.ScanRequest.kinds:type_name -> vigil.agent.v1.StateKind
+	8,  // 41: vigil.agent.v1.AgentService.Enroll:input_type -> vigil.agent.v1.EnrollRequest
+	10, // 42: vigil.agent.v1.AgentService.Connect:input_type -> vigil.agent.v1.AgentMessage
+	9,  // 43: vigil.agent.v1.AgentService.Enroll:output_type -> vigil.agent.v1.EnrollResponse
+	33, // 44: vigil.agent.v1.AgentService.Connect:output_type -> vigil.agent.v1.ControllerMessage
+	43, // [43:45] is the sub-list for method output_type
+	41, // [41:43] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_vigil_agent_v1_agent_proto_init() }
@@ -3886,6 +4398,7 @@ func file_vigil_agent_v1_agent_proto_init() {
 		(*Report_Digest)(nil),
 		(*Report_Task)(nil),
 		(*Report_Plugins)(nil),
+		(*Report_Check)(nil),
 	}
 	file_vigil_agent_v1_agent_proto_msgTypes[25].OneofWrappers = []any{
 		(*ControllerMessage_Welcome)(nil),
@@ -3894,14 +4407,15 @@ func file_vigil_agent_v1_agent_proto_init() {
 		(*ControllerMessage_Scan)(nil),
 		(*ControllerMessage_Task)(nil),
 		(*ControllerMessage_Cancel)(nil),
+		(*ControllerMessage_Check)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_agent_v1_agent_proto_rawDesc), len(file_vigil_agent_v1_agent_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   32,
+			NumEnums:      8,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

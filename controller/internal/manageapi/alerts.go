@@ -1,0 +1,4 @@
+package manageapi
+
+// alertRules authorizes the alert service's methods.
+var alertRules = map[string]Rule{}

@@ -1,0 +1,4 @@
+package manageapi
+
+// checkRules authorizes the check service's methods.
+var checkRules = map[string]Rule{}

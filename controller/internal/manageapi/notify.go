@@ -1,0 +1,4 @@
+package manageapi
+
+// notifyRules authorizes the notify service's methods.
+var notifyRules = map[string]Rule{}

@@ -1,0 +1,4 @@
+package manageapi
+
+// reportRules authorizes the report service's methods.
+var reportRules = map[string]Rule{}
