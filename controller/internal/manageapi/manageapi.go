@@ -54,7 +54,14 @@ type Config struct {
 	Scans *rescan.Registry
 	// Tasks cancels tasks and tells their agents; nil cancels in the store
 	// only (the agent is told when the engine next runs).
-	Tasks  TaskCanceller
+	Tasks TaskCanceller
+	// Alerts, Checks, Notify and Report are what the alerting services
+	// need; each type is declared next to its handlers (alerts.go,
+	// checks.go, notify.go, report.go).
+	Alerts AlertDeps
+	Checks CheckDeps
+	Notify NotifyDeps
+	Report ReportDeps
 	Logger *slog.Logger
 	Now    func() time.Time
 }

@@ -80,6 +80,9 @@ type Server struct {
 	// alert evaluation, notification delivery); Start runs each on its own
 	// goroutine until Stop.
 	runners []func(context.Context)
+	// notifyWake tells the notification dispatcher that something was
+	// queued; wireNotify sets it. Use wakeNotify.
+	notifyWake func()
 	// observers see every batch of state reports ingest committed.
 	observers []func([]ingest.Applied)
 
@@ -184,6 +187,13 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	manageapi.New(mcfg).Register(s.apiSrv)
 	return s, nil
+}
+
+// wakeNotify tells the notification dispatcher to look at its queue now.
+func (s *Server) wakeNotify() {
+	if s.notifyWake != nil {
+		s.notifyWake()
+	}
 }
 
 // Start listens on both addresses and serves in the background.
