@@ -27,3 +27,18 @@ func PutNotificationIfAbsent(tx store.Tx, n *storev1.Notification) (bool, error)
 	}
 	return true, putProto(tx, notificationKey(n.GetId()), n)
 }
+
+// Contacts. Contact ids are unique across tenants, so every command and
+// every rule or check names a contact by its id alone.
+
+func contactKey(id string) string { return "contacts/" + id }
+
+// GetContact returns store.ErrNotFound if absent. Callers compare its
+// tenant with the tenant of whatever refers to it.
+func GetContact(tx store.Tx, id string) (*storev1.Contact, error) {
+	c := &storev1.Contact{}
+	return c, getProto(tx, contactKey(id), c)
+}
+
+// PutContact writes a contact.
+func PutContact(tx store.Tx, c *storev1.Contact) error { return putProto(tx, contactKey(c.GetId()), c) }
