@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/vigil-rmm/vigil/controller/internal/agentapi"
+	"github.com/vigil-rmm/vigil/controller/internal/agentprobe"
 	"github.com/vigil-rmm/vigil/controller/internal/fleet"
 	"github.com/vigil-rmm/vigil/controller/internal/ingest"
 	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
@@ -80,6 +81,8 @@ type Server struct {
 	// alert evaluation, notification delivery); Start runs each on its own
 	// goroutine until Stop.
 	runners []func(context.Context)
+	// agentProbe runs network checks on agents (vantage points).
+	agentProbe *agentprobe.Registry
 	// notifyWake tells the notification dispatcher that something was
 	// queued; wireNotify sets it. Use wakeNotify.
 	notifyWake func()
@@ -175,6 +178,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			return errors.New("manage API has no streaming methods")
 		}),
 	)
+	s.agentProbe = agentprobe.New(s.fleet, logger)
+	s.observers = append(s.observers, s.agentProbe.Observe)
 	mcfg := manageapi.Config{
 		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Tasks: s.tasks, Logger: logger,
 	}
