@@ -96,7 +96,7 @@ func TestTCP(t *testing.T) {
 }
 
 func TestTCPPresets(t *testing.T) {
-	want := map[string]int{"http": 80, "ftp": 21, "pop3": 110, "smtp": 25, "dns": 53}
+	want := map[string]int{"http": 80, "https": 443, "ftp": 21, "pop3": 110, "smtp": 25, "dns": 53}
 	for name, port := range want {
 		if netcheck.Ports[name] != port {
 			t.Errorf("preset %s = %d, want %d", name, netcheck.Ports[name], port)

@@ -12,11 +12,12 @@ import (
 
 // Ports are the TCP presets a technician picks by name.
 var Ports = map[string]int{
-	"http": 80,
-	"ftp":  21,
-	"pop3": 110,
-	"smtp": 25,
-	"dns":  53,
+	"http":  80,
+	"https": 443,
+	"ftp":   21,
+	"pop3":  110,
+	"smtp":  25,
+	"dns":   53,
 }
 
 // TCP is a TCP connect check: OK once the handshake completes; the

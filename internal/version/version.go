@@ -48,4 +48,8 @@ const (
 	CapInventory    = "inventory"
 	CapScanRequest  = "scan-request"
 	CapTasks        = "tasks"
+	// CapChecks: the agent runs network checks as a vantage point
+	// (CheckRun, answered by a CheckRunResult report). An agent announces
+	// it only while its local config allows vantage checks.
+	CapChecks = "checks"
 )

@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vigil-rmm/vigil/agent/internal/checkrunner"
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
 	"github.com/vigil-rmm/vigil/agent/internal/config"
 	"github.com/vigil-rmm/vigil/agent/internal/enroll"
@@ -261,29 +262,35 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if tcfg.RootPin == nil {
 		logger.Warn("no trust root pinned: every task will be refused; set trust_root in the agent config")
 	}
+	checks, err := checkrunner.New(checkrunner.Config{Outbox: ob, Policy: cfg.Checks.Policy(), Logger: logger})
+	if err != nil {
+		return err
+	}
 	lk := link.New(link.Config{
 		Address: id.Controller, TLS: tlsCfg, Outbox: ob,
 		BackoffBase: time.Duration(cfg.BackoffBase), BackoffMax: time.Duration(cfg.BackoffMax), Logger: logger,
 		Hello: func() *agentv1.Hello {
 			return &agentv1.Hello{ProtocolVersion: version.Protocol, AgentVersion: version.String(),
-				Capabilities: capabilities(scan, tcfg.RootPin != nil), BootTimeUnix: int64(bootTime), Tier: cfg.Tier}
+				Capabilities: capabilities(scan, tcfg.RootPin != nil, cfg.Checks.Vantage), BootTimeUnix: int64(bootTime), Tier: cfg.Tier}
 		},
 		OnScan:   scan.Request,
 		OnTask:   func(o *agentv1.TaskOffer) { tasks.Offer(o.GetSignedTask()) },
 		OnCancel: func(c *agentv1.TaskCancel) { tasks.Cancel(c.GetTaskId(), c.GetReason()) },
+		OnCheck:  checks.Request,
 	})
 	rep := reporter.New(reporter.Config{
 		Interval: time.Duration(cfg.MetricsInterval), Sampler: set, Outbox: ob, AgentVersion: version.String(),
 		FactsFile: filepath.Join(cfg.StateDir, config.FactsFile), Logger: logger,
 	})
 	logger.Info("agent starting", "controller", id.Controller, "tenant", id.Tenant, "metrics_interval", cfg.MetricsInterval.String(),
-		"collectors", set.Names(), "scans", fmt.Sprint(scan.Kinds()), "tier", cfg.Tier, "trust_root", cfg.TrustRoot != "")
+		"collectors", set.Names(), "scans", fmt.Sprint(scan.Kinds()), "tier", cfg.Tier, "trust_root", cfg.TrustRoot != "",
+		"vantage_checks", cfg.Checks.Vantage, "checks_allow", len(cfg.Checks.Allow), "checks_deny", len(cfg.Checks.Deny))
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	wg.Add(5)
+	wg.Add(6)
 	go func() {
 		defer wg.Done()
 		if err := rep.Run(runCtx); err != nil {
@@ -311,6 +318,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 			cancel(err)
 		}
 	}()
+	go func() { defer wg.Done(); _ = checks.Run(runCtx) }()
 	go func() { defer wg.Done(); _ = lk.Run(runCtx) }()
 	go func() { defer wg.Done(); writeStatusLoop(runCtx, cfg, id, ob, lk, tasks, logger) }()
 	wg.Wait()

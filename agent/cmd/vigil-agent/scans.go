@@ -125,8 +125,9 @@ func newScanner(cfg config.Config, ob scanner.Appender, host *pluginhost.Host, h
 // pinned trust root, in either tier: a monitor-only agent takes offers
 // only to refuse and report them (the controller refuses to create tasks
 // for it anyway, from Hello.tier); without a trust root no task could be
-// verified, so none is asked for.
-func capabilities(s *scanner.Scanner, tasks bool) []string {
+// verified, so none is asked for. "checks" goes with vantage checks
+// enabled in the local config, in either tier: a check only reads.
+func capabilities(s *scanner.Scanner, tasks, checks bool) []string {
 	caps := []string{version.CapMetrics, version.CapFacts, version.CapOutboxStatus}
 	for _, k := range s.Kinds() {
 		switch k {
@@ -143,6 +144,9 @@ func capabilities(s *scanner.Scanner, tasks bool) []string {
 	}
 	if tasks {
 		caps = append(caps, version.CapTasks)
+	}
+	if checks {
+		caps = append(caps, version.CapChecks)
 	}
 	return caps
 }

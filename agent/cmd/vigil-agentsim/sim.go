@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
 	"github.com/vigil-rmm/vigil/agent/internal/scanner"
 	"github.com/vigil-rmm/vigil/internal/fdlimit"
+	"github.com/vigil-rmm/vigil/internal/limits"
 	"github.com/vigil-rmm/vigil/internal/pin"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -353,7 +354,7 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.cert}, RootCAs: roots, MinVersion: tls.VersionTLS13,
 		ClientSessionCache: tls.NewLRUClientSessionCache(2)}
-	caps := []string{"metrics", "facts"}
+	caps := []string{"metrics", "facts", version.CapChecks}
 	var sc *scanner.Scanner
 	if o.Scans {
 		var err error
@@ -388,6 +389,16 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 			}
 		},
 		OnTask: onTask,
+		// A simulated vantage point answers every check at once with OK,
+		// so a controller's checker can be exercised at fleet scale.
+		OnCheck: func(run *agentv1.CheckRun) {
+			res := &agentv1.CheckRunResult{RunId: run.GetRunId(), CheckId: run.GetCheckId(), Status: agentv1.CheckStatus_CHECK_STATUS_OK,
+				StartUnixMs: time.Now().UnixMilli(), LatencyUs: 1000, Detail: "simulated"}
+			limits.CleanCheckResult(res)
+			if _, err := rec.Append(ctx, &agentv1.Report{Body: &agentv1.Report_Check{Check: res}}); err != nil {
+				o.logger.Warn("sim: check result not queued", "agent", i, "err", err)
+			}
+		},
 		OnState: func(up bool) {
 			if up {
 				st.connected.Add(1)

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-rmm/vigil/agent/internal/checkrunner"
 	"github.com/vigil-rmm/vigil/agent/internal/collector"
 	"github.com/vigil-rmm/vigil/internal/pin"
 )
@@ -86,6 +87,58 @@ type Config struct {
 	Scans Scans `json:"scans"`
 	// Plugins locates the plugin binaries and their checksum manifest.
 	Plugins Plugins `json:"plugins"`
+	// Checks is the local policy for network checks the controller asks
+	// this agent to run as a vantage point.
+	Checks Checks `json:"checks"`
+}
+
+// Checks is the agent's local policy for vantage checks
+// (agent/internal/checkrunner). It holds in either tier: a check only
+// reads, so monitor-only allows it unless Vantage is off.
+type Checks struct {
+	// Vantage allows vantage checks (default true). Off, the agent does
+	// not announce the "checks" capability and refuses every run.
+	Vantage bool `json:"vantage"`
+	// Allow, when not empty, lists the only targets a check may reach:
+	// addresses, CIDR prefixes ("10.0.0.0/8", names are resolved first)
+	// and host name patterns ("*.corp.lan"). Empty means any target.
+	Allow []string `json:"allow"`
+	// Deny lists targets no check may reach, in the same forms; it wins
+	// over Allow.
+	Deny []string `json:"deny"`
+	// MaxConcurrent caps the checks running at once (default 4).
+	MaxConcurrent int `json:"max_concurrent"`
+}
+
+// MaxCheckRules bounds checks.allow and checks.deny.
+const MaxCheckRules = 256
+
+// Validate names every bad field.
+func (c Checks) Validate() error {
+	var errs []error
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"checks.allow", c.Allow}, {"checks.deny", c.Deny}} {
+		name, list := l.name, l.list
+		if len(list) > MaxCheckRules {
+			errs = append(errs, fmt.Errorf("%s: %d entries, limit %d", name, len(list), MaxCheckRules))
+		}
+		if _, err := checkrunner.ParseRules(list); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if c.MaxConcurrent < 1 || c.MaxConcurrent > 64 {
+		errs = append(errs, fmt.Errorf("checks.max_concurrent: %d, want 1 to 64", c.MaxConcurrent))
+	}
+	return errors.Join(errs...)
+}
+
+// Policy returns the checkrunner policy. Call it on a validated Config.
+func (c Checks) Policy() checkrunner.Policy {
+	allow, _ := checkrunner.ParseRules(c.Allow)
+	deny, _ := checkrunner.ParseRules(c.Deny)
+	return checkrunner.Policy{Vantage: c.Vantage, Allow: allow, Deny: deny, MaxConcurrent: c.MaxConcurrent}
 }
 
 // Scans configures the slow reads (agent/internal/scanner).
@@ -154,6 +207,7 @@ func Default() Config {
 			InventoryInterval:     duration.Duration(24 * time.Hour),
 			InventoryQueryTimeout: duration.Duration(30 * time.Second),
 		},
+		Checks: Checks{Vantage: true, MaxConcurrent: checkrunner.DefaultMaxConcurrent},
 	}
 }
 
@@ -187,6 +241,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Scans.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Checks.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	for name, p := range map[string]string{"plugins.dir": c.Plugins.Dir, "plugins.manifest": c.Plugins.Manifest} {

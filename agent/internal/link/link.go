@@ -77,6 +77,9 @@ type Config struct {
 	// "tasks".
 	OnTask   func(*agentv1.TaskOffer)
 	OnCancel func(*agentv1.TaskCancel)
+	// OnCheck, if set, receives requests to run a network check. It must
+	// not block. Without it the agent must not announce "checks".
+	OnCheck func(*agentv1.CheckRun)
 }
 
 // Status is the link's state for `vigil-agent status`.
@@ -352,6 +355,12 @@ func (l *Link) recvLoop(ctx context.Context, stream agentv1.AgentService_Connect
 			}
 			l.logger.InfoContext(ctx, "task cancel requested", "task_id", msg.Cancel.GetTaskId())
 			l.cfg.OnCancel(msg.Cancel)
+		case *agentv1.ControllerMessage_Check:
+			if l.cfg.OnCheck == nil {
+				l.logger.WarnContext(ctx, "check run ignored: this agent runs no checks")
+				continue
+			}
+			l.cfg.OnCheck(msg.Check)
 		default:
 			l.logger.DebugContext(ctx, "ignoring controller message", "type", fmt.Sprintf("%T", msg))
 		}

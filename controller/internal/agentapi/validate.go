@@ -117,6 +117,12 @@ func validateReport(r *agentv1.Report) error {
 		return validateTaskUpdate(b.Task)
 	case *agentv1.Report_Plugins:
 		return validatePluginList(b.Plugins)
+	case *agentv1.Report_Check:
+		// A check result is cleaned rather than refused: an unknown
+		// status becomes ERR and says so, long text is cut, so the
+		// run waiting for it still gets an answer.
+		limits.CleanCheckResult(b.Check)
+		return nil
 	case nil:
 		return fmt.Errorf("report.body: required")
 	default:

@@ -5,9 +5,10 @@
 //
 // Replays are harmless: a metric sample's key includes its sequence, so a
 // re-sent sample overwrites itself, and facts, outbox status, state
-// reports, task updates (controller/internal/tasks) and plugin lists are
-// applied only when their sequence is above the agent's committed
-// sequence, which moves in the same transaction.
+// reports, task updates (controller/internal/tasks), plugin lists and
+// check results (handed to observers, not stored here) are applied only
+// when their sequence is above the agent's committed sequence, which
+// moves in the same transaction.
 package ingest
 
 import (
@@ -48,11 +49,22 @@ type Item struct {
 }
 
 // Applied is one state report (patches, reboot, inventory, digest) that a
-// commit applied.
+// commit applied, or one check result it committed (Check set, Outcome
+// zero).
 type Applied struct {
 	AgentID string
 	patch.Outcome
+	// Check is a network check's result from an agent that ran it as a
+	// vantage point (Report.check), cleaned by the agent API. Nothing
+	// stores it here: the one waiting for it (controller/internal/agentprobe)
+	// does. Results older than StaleCheckResult are not handed on.
+	Check *agentv1.CheckRunResult
 }
+
+// StaleCheckResult is the age (by the report's time) past which a check
+// result is committed but not handed to observers: the run that asked for
+// it has ended (an agent that was offline sends it after reconnecting).
+const StaleCheckResult = 2 * time.Minute
 
 // Options tune the writer.
 type Options struct {
@@ -298,6 +310,10 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, []
 			case *agentv1.Report_Outbox:
 				st.rec.DroppedMetrics += b.Outbox.GetDroppedMetrics()
 				st.recDirty = true
+			case *agentv1.Report_Check:
+				if w.freshCheck(it.AgentID, it.Report) {
+					applied = append(applied, Applied{AgentID: it.AgentID, Check: b.Check})
+				}
 			default:
 				out, ok, err := w.applyState(tx, it.AgentID, it.Report)
 				if err != nil {
@@ -332,6 +348,17 @@ func (w *Writer) apply(ctx context.Context, batch []Item) (map[string]uint64, []
 		return nil, nil, fmt.Errorf("ingest: commit: %w", err)
 	}
 	return committed, applied, nil
+}
+
+// freshCheck reports whether a check result is recent enough to hand on.
+func (w *Writer) freshCheck(agentID string, r *agentv1.Report) bool {
+	age := w.opts.Now().Sub(time.UnixMilli(r.GetTimeUnixMs()))
+	if age <= StaleCheckResult {
+		return true
+	}
+	w.logger.Info("stale check result not handed on; is the agent's clock right?", "agent_id", agentID, "seq", r.GetSeq(),
+		"run_id", r.GetCheck().GetRunId(), "age", age.Round(time.Second).String())
+	return false
 }
 
 // applyState applies a state report; ok is false for other kinds.

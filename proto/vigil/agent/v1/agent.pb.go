@@ -447,6 +447,7 @@ func (RebootBehavior) EnumDescriptor() ([]byte, []int) {
 type CheckType int32
 
 const (
+	// CHECK_TYPE_UNSPECIFIED is not sent; an agent refuses it.
 	CheckType_CHECK_TYPE_UNSPECIFIED CheckType = 0
 	// CHECK_TYPE_PING: ICMP echo.
 	CheckType_CHECK_TYPE_PING CheckType = 1
@@ -507,6 +508,8 @@ func (CheckType) EnumDescriptor() ([]byte, []int) {
 type CheckStatus int32
 
 const (
+	// CHECK_STATUS_UNSPECIFIED is not sent; the controller reads it (and any
+	// value it does not know) as ERR.
 	CheckStatus_CHECK_STATUS_UNSPECIFIED CheckStatus = 0
 	// CHECK_STATUS_OK: the expected reply came.
 	CheckStatus_CHECK_STATUS_OK CheckStatus = 1
@@ -3262,16 +3265,18 @@ func (*ControllerMessage_Cancel) isControllerMessage_Msg() {}
 func (*ControllerMessage_Check) isControllerMessage_Msg() {}
 
 // CheckSpec is what to probe and how. The controller stores it with the
-// check and sends it to vantage agents.
+// check and sends it to vantage agents, which validate it (internal/netcheck
+// FromSpec) and refuse a malformed one.
 type CheckSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Type  CheckType              `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.agent.v1.CheckType" json:"type,omitempty"`
+	// type is what the check does.
+	Type CheckType `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.agent.v1.CheckType" json:"type,omitempty"`
 	// target is a host name or IP address (ping, tcp, dns: the name to
 	// resolve), or a URL (http).
 	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
 	// port is the TCP port (tcp).
 	Port uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
-	// timeout_ms bounds one run (0: 10 s).
+	// timeout_ms bounds one run (0: 10 s; more than 60 s is cut to 60 s).
 	TimeoutMs uint32 `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// http_status lists the accepted status codes (empty: any 2xx or 3xx).
 	HttpStatus []uint32 `protobuf:"varint,5,rep,packed,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
@@ -3284,7 +3289,7 @@ type CheckSpec struct {
 	DnsServer string `protobuf:"bytes,8,opt,name=dns_server,json=dnsServer,proto3" json:"dns_server,omitempty"`
 	// dns_record_type is A, AAAA, CNAME, MX, TXT, NS (empty: A).
 	DnsRecordType string `protobuf:"bytes,9,opt,name=dns_record_type,json=dnsRecordType,proto3" json:"dns_record_type,omitempty"`
-	// ping_count is the number of echo requests (0: 3).
+	// ping_count is the number of echo requests (0: 3; at most 10).
 	PingCount     uint32 `protobuf:"varint,10,opt,name=ping_count,json=pingCount,proto3" json:"ping_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3396,7 +3401,8 @@ type CheckRun struct {
 	// run_id matches the result with the request.
 	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	// check_id is the check, for the agent's log.
-	CheckId       string     `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	CheckId string `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	// spec is what to probe.
 	Spec          *CheckSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3453,24 +3459,32 @@ func (x *CheckRun) GetSpec() *CheckSpec {
 	return nil
 }
 
-// CheckRunResult is one run's outcome on the agent.
+// CheckRunResult is one run's outcome on the agent, reported through the
+// outbox (Report.check).
 type CheckRunResult struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	RunId   string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	CheckId string                 `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
-	Status  CheckStatus            `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// run_id echoes CheckRun.run_id.
+	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// check_id echoes CheckRun.check_id.
+	CheckId string `protobuf:"bytes,2,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	// status is the outcome (ERR when the agent refused the run).
+	Status CheckStatus `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
 	// start_unix_ms is when the run started (agent clock).
 	StartUnixMs int64 `protobuf:"varint,4,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
 	// latency_us is the time to the reply (OK and NG), microseconds.
 	LatencyUs int64 `protobuf:"varint,5,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
 	// detail is one line: what was seen ("connection refused", "HTTP 503").
 	Detail string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
-	// cert_days_left is the HTTPS certificate's remaining validity, if any.
+	// cert_days_left is the HTTPS certificate's remaining validity in whole
+	// days (negative once expired), meaningful when cert_days_known is set.
 	CertDaysLeft int32 `protobuf:"varint,7,opt,name=cert_days_left,json=certDaysLeft,proto3" json:"cert_days_left,omitempty"`
 	// refused_reason is set when the agent refused to run the check (its
 	// local policy does not allow vantage checks, or not for this target);
 	// status is then ERR.
 	RefusedReason string `protobuf:"bytes,8,opt,name=refused_reason,json=refusedReason,proto3" json:"refused_reason,omitempty"`
+	// cert_days_known says cert_days_left was read from a certificate (an
+	// HTTPS run that completed its handshake); 0 days left is a real value.
+	CertDaysKnown bool `protobuf:"varint,9,opt,name=cert_days_known,json=certDaysKnown,proto3" json:"cert_days_known,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3559,6 +3573,13 @@ func (x *CheckRunResult) GetRefusedReason() string {
 		return x.RefusedReason
 	}
 	return ""
+}
+
+func (x *CheckRunResult) GetCertDaysKnown() bool {
+	if x != nil {
+		return x.CertDaysKnown
+	}
+	return false
 }
 
 // TaskOffer carries a signed task. The agent verifies it against its pinned
@@ -4170,7 +4191,7 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\bCheckRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12-\n" +
-	"\x04spec\x18\x03 \x01(\v2\x19.vigil.agent.v1.CheckSpecR\x04spec\"\x9f\x02\n" +
+	"\x04spec\x18\x03 \x01(\v2\x19.vigil.agent.v1.CheckSpecR\x04spec\"\xc7\x02\n" +
 	"\x0eCheckRunResult\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x123\n" +
@@ -4180,7 +4201,8 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"latency_us\x18\x05 \x01(\x03R\tlatencyUs\x12\x16\n" +
 	"\x06detail\x18\x06 \x01(\tR\x06detail\x12$\n" +
 	"\x0ecert_days_left\x18\a \x01(\x05R\fcertDaysLeft\x12%\n" +
-	"\x0erefused_reason\x18\b \x01(\tR\rrefusedReason\",\n" +
+	"\x0erefused_reason\x18\b \x01(\tR\rrefusedReason\x12&\n" +
+	"\x0fcert_days_known\x18\t \x01(\bR\rcertDaysKnown\",\n" +
 	"\tTaskOffer\x12\x1f\n" +
 	"\vsigned_task\x18\x01 \x01(\fR\n" +
 	"signedTask\"=\n" +
