@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +21,1349 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// GetReportRequest names the tenant and the period [since, until).
+type GetReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the tenant the report is about; required.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// since_unix is the start of the period, Unix seconds. Zero means
+	// until minus period_seconds. It is rounded up to the minute.
+	SinceUnix int64 `protobuf:"varint,2,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// until_unix is the end of the period, Unix seconds. Zero means now. It
+	// is rounded down to the minute and may not be in the future.
+	UntilUnix int64 `protobuf:"varint,3,opt,name=until_unix,json=untilUnix,proto3" json:"until_unix,omitempty"`
+	// period_seconds is the length of the period when since_unix is zero.
+	// Zero means 10 days, or the metrics retention when that is shorter.
+	// Setting both since_unix and period_seconds is an error.
+	PeriodSeconds int64 `protobuf:"varint,4,opt,name=period_seconds,json=periodSeconds,proto3" json:"period_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportRequest) Reset() {
+	*x = GetReportRequest{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportRequest) ProtoMessage() {}
+
+func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
+func (*GetReportRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetReportRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetReportRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *GetReportRequest) GetUntilUnix() int64 {
+	if x != nil {
+		return x.UntilUnix
+	}
+	return 0
+}
+
+func (x *GetReportRequest) GetPeriodSeconds() int64 {
+	if x != nil {
+		return x.PeriodSeconds
+	}
+	return 0
+}
+
+// Report is one tenant's report. Every list is ordered: agents by
+// hostname then id, checks by name then id then vantage, days by date,
+// alerts by start time then id.
+type Report struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// timezone is the IANA zone the days are cut in (the tenant's).
+	Timezone string `protobuf:"bytes,2,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	// since_unix and until_unix are the period actually covered, after
+	// defaults and rounding to the minute.
+	SinceUnix int64 `protobuf:"varint,3,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// until_unix is the end of the period (exclusive).
+	UntilUnix int64 `protobuf:"varint,4,opt,name=until_unix,json=untilUnix,proto3" json:"until_unix,omitempty"`
+	// generated_unix is when the report was built (controller clock).
+	GeneratedUnix int64 `protobuf:"varint,5,opt,name=generated_unix,json=generatedUnix,proto3" json:"generated_unix,omitempty"`
+	// agents is the availability of every agent enrolled before until and
+	// not revoked before since.
+	Agents []*ReportAgentAvailability `protobuf:"bytes,6,rep,name=agents,proto3" json:"agents,omitempty"`
+	// checks is the availability of every network check of the tenant, one
+	// entry per check and vantage point.
+	Checks []*ReportCheckAvailability `protobuf:"bytes,7,rep,name=checks,proto3" json:"checks,omitempty"`
+	// metrics summarizes every agent's samples per day.
+	Metrics []*ReportAgentMetrics `protobuf:"bytes,8,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	// alerts lists the alerts open at any time in the period.
+	Alerts []*ReportAlert `protobuf:"bytes,9,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	// alerts_truncated is set when more than the limit of alerts fell in the
+	// period: alerts then holds the latest ones.
+	AlertsTruncated bool `protobuf:"varint,10,opt,name=alerts_truncated,json=alertsTruncated,proto3" json:"alerts_truncated,omitempty"`
+	// compliance is the patch compliance at generated_unix.
+	Compliance    *ReportCompliance `protobuf:"bytes,11,opt,name=compliance,proto3" json:"compliance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Report) Reset() {
+	*x = Report{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Report) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Report) ProtoMessage() {}
+
+func (x *Report) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Report.ProtoReflect.Descriptor instead.
+func (*Report) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Report) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Report) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+func (x *Report) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *Report) GetUntilUnix() int64 {
+	if x != nil {
+		return x.UntilUnix
+	}
+	return 0
+}
+
+func (x *Report) GetGeneratedUnix() int64 {
+	if x != nil {
+		return x.GeneratedUnix
+	}
+	return 0
+}
+
+func (x *Report) GetAgents() []*ReportAgentAvailability {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+func (x *Report) GetChecks() []*ReportCheckAvailability {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+func (x *Report) GetMetrics() []*ReportAgentMetrics {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *Report) GetAlerts() []*ReportAlert {
+	if x != nil {
+		return x.Alerts
+	}
+	return nil
+}
+
+func (x *Report) GetAlertsTruncated() bool {
+	if x != nil {
+		return x.AlertsTruncated
+	}
+	return false
+}
+
+func (x *Report) GetCompliance() *ReportCompliance {
+	if x != nil {
+		return x.Compliance
+	}
+	return nil
+}
+
+// ReportAvailability is an agent's presence over one day or the whole
+// period: the share of minutes for which a metrics sample was received.
+type ReportAvailability struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// day is the calendar day, YYYY-MM-DD in the report's zone; empty for
+	// the whole period.
+	Day string `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	// expected_minutes is the number of minutes of the day (or period)
+	// inside the period and the agent's enrolled life.
+	ExpectedMinutes uint32 `protobuf:"varint,2,opt,name=expected_minutes,json=expectedMinutes,proto3" json:"expected_minutes,omitempty"`
+	// online_minutes is how many of those minutes had a sample (see
+	// docs/reports.md for the tolerance of a late sample).
+	OnlineMinutes uint32 `protobuf:"varint,3,opt,name=online_minutes,json=onlineMinutes,proto3" json:"online_minutes,omitempty"`
+	// percent is online_minutes / expected_minutes × 100, rounded to two
+	// decimals.
+	Percent float64 `protobuf:"fixed64,4,opt,name=percent,proto3" json:"percent,omitempty"`
+	// first_seen_unix_ms and last_seen_unix_ms are the first and last
+	// sample's time in the day (or period); zero when none.
+	FirstSeenUnixMs int64 `protobuf:"varint,5,opt,name=first_seen_unix_ms,json=firstSeenUnixMs,proto3" json:"first_seen_unix_ms,omitempty"`
+	// last_seen_unix_ms is the last sample's time.
+	LastSeenUnixMs int64 `protobuf:"varint,6,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReportAvailability) Reset() {
+	*x = ReportAvailability{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAvailability) ProtoMessage() {}
+
+func (x *ReportAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAvailability.ProtoReflect.Descriptor instead.
+func (*ReportAvailability) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReportAvailability) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *ReportAvailability) GetExpectedMinutes() uint32 {
+	if x != nil {
+		return x.ExpectedMinutes
+	}
+	return 0
+}
+
+func (x *ReportAvailability) GetOnlineMinutes() uint32 {
+	if x != nil {
+		return x.OnlineMinutes
+	}
+	return 0
+}
+
+func (x *ReportAvailability) GetPercent() float64 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
+func (x *ReportAvailability) GetFirstSeenUnixMs() int64 {
+	if x != nil {
+		return x.FirstSeenUnixMs
+	}
+	return 0
+}
+
+func (x *ReportAvailability) GetLastSeenUnixMs() int64 {
+	if x != nil {
+		return x.LastSeenUnixMs
+	}
+	return 0
+}
+
+// ReportAgentAvailability is one agent's availability.
+type ReportAgentAvailability struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// total is the availability over the whole period (day empty).
+	Total *ReportAvailability `protobuf:"bytes,3,opt,name=total,proto3" json:"total,omitempty"`
+	// days lists every day of the period the agent was enrolled in.
+	Days          []*ReportAvailability `protobuf:"bytes,4,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAgentAvailability) Reset() {
+	*x = ReportAgentAvailability{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAgentAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAgentAvailability) ProtoMessage() {}
+
+func (x *ReportAgentAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAgentAvailability.ProtoReflect.Descriptor instead.
+func (*ReportAgentAvailability) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReportAgentAvailability) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ReportAgentAvailability) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ReportAgentAvailability) GetTotal() *ReportAvailability {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *ReportAgentAvailability) GetDays() []*ReportAvailability {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// ReportCheckDay is a check's results from one vantage point over one
+// day or the whole period.
+type ReportCheckDay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// day is the calendar day, YYYY-MM-DD; empty for the whole period.
+	Day string `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	// ok, ng, wr and err count the results by status.
+	Ok uint32 `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	// ng counts negative replies.
+	Ng uint32 `protobuf:"varint,3,opt,name=ng,proto3" json:"ng,omitempty"`
+	// wr counts runs without a reply in time.
+	Wr uint32 `protobuf:"varint,4,opt,name=wr,proto3" json:"wr,omitempty"`
+	// err counts runs that could not start; they are left out of uptime.
+	Err uint32 `protobuf:"varint,5,opt,name=err,proto3" json:"err,omitempty"`
+	// uptime_percent is ok / (ok + ng + wr) × 100, rounded to two
+	// decimals; absent when there was no such result.
+	UptimePercent *float64 `protobuf:"fixed64,6,opt,name=uptime_percent,json=uptimePercent,proto3,oneof" json:"uptime_percent,omitempty"`
+	// outages counts the transitions from OK to NG or WR that began in the
+	// day (or period).
+	Outages uint32 `protobuf:"varint,7,opt,name=outages,proto3" json:"outages,omitempty"`
+	// down_seconds estimates the time spent down in the day (or period):
+	// from the first NG or WR result of a run to the next OK result.
+	DownSeconds   int64 `protobuf:"varint,8,opt,name=down_seconds,json=downSeconds,proto3" json:"down_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportCheckDay) Reset() {
+	*x = ReportCheckDay{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportCheckDay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportCheckDay) ProtoMessage() {}
+
+func (x *ReportCheckDay) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportCheckDay.ProtoReflect.Descriptor instead.
+func (*ReportCheckDay) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReportCheckDay) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *ReportCheckDay) GetOk() uint32 {
+	if x != nil {
+		return x.Ok
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetNg() uint32 {
+	if x != nil {
+		return x.Ng
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetWr() uint32 {
+	if x != nil {
+		return x.Wr
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetErr() uint32 {
+	if x != nil {
+		return x.Err
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetUptimePercent() float64 {
+	if x != nil && x.UptimePercent != nil {
+		return *x.UptimePercent
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetOutages() uint32 {
+	if x != nil {
+		return x.Outages
+	}
+	return 0
+}
+
+func (x *ReportCheckDay) GetDownSeconds() int64 {
+	if x != nil {
+		return x.DownSeconds
+	}
+	return 0
+}
+
+// ReportCheckAvailability is one check's availability from one vantage
+// point.
+type ReportCheckAvailability struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// check_id is the check.
+	CheckId string `protobuf:"bytes,1,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	// name is the check's display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// target is the host, address or URL the check probes.
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// vantage is "controller" or "agent:<id>".
+	Vantage string `protobuf:"bytes,4,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	// total is over the whole period (day empty).
+	Total *ReportCheckDay `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
+	// days lists every day of the period.
+	Days          []*ReportCheckDay `protobuf:"bytes,6,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportCheckAvailability) Reset() {
+	*x = ReportCheckAvailability{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportCheckAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportCheckAvailability) ProtoMessage() {}
+
+func (x *ReportCheckAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportCheckAvailability.ProtoReflect.Descriptor instead.
+func (*ReportCheckAvailability) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReportCheckAvailability) GetCheckId() string {
+	if x != nil {
+		return x.CheckId
+	}
+	return ""
+}
+
+func (x *ReportCheckAvailability) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReportCheckAvailability) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ReportCheckAvailability) GetVantage() string {
+	if x != nil {
+		return x.Vantage
+	}
+	return ""
+}
+
+func (x *ReportCheckAvailability) GetTotal() *ReportCheckDay {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *ReportCheckAvailability) GetDays() []*ReportCheckDay {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// ReportVolume is the lowest free space a volume had in a day.
+type ReportVolume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// mount is the mount point or drive.
+	Mount string `protobuf:"bytes,1,opt,name=mount,proto3" json:"mount,omitempty"`
+	// min_free_percent is the lowest free / total × 100 seen.
+	MinFreePercent float64 `protobuf:"fixed64,2,opt,name=min_free_percent,json=minFreePercent,proto3" json:"min_free_percent,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReportVolume) Reset() {
+	*x = ReportVolume{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportVolume) ProtoMessage() {}
+
+func (x *ReportVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportVolume.ProtoReflect.Descriptor instead.
+func (*ReportVolume) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReportVolume) GetMount() string {
+	if x != nil {
+		return x.Mount
+	}
+	return ""
+}
+
+func (x *ReportVolume) GetMinFreePercent() float64 {
+	if x != nil {
+		return x.MinFreePercent
+	}
+	return 0
+}
+
+// ReportMetricsDay summarizes one agent's samples of one day. Percent
+// and load figures are rounded to two decimals.
+type ReportMetricsDay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// day is the calendar day, YYYY-MM-DD.
+	Day string `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	// samples is the number of samples summarized.
+	Samples uint32 `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	// cpu_avg, cpu_p95 and cpu_max are CPU busy percent: mean, 95th
+	// percentile (nearest rank) and maximum.
+	CpuAvg float64 `protobuf:"fixed64,3,opt,name=cpu_avg,json=cpuAvg,proto3" json:"cpu_avg,omitempty"`
+	// cpu_p95 is the 95th percentile of CPU busy percent.
+	CpuP95 float64 `protobuf:"fixed64,4,opt,name=cpu_p95,json=cpuP95,proto3" json:"cpu_p95,omitempty"`
+	// cpu_max is the highest CPU busy percent.
+	CpuMax float64 `protobuf:"fixed64,5,opt,name=cpu_max,json=cpuMax,proto3" json:"cpu_max,omitempty"`
+	// memory_avg_percent and memory_max_percent are used / total memory.
+	MemoryAvgPercent float64 `protobuf:"fixed64,6,opt,name=memory_avg_percent,json=memoryAvgPercent,proto3" json:"memory_avg_percent,omitempty"`
+	// memory_max_percent is the highest memory use.
+	MemoryMaxPercent float64 `protobuf:"fixed64,7,opt,name=memory_max_percent,json=memoryMaxPercent,proto3" json:"memory_max_percent,omitempty"`
+	// swap_max_percent is the highest swap use; zero without swap.
+	SwapMaxPercent float64 `protobuf:"fixed64,8,opt,name=swap_max_percent,json=swapMaxPercent,proto3" json:"swap_max_percent,omitempty"`
+	// load1_max is the highest one-minute load average.
+	Load1Max float64 `protobuf:"fixed64,9,opt,name=load1_max,json=load1Max,proto3" json:"load1_max,omitempty"`
+	// volumes lists each volume's lowest free space, by mount.
+	Volumes       []*ReportVolume `protobuf:"bytes,10,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportMetricsDay) Reset() {
+	*x = ReportMetricsDay{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportMetricsDay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportMetricsDay) ProtoMessage() {}
+
+func (x *ReportMetricsDay) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportMetricsDay.ProtoReflect.Descriptor instead.
+func (*ReportMetricsDay) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ReportMetricsDay) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *ReportMetricsDay) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetCpuAvg() float64 {
+	if x != nil {
+		return x.CpuAvg
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetCpuP95() float64 {
+	if x != nil {
+		return x.CpuP95
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetCpuMax() float64 {
+	if x != nil {
+		return x.CpuMax
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetMemoryAvgPercent() float64 {
+	if x != nil {
+		return x.MemoryAvgPercent
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetMemoryMaxPercent() float64 {
+	if x != nil {
+		return x.MemoryMaxPercent
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetSwapMaxPercent() float64 {
+	if x != nil {
+		return x.SwapMaxPercent
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetLoad1Max() float64 {
+	if x != nil {
+		return x.Load1Max
+	}
+	return 0
+}
+
+func (x *ReportMetricsDay) GetVolumes() []*ReportVolume {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+// ReportAgentMetrics is one agent's metric summaries.
+type ReportAgentMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// days lists the days that have at least one sample.
+	Days          []*ReportMetricsDay `protobuf:"bytes,3,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAgentMetrics) Reset() {
+	*x = ReportAgentMetrics{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAgentMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAgentMetrics) ProtoMessage() {}
+
+func (x *ReportAgentMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAgentMetrics.ProtoReflect.Descriptor instead.
+func (*ReportAgentMetrics) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReportAgentMetrics) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ReportAgentMetrics) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ReportAgentMetrics) GetDays() []*ReportMetricsDay {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// ReportAlert is one alert (incident) open at some time in the period.
+type ReportAlert struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the alert id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// rule is the rule id.
+	Rule string `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	// kind is the rule's kind (metric, offline, check, ...).
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// agent_id is the agent the alert is about, if any.
+	AgentId string `protobuf:"bytes,4,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// host is the host name the alert is about.
+	Host string `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`
+	// item is what on the host: a volume, a check, an update.
+	Item string `protobuf:"bytes,6,opt,name=item,proto3" json:"item,omitempty"`
+	// summary is the alert's one-line description.
+	Summary string `protobuf:"bytes,7,opt,name=summary,proto3" json:"summary,omitempty"`
+	// start_unix_ms is when the alert began.
+	StartUnixMs int64 `protobuf:"varint,8,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	// end_unix_ms is when it ended; zero while open.
+	EndUnixMs int64 `protobuf:"varint,9,opt,name=end_unix_ms,json=endUnixMs,proto3" json:"end_unix_ms,omitempty"`
+	// duration_seconds runs from start to end, or to the end of the period
+	// for an alert still open then.
+	DurationSeconds int64 `protobuf:"varint,10,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	// acked_by and acked_unix_ms say who acknowledged it and when; empty
+	// and zero when nobody did.
+	AckedBy string `protobuf:"bytes,11,opt,name=acked_by,json=ackedBy,proto3" json:"acked_by,omitempty"`
+	// acked_unix_ms is when it was acknowledged.
+	AckedUnixMs int64 `protobuf:"varint,12,opt,name=acked_unix_ms,json=ackedUnixMs,proto3" json:"acked_unix_ms,omitempty"`
+	// notified is false for an alert nobody was told about (outside the
+	// rule's activation times, or under maintenance).
+	Notified      bool `protobuf:"varint,13,opt,name=notified,proto3" json:"notified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAlert) Reset() {
+	*x = ReportAlert{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAlert) ProtoMessage() {}
+
+func (x *ReportAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAlert.ProtoReflect.Descriptor instead.
+func (*ReportAlert) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReportAlert) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *ReportAlert) GetEndUnixMs() int64 {
+	if x != nil {
+		return x.EndUnixMs
+	}
+	return 0
+}
+
+func (x *ReportAlert) GetDurationSeconds() int64 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *ReportAlert) GetAckedBy() string {
+	if x != nil {
+		return x.AckedBy
+	}
+	return ""
+}
+
+func (x *ReportAlert) GetAckedUnixMs() int64 {
+	if x != nil {
+		return x.AckedUnixMs
+	}
+	return 0
+}
+
+func (x *ReportAlert) GetNotified() bool {
+	if x != nil {
+		return x.Notified
+	}
+	return false
+}
+
+// ReportAgentPatches counts one agent's pending updates.
+type ReportAgentPatches struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's host name.
+	Hostname string `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// pending is the number of pending updates.
+	Pending uint32 `protobuf:"varint,3,opt,name=pending,proto3" json:"pending,omitempty"`
+	// critical counts pending updates of critical severity.
+	Critical uint32 `protobuf:"varint,4,opt,name=critical,proto3" json:"critical,omitempty"`
+	// security counts pending security updates.
+	Security uint32 `protobuf:"varint,5,opt,name=security,proto3" json:"security,omitempty"`
+	// awaiting_reboot counts installed updates awaiting a reboot.
+	AwaitingReboot uint32 `protobuf:"varint,6,opt,name=awaiting_reboot,json=awaitingReboot,proto3" json:"awaiting_reboot,omitempty"`
+	// reboot_pending is the agent's reboot verdict.
+	RebootPending bool `protobuf:"varint,7,opt,name=reboot_pending,json=rebootPending,proto3" json:"reboot_pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAgentPatches) Reset() {
+	*x = ReportAgentPatches{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAgentPatches) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAgentPatches) ProtoMessage() {}
+
+func (x *ReportAgentPatches) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAgentPatches.ProtoReflect.Descriptor instead.
+func (*ReportAgentPatches) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportAgentPatches) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ReportAgentPatches) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ReportAgentPatches) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *ReportAgentPatches) GetCritical() uint32 {
+	if x != nil {
+		return x.Critical
+	}
+	return 0
+}
+
+func (x *ReportAgentPatches) GetSecurity() uint32 {
+	if x != nil {
+		return x.Security
+	}
+	return 0
+}
+
+func (x *ReportAgentPatches) GetAwaitingReboot() uint32 {
+	if x != nil {
+		return x.AwaitingReboot
+	}
+	return 0
+}
+
+func (x *ReportAgentPatches) GetRebootPending() bool {
+	if x != nil {
+		return x.RebootPending
+	}
+	return false
+}
+
+// ReportCompliance is the tenant's patch compliance when the report was
+// built, as `vigilctl patches compliance` shows it with its default
+// thresholds.
+type ReportCompliance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant holds the agent counts and the findings.
+	Tenant *TenantCompliance `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// update_days, reboot_days and stale_scan_days are the thresholds used.
+	UpdateDays uint32 `protobuf:"varint,2,opt,name=update_days,json=updateDays,proto3" json:"update_days,omitempty"`
+	// reboot_days is the reboot threshold used.
+	RebootDays uint32 `protobuf:"varint,3,opt,name=reboot_days,json=rebootDays,proto3" json:"reboot_days,omitempty"`
+	// stale_scan_days is the scan freshness threshold used.
+	StaleScanDays uint32 `protobuf:"varint,4,opt,name=stale_scan_days,json=staleScanDays,proto3" json:"stale_scan_days,omitempty"`
+	// agents counts every agent's pending updates, by hostname.
+	Agents        []*ReportAgentPatches `protobuf:"bytes,5,rep,name=agents,proto3" json:"agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportCompliance) Reset() {
+	*x = ReportCompliance{}
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportCompliance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportCompliance) ProtoMessage() {}
+
+func (x *ReportCompliance) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_report_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportCompliance.ProtoReflect.Descriptor instead.
+func (*ReportCompliance) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_report_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReportCompliance) GetTenant() *TenantCompliance {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *ReportCompliance) GetUpdateDays() uint32 {
+	if x != nil {
+		return x.UpdateDays
+	}
+	return 0
+}
+
+func (x *ReportCompliance) GetRebootDays() uint32 {
+	if x != nil {
+		return x.RebootDays
+	}
+	return 0
+}
+
+func (x *ReportCompliance) GetStaleScanDays() uint32 {
+	if x != nil {
+		return x.StaleScanDays
+	}
+	return 0
+}
+
+func (x *ReportCompliance) GetAgents() []*ReportAgentPatches {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
 var File_vigil_manage_v1_report_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x1cvigil/manage/v1/report.proto\x12\x0fvigil.manage.v12\x0f\n" +
-	"\rReportServiceB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x1cvigil/manage/v1/report.proto\x12\x0fvigil.manage.v1\x1a\x1cvigil/manage/v1/manage.proto\"\x8f\x01\n" +
+	"\x10GetReportRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x02 \x01(\x03R\tsinceUnix\x12\x1d\n" +
+	"\n" +
+	"until_unix\x18\x03 \x01(\x03R\tuntilUnix\x12%\n" +
+	"\x0eperiod_seconds\x18\x04 \x01(\x03R\rperiodSeconds\"\x88\x04\n" +
+	"\x06Report\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
+	"\btimezone\x18\x02 \x01(\tR\btimezone\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x03 \x01(\x03R\tsinceUnix\x12\x1d\n" +
+	"\n" +
+	"until_unix\x18\x04 \x01(\x03R\tuntilUnix\x12%\n" +
+	"\x0egenerated_unix\x18\x05 \x01(\x03R\rgeneratedUnix\x12@\n" +
+	"\x06agents\x18\x06 \x03(\v2(.vigil.manage.v1.ReportAgentAvailabilityR\x06agents\x12@\n" +
+	"\x06checks\x18\a \x03(\v2(.vigil.manage.v1.ReportCheckAvailabilityR\x06checks\x12=\n" +
+	"\ametrics\x18\b \x03(\v2#.vigil.manage.v1.ReportAgentMetricsR\ametrics\x124\n" +
+	"\x06alerts\x18\t \x03(\v2\x1c.vigil.manage.v1.ReportAlertR\x06alerts\x12)\n" +
+	"\x10alerts_truncated\x18\n" +
+	" \x01(\bR\x0falertsTruncated\x12A\n" +
+	"\n" +
+	"compliance\x18\v \x01(\v2!.vigil.manage.v1.ReportComplianceR\n" +
+	"compliance\"\xea\x01\n" +
+	"\x12ReportAvailability\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12)\n" +
+	"\x10expected_minutes\x18\x02 \x01(\rR\x0fexpectedMinutes\x12%\n" +
+	"\x0eonline_minutes\x18\x03 \x01(\rR\ronlineMinutes\x12\x18\n" +
+	"\apercent\x18\x04 \x01(\x01R\apercent\x12+\n" +
+	"\x12first_seen_unix_ms\x18\x05 \x01(\x03R\x0ffirstSeenUnixMs\x12)\n" +
+	"\x11last_seen_unix_ms\x18\x06 \x01(\x03R\x0elastSeenUnixMs\"\xc4\x01\n" +
+	"\x17ReportAgentAvailability\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x129\n" +
+	"\x05total\x18\x03 \x01(\v2#.vigil.manage.v1.ReportAvailabilityR\x05total\x127\n" +
+	"\x04days\x18\x04 \x03(\v2#.vigil.manage.v1.ReportAvailabilityR\x04days\"\xe0\x01\n" +
+	"\x0eReportCheckDay\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\rR\x02ok\x12\x0e\n" +
+	"\x02ng\x18\x03 \x01(\rR\x02ng\x12\x0e\n" +
+	"\x02wr\x18\x04 \x01(\rR\x02wr\x12\x10\n" +
+	"\x03err\x18\x05 \x01(\rR\x03err\x12*\n" +
+	"\x0euptime_percent\x18\x06 \x01(\x01H\x00R\ruptimePercent\x88\x01\x01\x12\x18\n" +
+	"\aoutages\x18\a \x01(\rR\aoutages\x12!\n" +
+	"\fdown_seconds\x18\b \x01(\x03R\vdownSecondsB\x11\n" +
+	"\x0f_uptime_percent\"\xe6\x01\n" +
+	"\x17ReportCheckAvailability\x12\x19\n" +
+	"\bcheck_id\x18\x01 \x01(\tR\acheckId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\avantage\x18\x04 \x01(\tR\avantage\x125\n" +
+	"\x05total\x18\x05 \x01(\v2\x1f.vigil.manage.v1.ReportCheckDayR\x05total\x123\n" +
+	"\x04days\x18\x06 \x03(\v2\x1f.vigil.manage.v1.ReportCheckDayR\x04days\"N\n" +
+	"\fReportVolume\x12\x14\n" +
+	"\x05mount\x18\x01 \x01(\tR\x05mount\x12(\n" +
+	"\x10min_free_percent\x18\x02 \x01(\x01R\x0eminFreePercent\"\xe5\x02\n" +
+	"\x10ReportMetricsDay\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12\x18\n" +
+	"\asamples\x18\x02 \x01(\rR\asamples\x12\x17\n" +
+	"\acpu_avg\x18\x03 \x01(\x01R\x06cpuAvg\x12\x17\n" +
+	"\acpu_p95\x18\x04 \x01(\x01R\x06cpuP95\x12\x17\n" +
+	"\acpu_max\x18\x05 \x01(\x01R\x06cpuMax\x12,\n" +
+	"\x12memory_avg_percent\x18\x06 \x01(\x01R\x10memoryAvgPercent\x12,\n" +
+	"\x12memory_max_percent\x18\a \x01(\x01R\x10memoryMaxPercent\x12(\n" +
+	"\x10swap_max_percent\x18\b \x01(\x01R\x0eswapMaxPercent\x12\x1b\n" +
+	"\tload1_max\x18\t \x01(\x01R\bload1Max\x127\n" +
+	"\avolumes\x18\n" +
+	" \x03(\v2\x1d.vigil.manage.v1.ReportVolumeR\avolumes\"\x82\x01\n" +
+	"\x12ReportAgentMetrics\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x125\n" +
+	"\x04days\x18\x03 \x03(\v2!.vigil.manage.v1.ReportMetricsDayR\x04days\"\xec\x02\n" +
+	"\vReportAlert\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x19\n" +
+	"\bagent_id\x18\x04 \x01(\tR\aagentId\x12\x12\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\x12\x12\n" +
+	"\x04item\x18\x06 \x01(\tR\x04item\x12\x18\n" +
+	"\asummary\x18\a \x01(\tR\asummary\x12\"\n" +
+	"\rstart_unix_ms\x18\b \x01(\x03R\vstartUnixMs\x12\x1e\n" +
+	"\vend_unix_ms\x18\t \x01(\x03R\tendUnixMs\x12)\n" +
+	"\x10duration_seconds\x18\n" +
+	" \x01(\x03R\x0fdurationSeconds\x12\x19\n" +
+	"\backed_by\x18\v \x01(\tR\aackedBy\x12\"\n" +
+	"\racked_unix_ms\x18\f \x01(\x03R\vackedUnixMs\x12\x1a\n" +
+	"\bnotified\x18\r \x01(\bR\bnotified\"\xed\x01\n" +
+	"\x12ReportAgentPatches\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x18\n" +
+	"\apending\x18\x03 \x01(\rR\apending\x12\x1a\n" +
+	"\bcritical\x18\x04 \x01(\rR\bcritical\x12\x1a\n" +
+	"\bsecurity\x18\x05 \x01(\rR\bsecurity\x12'\n" +
+	"\x0fawaiting_reboot\x18\x06 \x01(\rR\x0eawaitingReboot\x12%\n" +
+	"\x0ereboot_pending\x18\a \x01(\bR\rrebootPending\"\xf4\x01\n" +
+	"\x10ReportCompliance\x129\n" +
+	"\x06tenant\x18\x01 \x01(\v2!.vigil.manage.v1.TenantComplianceR\x06tenant\x12\x1f\n" +
+	"\vupdate_days\x18\x02 \x01(\rR\n" +
+	"updateDays\x12\x1f\n" +
+	"\vreboot_days\x18\x03 \x01(\rR\n" +
+	"rebootDays\x12&\n" +
+	"\x0fstale_scan_days\x18\x04 \x01(\rR\rstaleScanDays\x12;\n" +
+	"\x06agents\x18\x05 \x03(\v2#.vigil.manage.v1.ReportAgentPatchesR\x06agents2X\n" +
+	"\rReportService\x12G\n" +
+	"\tGetReport\x12!.vigil.manage.v1.GetReportRequest\x1a\x17.vigil.manage.v1.ReportB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
-var file_vigil_manage_v1_report_proto_goTypes = []any{}
+var (
+	file_vigil_manage_v1_report_proto_rawDescOnce sync.Once
+	file_vigil_manage_v1_report_proto_rawDescData []byte
+)
+
+func file_vigil_manage_v1_report_proto_rawDescGZIP() []byte {
+	file_vigil_manage_v1_report_proto_rawDescOnce.Do(func() {
+		file_vigil_manage_v1_report_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_report_proto_rawDesc), len(file_vigil_manage_v1_report_proto_rawDesc)))
+	})
+	return file_vigil_manage_v1_report_proto_rawDescData
+}
+
+var file_vigil_manage_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_vigil_manage_v1_report_proto_goTypes = []any{
+	(*GetReportRequest)(nil),        // 0: vigil.manage.v1.GetReportRequest
+	(*Report)(nil),                  // 1: vigil.manage.v1.Report
+	(*ReportAvailability)(nil),      // 2: vigil.manage.v1.ReportAvailability
+	(*ReportAgentAvailability)(nil), // 3: vigil.manage.v1.ReportAgentAvailability
+	(*ReportCheckDay)(nil),          // 4: vigil.manage.v1.ReportCheckDay
+	(*ReportCheckAvailability)(nil), // 5: vigil.manage.v1.ReportCheckAvailability
+	(*ReportVolume)(nil),            // 6: vigil.manage.v1.ReportVolume
+	(*ReportMetricsDay)(nil),        // 7: vigil.manage.v1.ReportMetricsDay
+	(*ReportAgentMetrics)(nil),      // 8: vigil.manage.v1.ReportAgentMetrics
+	(*ReportAlert)(nil),             // 9: vigil.manage.v1.ReportAlert
+	(*ReportAgentPatches)(nil),      // 10: vigil.manage.v1.ReportAgentPatches
+	(*ReportCompliance)(nil),        // 11: vigil.manage.v1.ReportCompliance
+	(*TenantCompliance)(nil),        // 12: vigil.manage.v1.TenantCompliance
+}
 var file_vigil_manage_v1_report_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	3,  // 0: vigil.manage.v1.Report.agents:type_name -> vigil.manage.v1.ReportAgentAvailability
+	5,  // 1: vigil.manage.v1.Report.checks:type_name -> vigil.manage.v1.ReportCheckAvailability
+	8,  // 2: vigil.manage.v1.Report.metrics:type_name -> vigil.manage.v1.ReportAgentMetrics
+	9,  // 3: vigil.manage.v1.Report.alerts:type_name -> vigil.manage.v1.ReportAlert
+	11, // 4: vigil.manage.v1.Report.compliance:type_name -> vigil.manage.v1.ReportCompliance
+	2,  // 5: vigil.manage.v1.ReportAgentAvailability.total:type_name -> vigil.manage.v1.ReportAvailability
+	2,  // 6: vigil.manage.v1.ReportAgentAvailability.days:type_name -> vigil.manage.v1.ReportAvailability
+	4,  // 7: vigil.manage.v1.ReportCheckAvailability.total:type_name -> vigil.manage.v1.ReportCheckDay
+	4,  // 8: vigil.manage.v1.ReportCheckAvailability.days:type_name -> vigil.manage.v1.ReportCheckDay
+	6,  // 9: vigil.manage.v1.ReportMetricsDay.volumes:type_name -> vigil.manage.v1.ReportVolume
+	7,  // 10: vigil.manage.v1.ReportAgentMetrics.days:type_name -> vigil.manage.v1.ReportMetricsDay
+	12, // 11: vigil.manage.v1.ReportCompliance.tenant:type_name -> vigil.manage.v1.TenantCompliance
+	10, // 12: vigil.manage.v1.ReportCompliance.agents:type_name -> vigil.manage.v1.ReportAgentPatches
+	0,  // 13: vigil.manage.v1.ReportService.GetReport:input_type -> vigil.manage.v1.GetReportRequest
+	1,  // 14: vigil.manage.v1.ReportService.GetReport:output_type -> vigil.manage.v1.Report
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_report_proto_init() }
@@ -41,18 +1371,21 @@ func file_vigil_manage_v1_report_proto_init() {
 	if File_vigil_manage_v1_report_proto != nil {
 		return
 	}
+	file_vigil_manage_v1_manage_proto_init()
+	file_vigil_manage_v1_report_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_report_proto_rawDesc), len(file_vigil_manage_v1_report_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_manage_v1_report_proto_goTypes,
 		DependencyIndexes: file_vigil_manage_v1_report_proto_depIdxs,
+		MessageInfos:      file_vigil_manage_v1_report_proto_msgTypes,
 	}.Build()
 	File_vigil_manage_v1_report_proto = out.File
 	file_vigil_manage_v1_report_proto_goTypes = nil

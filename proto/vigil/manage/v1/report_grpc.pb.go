@@ -7,13 +7,20 @@
 package managev1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
+
+const (
+	ReportService_GetReport_FullMethodName = "/vigil.manage.v1.ReportService/GetReport"
+)
 
 // ReportServiceClient is the client API for ReportService service.
 //
@@ -22,6 +29,12 @@ const _ = grpc.SupportPackageIsVersion9
 // ReportService serves downloadable reports: availability, metric summaries, alerts, patch compliance (vigilctl report). It is served on the API listener next to
 // ManageService and authorized by the same table.
 type ReportServiceClient interface {
+	// GetReport builds one tenant's report over a period (the last 10 days
+	// by default). Anyone in the tenant may ask; a period that reaches
+	// before the metrics retention horizon, or is longer than 90 days, is
+	// refused with InvalidArgument. Days are calendar days in the tenant's
+	// time zone. docs/reports.md defines every figure.
+	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*Report, error)
 }
 
 type reportServiceClient struct {
@@ -32,6 +45,16 @@ func NewReportServiceClient(cc grpc.ClientConnInterface) ReportServiceClient {
 	return &reportServiceClient{cc}
 }
 
+func (c *reportServiceClient) GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*Report, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Report)
+	err := c.cc.Invoke(ctx, ReportService_GetReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -39,6 +62,12 @@ func NewReportServiceClient(cc grpc.ClientConnInterface) ReportServiceClient {
 // ReportService serves downloadable reports: availability, metric summaries, alerts, patch compliance (vigilctl report). It is served on the API listener next to
 // ManageService and authorized by the same table.
 type ReportServiceServer interface {
+	// GetReport builds one tenant's report over a period (the last 10 days
+	// by default). Anyone in the tenant may ask; a period that reaches
+	// before the metrics retention horizon, or is longer than 90 days, is
+	// refused with InvalidArgument. Days are calendar days in the tenant's
+	// time zone. docs/reports.md defines every figure.
+	GetReport(context.Context, *GetReportRequest) (*Report, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -49,6 +78,9 @@ type ReportServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedReportServiceServer struct{}
 
+func (UnimplementedReportServiceServer) GetReport(context.Context, *GetReportRequest) (*Report, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReport not implemented")
+}
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
 
@@ -70,13 +102,36 @@ func RegisterReportServiceServer(s grpc.ServiceRegistrar, srv ReportServiceServe
 	s.RegisterService(&ReportService_ServiceDesc, srv)
 }
 
+func _ReportService_GetReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).GetReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_GetReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).GetReport(ctx, req.(*GetReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ReportService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "vigil.manage.v1.ReportService",
 	HandlerType: (*ReportServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "vigil/manage/v1/report.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetReport",
+			Handler:    _ReportService_GetReport_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/manage/v1/report.proto",
 }
