@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +21,1993 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// NotifyContactKind is how a contact is reached.
+type NotifyContactKind int32
+
+const (
+	// NOTIFY_CONTACT_KIND_UNSPECIFIED is invalid in a request.
+	NotifyContactKind_NOTIFY_CONTACT_KIND_UNSPECIFIED NotifyContactKind = 0
+	// NOTIFY_CONTACT_KIND_EMAIL: an email address.
+	NotifyContactKind_NOTIFY_CONTACT_KIND_EMAIL NotifyContactKind = 1
+	// NOTIFY_CONTACT_KIND_SMS: an E.164 phone number.
+	NotifyContactKind_NOTIFY_CONTACT_KIND_SMS NotifyContactKind = 2
+	// NOTIFY_CONTACT_KIND_WEBHOOK: an http(s) URL.
+	NotifyContactKind_NOTIFY_CONTACT_KIND_WEBHOOK NotifyContactKind = 3
+)
+
+// Enum value maps for NotifyContactKind.
+var (
+	NotifyContactKind_name = map[int32]string{
+		0: "NOTIFY_CONTACT_KIND_UNSPECIFIED",
+		1: "NOTIFY_CONTACT_KIND_EMAIL",
+		2: "NOTIFY_CONTACT_KIND_SMS",
+		3: "NOTIFY_CONTACT_KIND_WEBHOOK",
+	}
+	NotifyContactKind_value = map[string]int32{
+		"NOTIFY_CONTACT_KIND_UNSPECIFIED": 0,
+		"NOTIFY_CONTACT_KIND_EMAIL":       1,
+		"NOTIFY_CONTACT_KIND_SMS":         2,
+		"NOTIFY_CONTACT_KIND_WEBHOOK":     3,
+	}
+)
+
+func (x NotifyContactKind) Enum() *NotifyContactKind {
+	p := new(NotifyContactKind)
+	*p = x
+	return p
+}
+
+func (x NotifyContactKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotifyContactKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_notify_proto_enumTypes[0].Descriptor()
+}
+
+func (NotifyContactKind) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_notify_proto_enumTypes[0]
+}
+
+func (x NotifyContactKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotifyContactKind.Descriptor instead.
+func (NotifyContactKind) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{0}
+}
+
+// NotifyWebhookFormat is the body a webhook receives.
+type NotifyWebhookFormat int32
+
+const (
+	// NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED: JSON at creation, unchanged at update.
+	NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED NotifyWebhookFormat = 0
+	// NOTIFY_WEBHOOK_FORMAT_JSON: vigil's own JSON document.
+	NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_JSON NotifyWebhookFormat = 1
+	// NOTIFY_WEBHOOK_FORMAT_SLACK: a Slack incoming-webhook message.
+	NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_SLACK NotifyWebhookFormat = 2
+	// NOTIFY_WEBHOOK_FORMAT_TEAMS: a Teams message with an Adaptive Card.
+	NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_TEAMS NotifyWebhookFormat = 3
+)
+
+// Enum value maps for NotifyWebhookFormat.
+var (
+	NotifyWebhookFormat_name = map[int32]string{
+		0: "NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED",
+		1: "NOTIFY_WEBHOOK_FORMAT_JSON",
+		2: "NOTIFY_WEBHOOK_FORMAT_SLACK",
+		3: "NOTIFY_WEBHOOK_FORMAT_TEAMS",
+	}
+	NotifyWebhookFormat_value = map[string]int32{
+		"NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED": 0,
+		"NOTIFY_WEBHOOK_FORMAT_JSON":        1,
+		"NOTIFY_WEBHOOK_FORMAT_SLACK":       2,
+		"NOTIFY_WEBHOOK_FORMAT_TEAMS":       3,
+	}
+)
+
+func (x NotifyWebhookFormat) Enum() *NotifyWebhookFormat {
+	p := new(NotifyWebhookFormat)
+	*p = x
+	return p
+}
+
+func (x NotifyWebhookFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotifyWebhookFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_notify_proto_enumTypes[1].Descriptor()
+}
+
+func (NotifyWebhookFormat) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_notify_proto_enumTypes[1]
+}
+
+func (x NotifyWebhookFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotifyWebhookFormat.Descriptor instead.
+func (NotifyWebhookFormat) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{1}
+}
+
+// NotifyDeliveryState is where one delivery is.
+type NotifyDeliveryState int32
+
+const (
+	// NOTIFY_DELIVERY_STATE_UNSPECIFIED: any state (in a filter).
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_UNSPECIFIED NotifyDeliveryState = 0
+	// NOTIFY_DELIVERY_STATE_QUEUED: waiting for its next attempt.
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_QUEUED NotifyDeliveryState = 1
+	// NOTIFY_DELIVERY_STATE_SENDING: an attempt is under way.
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENDING NotifyDeliveryState = 2
+	// NOTIFY_DELIVERY_STATE_SENT: the provider accepted it.
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENT NotifyDeliveryState = 3
+	// NOTIFY_DELIVERY_STATE_FAILED: given up.
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_FAILED NotifyDeliveryState = 4
+	// NOTIFY_DELIVERY_STATE_REDIRECTED: an SMS sent by email instead (no
+	// SMS credit left).
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_REDIRECTED NotifyDeliveryState = 5
+	// NOTIFY_DELIVERY_STATE_UNKNOWN: an SMS whose send was interrupted; not
+	// retried, sent by email instead.
+	NotifyDeliveryState_NOTIFY_DELIVERY_STATE_UNKNOWN NotifyDeliveryState = 6
+)
+
+// Enum value maps for NotifyDeliveryState.
+var (
+	NotifyDeliveryState_name = map[int32]string{
+		0: "NOTIFY_DELIVERY_STATE_UNSPECIFIED",
+		1: "NOTIFY_DELIVERY_STATE_QUEUED",
+		2: "NOTIFY_DELIVERY_STATE_SENDING",
+		3: "NOTIFY_DELIVERY_STATE_SENT",
+		4: "NOTIFY_DELIVERY_STATE_FAILED",
+		5: "NOTIFY_DELIVERY_STATE_REDIRECTED",
+		6: "NOTIFY_DELIVERY_STATE_UNKNOWN",
+	}
+	NotifyDeliveryState_value = map[string]int32{
+		"NOTIFY_DELIVERY_STATE_UNSPECIFIED": 0,
+		"NOTIFY_DELIVERY_STATE_QUEUED":      1,
+		"NOTIFY_DELIVERY_STATE_SENDING":     2,
+		"NOTIFY_DELIVERY_STATE_SENT":        3,
+		"NOTIFY_DELIVERY_STATE_FAILED":      4,
+		"NOTIFY_DELIVERY_STATE_REDIRECTED":  5,
+		"NOTIFY_DELIVERY_STATE_UNKNOWN":     6,
+	}
+)
+
+func (x NotifyDeliveryState) Enum() *NotifyDeliveryState {
+	p := new(NotifyDeliveryState)
+	*p = x
+	return p
+}
+
+func (x NotifyDeliveryState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotifyDeliveryState) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_manage_v1_notify_proto_enumTypes[2].Descriptor()
+}
+
+func (NotifyDeliveryState) Type() protoreflect.EnumType {
+	return &file_vigil_manage_v1_notify_proto_enumTypes[2]
+}
+
+func (x NotifyDeliveryState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotifyDeliveryState.Descriptor instead.
+func (NotifyDeliveryState) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{2}
+}
+
+// NotifyContact is a contact as the API shows it: never its secret.
+type NotifyContact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is unique across tenants.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant owns the contact.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// name is a display name.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is email, sms or webhook.
+	Kind NotifyContactKind `protobuf:"varint,4,opt,name=kind,proto3,enum=vigil.manage.v1.NotifyContactKind" json:"kind,omitempty"`
+	// address is the email address, phone number or URL.
+	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
+	// format is the webhook body format (webhooks only).
+	Format NotifyWebhookFormat `protobuf:"varint,6,opt,name=format,proto3,enum=vigil.manage.v1.NotifyWebhookFormat" json:"format,omitempty"`
+	// default_contact: the tenant's notices without contacts of their own
+	// go to it.
+	DefaultContact bool `protobuf:"varint,7,opt,name=default_contact,json=defaultContact,proto3" json:"default_contact,omitempty"`
+	// fallback_email is where an SMS contact's notices go when the tenant
+	// has no SMS credit left.
+	FallbackEmail string `protobuf:"bytes,8,opt,name=fallback_email,json=fallbackEmail,proto3" json:"fallback_email,omitempty"`
+	// created_unix and created_by say when and by whom it was created.
+	CreatedUnix int64  `protobuf:"varint,9,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	CreatedBy   string `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// updated_unix is the last update (0: never).
+	UpdatedUnix   int64 `protobuf:"varint,11,opt,name=updated_unix,json=updatedUnix,proto3" json:"updated_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyContact) Reset() {
+	*x = NotifyContact{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyContact) ProtoMessage() {}
+
+func (x *NotifyContact) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyContact.ProtoReflect.Descriptor instead.
+func (*NotifyContact) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *NotifyContact) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetKind() NotifyContactKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NotifyContactKind_NOTIFY_CONTACT_KIND_UNSPECIFIED
+}
+
+func (x *NotifyContact) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetFormat() NotifyWebhookFormat {
+	if x != nil {
+		return x.Format
+	}
+	return NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED
+}
+
+func (x *NotifyContact) GetDefaultContact() bool {
+	if x != nil {
+		return x.DefaultContact
+	}
+	return false
+}
+
+func (x *NotifyContact) GetFallbackEmail() string {
+	if x != nil {
+		return x.FallbackEmail
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *NotifyContact) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *NotifyContact) GetUpdatedUnix() int64 {
+	if x != nil {
+		return x.UpdatedUnix
+	}
+	return 0
+}
+
+// CreateContactRequest creates a contact.
+type CreateContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant owns the contact (required).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is an optional slug; empty picks "ct-" and a random suffix.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// name is an optional display name (at most 128 bytes).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is email, sms or webhook (required).
+	Kind NotifyContactKind `protobuf:"varint,4,opt,name=kind,proto3,enum=vigil.manage.v1.NotifyContactKind" json:"kind,omitempty"`
+	// address is the email address, E.164 phone number or http(s) URL.
+	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
+	// format is the webhook body format (webhooks only; default JSON).
+	Format NotifyWebhookFormat `protobuf:"varint,6,opt,name=format,proto3,enum=vigil.manage.v1.NotifyWebhookFormat" json:"format,omitempty"`
+	// default_contact makes it one of the tenant's default contacts.
+	DefaultContact bool `protobuf:"varint,7,opt,name=default_contact,json=defaultContact,proto3" json:"default_contact,omitempty"`
+	// fallback_email is an optional email for an SMS contact.
+	FallbackEmail string `protobuf:"bytes,8,opt,name=fallback_email,json=fallbackEmail,proto3" json:"fallback_email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateContactRequest) Reset() {
+	*x = CreateContactRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateContactRequest) ProtoMessage() {}
+
+func (x *CreateContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateContactRequest.ProtoReflect.Descriptor instead.
+func (*CreateContactRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateContactRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *CreateContactRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CreateContactRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateContactRequest) GetKind() NotifyContactKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NotifyContactKind_NOTIFY_CONTACT_KIND_UNSPECIFIED
+}
+
+func (x *CreateContactRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *CreateContactRequest) GetFormat() NotifyWebhookFormat {
+	if x != nil {
+		return x.Format
+	}
+	return NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED
+}
+
+func (x *CreateContactRequest) GetDefaultContact() bool {
+	if x != nil {
+		return x.DefaultContact
+	}
+	return false
+}
+
+func (x *CreateContactRequest) GetFallbackEmail() string {
+	if x != nil {
+		return x.FallbackEmail
+	}
+	return ""
+}
+
+// CreateContactResponse is the new contact and, for a webhook, its secret.
+type CreateContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// contact is what was stored.
+	Contact *NotifyContact `protobuf:"bytes,1,opt,name=contact,proto3" json:"contact,omitempty"`
+	// webhook_secret signs the webhook's bodies. It is shown only here.
+	WebhookSecret string `protobuf:"bytes,2,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateContactResponse) Reset() {
+	*x = CreateContactResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateContactResponse) ProtoMessage() {}
+
+func (x *CreateContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateContactResponse.ProtoReflect.Descriptor instead.
+func (*CreateContactResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreateContactResponse) GetContact() *NotifyContact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *CreateContactResponse) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
+}
+
+// ListContactsRequest filters contacts.
+type ListContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant limits the list to one tenant (empty: every tenant visible).
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListContactsRequest) Reset() {
+	*x = ListContactsRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListContactsRequest) ProtoMessage() {}
+
+func (x *ListContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListContactsRequest.ProtoReflect.Descriptor instead.
+func (*ListContactsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListContactsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// ListContactsResponse lists contacts ordered by tenant and id.
+type ListContactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// contacts found.
+	Contacts      []*NotifyContact `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListContactsResponse) Reset() {
+	*x = ListContactsResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListContactsResponse) ProtoMessage() {}
+
+func (x *ListContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListContactsResponse.ProtoReflect.Descriptor instead.
+func (*ListContactsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListContactsResponse) GetContacts() []*NotifyContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+// GetContactRequest names a contact.
+type GetContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the contact.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetContactRequest) Reset() {
+	*x = GetContactRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContactRequest) ProtoMessage() {}
+
+func (x *GetContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContactRequest.ProtoReflect.Descriptor instead.
+func (*GetContactRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetContactRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// UpdateContactRequest changes the fields that are set.
+type UpdateContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the contact.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// name, if set, replaces the name.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// default_contact, if set, replaces the default flag.
+	DefaultContact *bool `protobuf:"varint,3,opt,name=default_contact,json=defaultContact,proto3,oneof" json:"default_contact,omitempty"`
+	// format, unless unspecified, replaces a webhook's format.
+	Format NotifyWebhookFormat `protobuf:"varint,4,opt,name=format,proto3,enum=vigil.manage.v1.NotifyWebhookFormat" json:"format,omitempty"`
+	// rotate_secret gives a webhook a new secret, returned once.
+	RotateSecret bool `protobuf:"varint,5,opt,name=rotate_secret,json=rotateSecret,proto3" json:"rotate_secret,omitempty"`
+	// fallback_email, if set, replaces an SMS contact's fallback ("" clears).
+	FallbackEmail *string `protobuf:"bytes,6,opt,name=fallback_email,json=fallbackEmail,proto3,oneof" json:"fallback_email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContactRequest) Reset() {
+	*x = UpdateContactRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContactRequest) ProtoMessage() {}
+
+func (x *UpdateContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContactRequest.ProtoReflect.Descriptor instead.
+func (*UpdateContactRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateContactRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetDefaultContact() bool {
+	if x != nil && x.DefaultContact != nil {
+		return *x.DefaultContact
+	}
+	return false
+}
+
+func (x *UpdateContactRequest) GetFormat() NotifyWebhookFormat {
+	if x != nil {
+		return x.Format
+	}
+	return NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED
+}
+
+func (x *UpdateContactRequest) GetRotateSecret() bool {
+	if x != nil {
+		return x.RotateSecret
+	}
+	return false
+}
+
+func (x *UpdateContactRequest) GetFallbackEmail() string {
+	if x != nil && x.FallbackEmail != nil {
+		return *x.FallbackEmail
+	}
+	return ""
+}
+
+// UpdateContactResponse is the updated contact and, after a rotation, the
+// new secret.
+type UpdateContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// contact is what was stored.
+	Contact *NotifyContact `protobuf:"bytes,1,opt,name=contact,proto3" json:"contact,omitempty"`
+	// webhook_secret is set only when rotate_secret was asked.
+	WebhookSecret string `protobuf:"bytes,2,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContactResponse) Reset() {
+	*x = UpdateContactResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContactResponse) ProtoMessage() {}
+
+func (x *UpdateContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContactResponse.ProtoReflect.Descriptor instead.
+func (*UpdateContactResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateContactResponse) GetContact() *NotifyContact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *UpdateContactResponse) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
+}
+
+// DeleteContactRequest names a contact.
+type DeleteContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the contact.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteContactRequest) Reset() {
+	*x = DeleteContactRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteContactRequest) ProtoMessage() {}
+
+func (x *DeleteContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteContactRequest.ProtoReflect.Descriptor instead.
+func (*DeleteContactRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeleteContactRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteContactResponse is empty.
+type DeleteContactResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteContactResponse) Reset() {
+	*x = DeleteContactResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteContactResponse) ProtoMessage() {}
+
+func (x *DeleteContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteContactResponse.ProtoReflect.Descriptor instead.
+func (*DeleteContactResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{9}
+}
+
+// TestContactRequest names the contact to test.
+type TestContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the contact.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestContactRequest) Reset() {
+	*x = TestContactRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestContactRequest) ProtoMessage() {}
+
+func (x *TestContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestContactRequest.ProtoReflect.Descriptor instead.
+func (*TestContactRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TestContactRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// TestContactResponse names the queued test notification.
+type TestContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notification_id is the test notification's id (GetNotification).
+	NotificationId string `protobuf:"bytes,1,opt,name=notification_id,json=notificationId,proto3" json:"notification_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TestContactResponse) Reset() {
+	*x = TestContactResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestContactResponse) ProtoMessage() {}
+
+func (x *TestContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestContactResponse.ProtoReflect.Descriptor instead.
+func (*TestContactResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TestContactResponse) GetNotificationId() string {
+	if x != nil {
+		return x.NotificationId
+	}
+	return ""
+}
+
+// GetSmsCreditsRequest names a tenant.
+type GetSmsCreditsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant whose balance to show (required).
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSmsCreditsRequest) Reset() {
+	*x = GetSmsCreditsRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSmsCreditsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSmsCreditsRequest) ProtoMessage() {}
+
+func (x *GetSmsCreditsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSmsCreditsRequest.ProtoReflect.Descriptor instead.
+func (*GetSmsCreditsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetSmsCreditsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// AddSmsCreditsRequest changes a tenant's balance.
+type AddSmsCreditsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant whose balance changes (required).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// delta is added; negative corrects, but the balance never goes below 0.
+	Delta int64 `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	// note says why (at most 256 bytes).
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// low_threshold, if above 0, sets the balance at or below which a
+	// low-credit warning goes out.
+	LowThreshold  int64 `protobuf:"varint,4,opt,name=low_threshold,json=lowThreshold,proto3" json:"low_threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSmsCreditsRequest) Reset() {
+	*x = AddSmsCreditsRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSmsCreditsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSmsCreditsRequest) ProtoMessage() {}
+
+func (x *AddSmsCreditsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSmsCreditsRequest.ProtoReflect.Descriptor instead.
+func (*AddSmsCreditsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AddSmsCreditsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *AddSmsCreditsRequest) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *AddSmsCreditsRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AddSmsCreditsRequest) GetLowThreshold() int64 {
+	if x != nil {
+		return x.LowThreshold
+	}
+	return 0
+}
+
+// NotifyCreditChange is one top-up or correction.
+type NotifyCreditChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when it was made.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// delta is what was added.
+	Delta int64 `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	// by is the principal's name.
+	By string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	// note says why.
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// balance is the balance after it.
+	Balance       int64 `protobuf:"varint,5,opt,name=balance,proto3" json:"balance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyCreditChange) Reset() {
+	*x = NotifyCreditChange{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyCreditChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyCreditChange) ProtoMessage() {}
+
+func (x *NotifyCreditChange) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyCreditChange.ProtoReflect.Descriptor instead.
+func (*NotifyCreditChange) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NotifyCreditChange) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *NotifyCreditChange) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *NotifyCreditChange) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *NotifyCreditChange) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *NotifyCreditChange) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+// NotifySmsCredits is a tenant's SMS balance.
+type NotifySmsCredits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant it belongs to.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// balance left.
+	Balance int64 `protobuf:"varint,2,opt,name=balance,proto3" json:"balance,omitempty"`
+	// used counts messages sent.
+	Used int64 `protobuf:"varint,3,opt,name=used,proto3" json:"used,omitempty"`
+	// low_threshold is the warning threshold in effect.
+	LowThreshold int64 `protobuf:"varint,4,opt,name=low_threshold,json=lowThreshold,proto3" json:"low_threshold,omitempty"`
+	// low_warned_unix is when the current low-balance warning went out (0:
+	// not warned since the last top-up).
+	LowWarnedUnix int64 `protobuf:"varint,5,opt,name=low_warned_unix,json=lowWarnedUnix,proto3" json:"low_warned_unix,omitempty"`
+	// changes are the latest top-ups and corrections, oldest first.
+	Changes       []*NotifyCreditChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifySmsCredits) Reset() {
+	*x = NotifySmsCredits{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifySmsCredits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifySmsCredits) ProtoMessage() {}
+
+func (x *NotifySmsCredits) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifySmsCredits.ProtoReflect.Descriptor instead.
+func (*NotifySmsCredits) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *NotifySmsCredits) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *NotifySmsCredits) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+func (x *NotifySmsCredits) GetUsed() int64 {
+	if x != nil {
+		return x.Used
+	}
+	return 0
+}
+
+func (x *NotifySmsCredits) GetLowThreshold() int64 {
+	if x != nil {
+		return x.LowThreshold
+	}
+	return 0
+}
+
+func (x *NotifySmsCredits) GetLowWarnedUnix() int64 {
+	if x != nil {
+		return x.LowWarnedUnix
+	}
+	return 0
+}
+
+func (x *NotifySmsCredits) GetChanges() []*NotifyCreditChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// ListNotificationsRequest filters the notification log.
+type ListNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant limits the list to one tenant (empty: every tenant visible).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// state keeps notifications with at least one delivery in that state.
+	State NotifyDeliveryState `protobuf:"varint,2,opt,name=state,proto3,enum=vigil.manage.v1.NotifyDeliveryState" json:"state,omitempty"`
+	// since_unix keeps notifications created at or after it (0: the last 24 hours).
+	SinceUnix int64 `protobuf:"varint,3,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// limit is the most returned (0 or above 1000: 1000).
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsRequest) Reset() {
+	*x = ListNotificationsRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsRequest) ProtoMessage() {}
+
+func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListNotificationsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListNotificationsRequest) GetState() NotifyDeliveryState {
+	if x != nil {
+		return x.State
+	}
+	return NotifyDeliveryState_NOTIFY_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *ListNotificationsRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListNotificationsResponse lists notifications, newest first.
+type ListNotificationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notifications found, with their deliveries but without attempts.
+	Notifications []*NotifyNotification `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	// truncated is true when limit cut the list.
+	Truncated     bool `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsResponse) Reset() {
+	*x = ListNotificationsResponse{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsResponse) ProtoMessage() {}
+
+func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListNotificationsResponse) GetNotifications() []*NotifyNotification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ListNotificationsResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// GetNotificationRequest names a notification.
+type GetNotificationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id of the notification.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationRequest) Reset() {
+	*x = GetNotificationRequest{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationRequest) ProtoMessage() {}
+
+func (x *GetNotificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetNotificationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// NotifyAttempt is one try at a delivery.
+type NotifyAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// start_unix_ms and end_unix_ms bound the attempt (end 0: under way).
+	StartUnixMs int64 `protobuf:"varint,1,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	EndUnixMs   int64 `protobuf:"varint,2,opt,name=end_unix_ms,json=endUnixMs,proto3" json:"end_unix_ms,omitempty"`
+	// ok is true when the provider accepted it.
+	Ok bool `protobuf:"varint,3,opt,name=ok,proto3" json:"ok,omitempty"`
+	// error is the provider's answer or the local error, one line.
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// permanent marks an error retrying cannot fix.
+	Permanent     bool `protobuf:"varint,5,opt,name=permanent,proto3" json:"permanent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyAttempt) Reset() {
+	*x = NotifyAttempt{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyAttempt) ProtoMessage() {}
+
+func (x *NotifyAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyAttempt.ProtoReflect.Descriptor instead.
+func (*NotifyAttempt) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *NotifyAttempt) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *NotifyAttempt) GetEndUnixMs() int64 {
+	if x != nil {
+		return x.EndUnixMs
+	}
+	return 0
+}
+
+func (x *NotifyAttempt) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *NotifyAttempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *NotifyAttempt) GetPermanent() bool {
+	if x != nil {
+		return x.Permanent
+	}
+	return false
+}
+
+// NotifyDelivery is one notification to one contact.
+type NotifyDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// contact is the contact id.
+	Contact string `protobuf:"bytes,1,opt,name=contact,proto3" json:"contact,omitempty"`
+	// kind is how it is sent.
+	Kind NotifyContactKind `protobuf:"varint,2,opt,name=kind,proto3,enum=vigil.manage.v1.NotifyContactKind" json:"kind,omitempty"`
+	// address is the address copied at enqueue.
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// state is where it is.
+	State NotifyDeliveryState `protobuf:"varint,4,opt,name=state,proto3,enum=vigil.manage.v1.NotifyDeliveryState" json:"state,omitempty"`
+	// next_attempt_unix_ms is when the next attempt is due (queued only).
+	NextAttemptUnixMs int64 `protobuf:"varint,5,opt,name=next_attempt_unix_ms,json=nextAttemptUnixMs,proto3" json:"next_attempt_unix_ms,omitempty"`
+	// attempts made, oldest first (GetNotification only).
+	Attempts []*NotifyAttempt `protobuf:"bytes,6,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	// attempt_count is how many attempts were made.
+	AttemptCount int32 `protobuf:"varint,7,opt,name=attempt_count,json=attemptCount,proto3" json:"attempt_count,omitempty"`
+	// redirect_of is the index (from 1) of the SMS delivery this email replaces.
+	RedirectOf    int32 `protobuf:"varint,8,opt,name=redirect_of,json=redirectOf,proto3" json:"redirect_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyDelivery) Reset() {
+	*x = NotifyDelivery{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyDelivery) ProtoMessage() {}
+
+func (x *NotifyDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyDelivery.ProtoReflect.Descriptor instead.
+func (*NotifyDelivery) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *NotifyDelivery) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *NotifyDelivery) GetKind() NotifyContactKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NotifyContactKind_NOTIFY_CONTACT_KIND_UNSPECIFIED
+}
+
+func (x *NotifyDelivery) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *NotifyDelivery) GetState() NotifyDeliveryState {
+	if x != nil {
+		return x.State
+	}
+	return NotifyDeliveryState_NOTIFY_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *NotifyDelivery) GetNextAttemptUnixMs() int64 {
+	if x != nil {
+		return x.NextAttemptUnixMs
+	}
+	return 0
+}
+
+func (x *NotifyDelivery) GetAttempts() []*NotifyAttempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+func (x *NotifyDelivery) GetAttemptCount() int32 {
+	if x != nil {
+		return x.AttemptCount
+	}
+	return 0
+}
+
+func (x *NotifyDelivery) GetRedirectOf() int32 {
+	if x != nil {
+		return x.RedirectOf
+	}
+	return 0
+}
+
+// NotifyNotification is one event and where it went.
+type NotifyNotification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the event's stable id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant it belongs to.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// source is alert, check or system.
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// kind is firing, resolved, down, up, test, low_credit, ...
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// alert_id, rule, check, agent and host say what it is about.
+	AlertId string `protobuf:"bytes,5,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	Rule    string `protobuf:"bytes,6,opt,name=rule,proto3" json:"rule,omitempty"`
+	Check   string `protobuf:"bytes,7,opt,name=check,proto3" json:"check,omitempty"`
+	Agent   string `protobuf:"bytes,8,opt,name=agent,proto3" json:"agent,omitempty"`
+	Host    string `protobuf:"bytes,9,opt,name=host,proto3" json:"host,omitempty"`
+	// subject and summary are the text sent.
+	Subject string `protobuf:"bytes,10,opt,name=subject,proto3" json:"subject,omitempty"`
+	Summary string `protobuf:"bytes,11,opt,name=summary,proto3" json:"summary,omitempty"`
+	// created_unix_ms is when the event happened.
+	CreatedUnixMs int64 `protobuf:"varint,12,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	// deliveries, one per contact reached (none: the tenant had no contacts).
+	Deliveries    []*NotifyDelivery `protobuf:"bytes,13,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyNotification) Reset() {
+	*x = NotifyNotification{}
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyNotification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyNotification) ProtoMessage() {}
+
+func (x *NotifyNotification) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_notify_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyNotification.ProtoReflect.Descriptor instead.
+func (*NotifyNotification) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_notify_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *NotifyNotification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *NotifyNotification) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *NotifyNotification) GetDeliveries() []*NotifyDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
 var File_vigil_manage_v1_notify_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_notify_proto_rawDesc = "" +
 	"\n" +
-	"\x1cvigil/manage/v1/notify.proto\x12\x0fvigil.manage.v12\x0f\n" +
-	"\rNotifyServiceB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x1cvigil/manage/v1/notify.proto\x12\x0fvigil.manage.v1\"\x90\x03\n" +
+	"\rNotifyContact\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x126\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\".vigil.manage.v1.NotifyContactKindR\x04kind\x12\x18\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12<\n" +
+	"\x06format\x18\x06 \x01(\x0e2$.vigil.manage.v1.NotifyWebhookFormatR\x06format\x12'\n" +
+	"\x0fdefault_contact\x18\a \x01(\bR\x0edefaultContact\x12%\n" +
+	"\x0efallback_email\x18\b \x01(\tR\rfallbackEmail\x12!\n" +
+	"\fcreated_unix\x18\t \x01(\x03R\vcreatedUnix\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\n" +
+	" \x01(\tR\tcreatedBy\x12!\n" +
+	"\fupdated_unix\x18\v \x01(\x03R\vupdatedUnix\"\xb2\x02\n" +
+	"\x14CreateContactRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x126\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\".vigil.manage.v1.NotifyContactKindR\x04kind\x12\x18\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12<\n" +
+	"\x06format\x18\x06 \x01(\x0e2$.vigil.manage.v1.NotifyWebhookFormatR\x06format\x12'\n" +
+	"\x0fdefault_contact\x18\a \x01(\bR\x0edefaultContact\x12%\n" +
+	"\x0efallback_email\x18\b \x01(\tR\rfallbackEmail\"x\n" +
+	"\x15CreateContactResponse\x128\n" +
+	"\acontact\x18\x01 \x01(\v2\x1e.vigil.manage.v1.NotifyContactR\acontact\x12%\n" +
+	"\x0ewebhook_secret\x18\x02 \x01(\tR\rwebhookSecret\"-\n" +
+	"\x13ListContactsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"R\n" +
+	"\x14ListContactsResponse\x12:\n" +
+	"\bcontacts\x18\x01 \x03(\v2\x1e.vigil.manage.v1.NotifyContactR\bcontacts\"#\n" +
+	"\x11GetContactRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xac\x02\n" +
+	"\x14UpdateContactRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12,\n" +
+	"\x0fdefault_contact\x18\x03 \x01(\bH\x01R\x0edefaultContact\x88\x01\x01\x12<\n" +
+	"\x06format\x18\x04 \x01(\x0e2$.vigil.manage.v1.NotifyWebhookFormatR\x06format\x12#\n" +
+	"\rrotate_secret\x18\x05 \x01(\bR\frotateSecret\x12*\n" +
+	"\x0efallback_email\x18\x06 \x01(\tH\x02R\rfallbackEmail\x88\x01\x01B\a\n" +
+	"\x05_nameB\x12\n" +
+	"\x10_default_contactB\x11\n" +
+	"\x0f_fallback_email\"x\n" +
+	"\x15UpdateContactResponse\x128\n" +
+	"\acontact\x18\x01 \x01(\v2\x1e.vigil.manage.v1.NotifyContactR\acontact\x12%\n" +
+	"\x0ewebhook_secret\x18\x02 \x01(\tR\rwebhookSecret\"&\n" +
+	"\x14DeleteContactRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
+	"\x15DeleteContactResponse\"$\n" +
+	"\x12TestContactRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\">\n" +
+	"\x13TestContactResponse\x12'\n" +
+	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\".\n" +
+	"\x14GetSmsCreditsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"}\n" +
+	"\x14AddSmsCreditsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12#\n" +
+	"\rlow_threshold\x18\x04 \x01(\x03R\flowThreshold\"\x85\x01\n" +
+	"\x12NotifyCreditChange\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x0e\n" +
+	"\x02by\x18\x03 \x01(\tR\x02by\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12\x18\n" +
+	"\abalance\x18\x05 \x01(\x03R\abalance\"\xe4\x01\n" +
+	"\x10NotifySmsCredits\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
+	"\abalance\x18\x02 \x01(\x03R\abalance\x12\x12\n" +
+	"\x04used\x18\x03 \x01(\x03R\x04used\x12#\n" +
+	"\rlow_threshold\x18\x04 \x01(\x03R\flowThreshold\x12&\n" +
+	"\x0flow_warned_unix\x18\x05 \x01(\x03R\rlowWarnedUnix\x12=\n" +
+	"\achanges\x18\x06 \x03(\v2#.vigil.manage.v1.NotifyCreditChangeR\achanges\"\xa3\x01\n" +
+	"\x18ListNotificationsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12:\n" +
+	"\x05state\x18\x02 \x01(\x0e2$.vigil.manage.v1.NotifyDeliveryStateR\x05state\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x03 \x01(\x03R\tsinceUnix\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\x84\x01\n" +
+	"\x19ListNotificationsResponse\x12I\n" +
+	"\rnotifications\x18\x01 \x03(\v2#.vigil.manage.v1.NotifyNotificationR\rnotifications\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"(\n" +
+	"\x16GetNotificationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x97\x01\n" +
+	"\rNotifyAttempt\x12\"\n" +
+	"\rstart_unix_ms\x18\x01 \x01(\x03R\vstartUnixMs\x12\x1e\n" +
+	"\vend_unix_ms\x18\x02 \x01(\x03R\tendUnixMs\x12\x0e\n" +
+	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1c\n" +
+	"\tpermanent\x18\x05 \x01(\bR\tpermanent\"\xeb\x02\n" +
+	"\x0eNotifyDelivery\x12\x18\n" +
+	"\acontact\x18\x01 \x01(\tR\acontact\x126\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\".vigil.manage.v1.NotifyContactKindR\x04kind\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12:\n" +
+	"\x05state\x18\x04 \x01(\x0e2$.vigil.manage.v1.NotifyDeliveryStateR\x05state\x12/\n" +
+	"\x14next_attempt_unix_ms\x18\x05 \x01(\x03R\x11nextAttemptUnixMs\x12:\n" +
+	"\battempts\x18\x06 \x03(\v2\x1e.vigil.manage.v1.NotifyAttemptR\battempts\x12#\n" +
+	"\rattempt_count\x18\a \x01(\x05R\fattemptCount\x12\x1f\n" +
+	"\vredirect_of\x18\b \x01(\x05R\n" +
+	"redirectOf\"\xf4\x02\n" +
+	"\x12NotifyNotification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x19\n" +
+	"\balert_id\x18\x05 \x01(\tR\aalertId\x12\x12\n" +
+	"\x04rule\x18\x06 \x01(\tR\x04rule\x12\x14\n" +
+	"\x05check\x18\a \x01(\tR\x05check\x12\x14\n" +
+	"\x05agent\x18\b \x01(\tR\x05agent\x12\x12\n" +
+	"\x04host\x18\t \x01(\tR\x04host\x12\x18\n" +
+	"\asubject\x18\n" +
+	" \x01(\tR\asubject\x12\x18\n" +
+	"\asummary\x18\v \x01(\tR\asummary\x12&\n" +
+	"\x0fcreated_unix_ms\x18\f \x01(\x03R\rcreatedUnixMs\x12?\n" +
+	"\n" +
+	"deliveries\x18\r \x03(\v2\x1f.vigil.manage.v1.NotifyDeliveryR\n" +
+	"deliveries*\x95\x01\n" +
+	"\x11NotifyContactKind\x12#\n" +
+	"\x1fNOTIFY_CONTACT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19NOTIFY_CONTACT_KIND_EMAIL\x10\x01\x12\x1b\n" +
+	"\x17NOTIFY_CONTACT_KIND_SMS\x10\x02\x12\x1f\n" +
+	"\x1bNOTIFY_CONTACT_KIND_WEBHOOK\x10\x03*\x9e\x01\n" +
+	"\x13NotifyWebhookFormat\x12%\n" +
+	"!NOTIFY_WEBHOOK_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aNOTIFY_WEBHOOK_FORMAT_JSON\x10\x01\x12\x1f\n" +
+	"\x1bNOTIFY_WEBHOOK_FORMAT_SLACK\x10\x02\x12\x1f\n" +
+	"\x1bNOTIFY_WEBHOOK_FORMAT_TEAMS\x10\x03*\x8c\x02\n" +
+	"\x13NotifyDeliveryState\x12%\n" +
+	"!NOTIFY_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cNOTIFY_DELIVERY_STATE_QUEUED\x10\x01\x12!\n" +
+	"\x1dNOTIFY_DELIVERY_STATE_SENDING\x10\x02\x12\x1e\n" +
+	"\x1aNOTIFY_DELIVERY_STATE_SENT\x10\x03\x12 \n" +
+	"\x1cNOTIFY_DELIVERY_STATE_FAILED\x10\x04\x12$\n" +
+	" NOTIFY_DELIVERY_STATE_REDIRECTED\x10\x05\x12!\n" +
+	"\x1dNOTIFY_DELIVERY_STATE_UNKNOWN\x10\x062\xbb\a\n" +
+	"\rNotifyService\x12^\n" +
+	"\rCreateContact\x12%.vigil.manage.v1.CreateContactRequest\x1a&.vigil.manage.v1.CreateContactResponse\x12[\n" +
+	"\fListContacts\x12$.vigil.manage.v1.ListContactsRequest\x1a%.vigil.manage.v1.ListContactsResponse\x12P\n" +
+	"\n" +
+	"GetContact\x12\".vigil.manage.v1.GetContactRequest\x1a\x1e.vigil.manage.v1.NotifyContact\x12^\n" +
+	"\rUpdateContact\x12%.vigil.manage.v1.UpdateContactRequest\x1a&.vigil.manage.v1.UpdateContactResponse\x12^\n" +
+	"\rDeleteContact\x12%.vigil.manage.v1.DeleteContactRequest\x1a&.vigil.manage.v1.DeleteContactResponse\x12X\n" +
+	"\vTestContact\x12#.vigil.manage.v1.TestContactRequest\x1a$.vigil.manage.v1.TestContactResponse\x12Y\n" +
+	"\rGetSmsCredits\x12%.vigil.manage.v1.GetSmsCreditsRequest\x1a!.vigil.manage.v1.NotifySmsCredits\x12Y\n" +
+	"\rAddSmsCredits\x12%.vigil.manage.v1.AddSmsCreditsRequest\x1a!.vigil.manage.v1.NotifySmsCredits\x12j\n" +
+	"\x11ListNotifications\x12).vigil.manage.v1.ListNotificationsRequest\x1a*.vigil.manage.v1.ListNotificationsResponse\x12_\n" +
+	"\x0fGetNotification\x12'.vigil.manage.v1.GetNotificationRequest\x1a#.vigil.manage.v1.NotifyNotificationB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
-var file_vigil_manage_v1_notify_proto_goTypes = []any{}
+var (
+	file_vigil_manage_v1_notify_proto_rawDescOnce sync.Once
+	file_vigil_manage_v1_notify_proto_rawDescData []byte
+)
+
+func file_vigil_manage_v1_notify_proto_rawDescGZIP() []byte {
+	file_vigil_manage_v1_notify_proto_rawDescOnce.Do(func() {
+		file_vigil_manage_v1_notify_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_notify_proto_rawDesc), len(file_vigil_manage_v1_notify_proto_rawDesc)))
+	})
+	return file_vigil_manage_v1_notify_proto_rawDescData
+}
+
+var file_vigil_manage_v1_notify_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_vigil_manage_v1_notify_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_vigil_manage_v1_notify_proto_goTypes = []any{
+	(NotifyContactKind)(0),            // 0: vigil.manage.v1.NotifyContactKind
+	(NotifyWebhookFormat)(0),          // 1: vigil.manage.v1.NotifyWebhookFormat
+	(NotifyDeliveryState)(0),          // 2: vigil.manage.v1.NotifyDeliveryState
+	(*NotifyContact)(nil),             // 3: vigil.manage.v1.NotifyContact
+	(*CreateContactRequest)(nil),      // 4: vigil.manage.v1.CreateContactRequest
+	(*CreateContactResponse)(nil),     // 5: vigil.manage.v1.CreateContactResponse
+	(*ListContactsRequest)(nil),       // 6: vigil.manage.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),      // 7: vigil.manage.v1.ListContactsResponse
+	(*GetContactRequest)(nil),         // 8: vigil.manage.v1.GetContactRequest
+	(*UpdateContactRequest)(nil),      // 9: vigil.manage.v1.UpdateContactRequest
+	(*UpdateContactResponse)(nil),     // 10: vigil.manage.v1.UpdateContactResponse
+	(*DeleteContactRequest)(nil),      // 11: vigil.manage.v1.DeleteContactRequest
+	(*DeleteContactResponse)(nil),     // 12: vigil.manage.v1.DeleteContactResponse
+	(*TestContactRequest)(nil),        // 13: vigil.manage.v1.TestContactRequest
+	(*TestContactResponse)(nil),       // 14: vigil.manage.v1.TestContactResponse
+	(*GetSmsCreditsRequest)(nil),      // 15: vigil.manage.v1.GetSmsCreditsRequest
+	(*AddSmsCreditsRequest)(nil),      // 16: vigil.manage.v1.AddSmsCreditsRequest
+	(*NotifyCreditChange)(nil),        // 17: vigil.manage.v1.NotifyCreditChange
+	(*NotifySmsCredits)(nil),          // 18: vigil.manage.v1.NotifySmsCredits
+	(*ListNotificationsRequest)(nil),  // 19: vigil.manage.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil), // 20: vigil.manage.v1.ListNotificationsResponse
+	(*GetNotificationRequest)(nil),    // 21: vigil.manage.v1.GetNotificationRequest
+	(*NotifyAttempt)(nil),             // 22: vigil.manage.v1.NotifyAttempt
+	(*NotifyDelivery)(nil),            // 23: vigil.manage.v1.NotifyDelivery
+	(*NotifyNotification)(nil),        // 24: vigil.manage.v1.NotifyNotification
+}
 var file_vigil_manage_v1_notify_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0,  // 0: vigil.manage.v1.NotifyContact.kind:type_name -> vigil.manage.v1.NotifyContactKind
+	1,  // 1: vigil.manage.v1.NotifyContact.format:type_name -> vigil.manage.v1.NotifyWebhookFormat
+	0,  // 2: vigil.manage.v1.CreateContactRequest.kind:type_name -> vigil.manage.v1.NotifyContactKind
+	1,  // 3: vigil.manage.v1.CreateContactRequest.format:type_name -> vigil.manage.v1.NotifyWebhookFormat
+	3,  // 4: vigil.manage.v1.CreateContactResponse.contact:type_name -> vigil.manage.v1.NotifyContact
+	3,  // 5: vigil.manage.v1.ListContactsResponse.contacts:type_name -> vigil.manage.v1.NotifyContact
+	1,  // 6: vigil.manage.v1.UpdateContactRequest.format:type_name -> vigil.manage.v1.NotifyWebhookFormat
+	3,  // 7: vigil.manage.v1.UpdateContactResponse.contact:type_name -> vigil.manage.v1.NotifyContact
+	17, // 8: vigil.manage.v1.NotifySmsCredits.changes:type_name -> vigil.manage.v1.NotifyCreditChange
+	2,  // 9: vigil.manage.v1.ListNotificationsRequest.state:type_name -> vigil.manage.v1.NotifyDeliveryState
+	24, // 10: vigil.manage.v1.ListNotificationsResponse.notifications:type_name -> vigil.manage.v1.NotifyNotification
+	0,  // 11: vigil.manage.v1.NotifyDelivery.kind:type_name -> vigil.manage.v1.NotifyContactKind
+	2,  // 12: vigil.manage.v1.NotifyDelivery.state:type_name -> vigil.manage.v1.NotifyDeliveryState
+	22, // 13: vigil.manage.v1.NotifyDelivery.attempts:type_name -> vigil.manage.v1.NotifyAttempt
+	23, // 14: vigil.manage.v1.NotifyNotification.deliveries:type_name -> vigil.manage.v1.NotifyDelivery
+	4,  // 15: vigil.manage.v1.NotifyService.CreateContact:input_type -> vigil.manage.v1.CreateContactRequest
+	6,  // 16: vigil.manage.v1.NotifyService.ListContacts:input_type -> vigil.manage.v1.ListContactsRequest
+	8,  // 17: vigil.manage.v1.NotifyService.GetContact:input_type -> vigil.manage.v1.GetContactRequest
+	9,  // 18: vigil.manage.v1.NotifyService.UpdateContact:input_type -> vigil.manage.v1.UpdateContactRequest
+	11, // 19: vigil.manage.v1.NotifyService.DeleteContact:input_type -> vigil.manage.v1.DeleteContactRequest
+	13, // 20: vigil.manage.v1.NotifyService.TestContact:input_type -> vigil.manage.v1.TestContactRequest
+	15, // 21: vigil.manage.v1.NotifyService.GetSmsCredits:input_type -> vigil.manage.v1.GetSmsCreditsRequest
+	16, // 22: vigil.manage.v1.NotifyService.AddSmsCredits:input_type -> vigil.manage.v1.AddSmsCreditsRequest
+	19, // 23: vigil.manage.v1.NotifyService.ListNotifications:input_type -> vigil.manage.v1.ListNotificationsRequest
+	21, // 24: vigil.manage.v1.NotifyService.GetNotification:input_type -> vigil.manage.v1.GetNotificationRequest
+	5,  // 25: vigil.manage.v1.NotifyService.CreateContact:output_type -> vigil.manage.v1.CreateContactResponse
+	7,  // 26: vigil.manage.v1.NotifyService.ListContacts:output_type -> vigil.manage.v1.ListContactsResponse
+	3,  // 27: vigil.manage.v1.NotifyService.GetContact:output_type -> vigil.manage.v1.NotifyContact
+	10, // 28: vigil.manage.v1.NotifyService.UpdateContact:output_type -> vigil.manage.v1.UpdateContactResponse
+	12, // 29: vigil.manage.v1.NotifyService.DeleteContact:output_type -> vigil.manage.v1.DeleteContactResponse
+	14, // 30: vigil.manage.v1.NotifyService.TestContact:output_type -> vigil.manage.v1.TestContactResponse
+	18, // 31: vigil.manage.v1.NotifyService.GetSmsCredits:output_type -> vigil.manage.v1.NotifySmsCredits
+	18, // 32: vigil.manage.v1.NotifyService.AddSmsCredits:output_type -> vigil.manage.v1.NotifySmsCredits
+	20, // 33: vigil.manage.v1.NotifyService.ListNotifications:output_type -> vigil.manage.v1.ListNotificationsResponse
+	24, // 34: vigil.manage.v1.NotifyService.GetNotification:output_type -> vigil.manage.v1.NotifyNotification
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_notify_proto_init() }
@@ -41,18 +2015,21 @@ func file_vigil_manage_v1_notify_proto_init() {
 	if File_vigil_manage_v1_notify_proto != nil {
 		return
 	}
+	file_vigil_manage_v1_notify_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_notify_proto_rawDesc), len(file_vigil_manage_v1_notify_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   0,
+			NumEnums:      3,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_manage_v1_notify_proto_goTypes,
 		DependencyIndexes: file_vigil_manage_v1_notify_proto_depIdxs,
+		EnumInfos:         file_vigil_manage_v1_notify_proto_enumTypes,
+		MessageInfos:      file_vigil_manage_v1_notify_proto_msgTypes,
 	}.Build()
 	File_vigil_manage_v1_notify_proto = out.File
 	file_vigil_manage_v1_notify_proto_goTypes = nil

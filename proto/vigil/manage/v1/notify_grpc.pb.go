@@ -7,7 +7,10 @@
 package managev1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,13 +18,52 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	NotifyService_CreateContact_FullMethodName     = "/vigil.manage.v1.NotifyService/CreateContact"
+	NotifyService_ListContacts_FullMethodName      = "/vigil.manage.v1.NotifyService/ListContacts"
+	NotifyService_GetContact_FullMethodName        = "/vigil.manage.v1.NotifyService/GetContact"
+	NotifyService_UpdateContact_FullMethodName     = "/vigil.manage.v1.NotifyService/UpdateContact"
+	NotifyService_DeleteContact_FullMethodName     = "/vigil.manage.v1.NotifyService/DeleteContact"
+	NotifyService_TestContact_FullMethodName       = "/vigil.manage.v1.NotifyService/TestContact"
+	NotifyService_GetSmsCredits_FullMethodName     = "/vigil.manage.v1.NotifyService/GetSmsCredits"
+	NotifyService_AddSmsCredits_FullMethodName     = "/vigil.manage.v1.NotifyService/AddSmsCredits"
+	NotifyService_ListNotifications_FullMethodName = "/vigil.manage.v1.NotifyService/ListNotifications"
+	NotifyService_GetNotification_FullMethodName   = "/vigil.manage.v1.NotifyService/GetNotification"
+)
+
 // NotifyServiceClient is the client API for NotifyService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// NotifyService serves contacts, SMS credits and the notification log (vigilctl contact, sms, notifications). It is served on the API listener next to
-// ManageService and authorized by the same table.
+// NotifyService serves contacts, SMS credits and the notification log
+// (vigilctl contact, sms, notifications). It is served on the API listener
+// next to ManageService and authorized by the same table.
 type NotifyServiceClient interface {
+	// CreateContact adds a contact to a tenant. For a webhook the response
+	// carries the signing secret, the only time it is ever shown.
+	CreateContact(ctx context.Context, in *CreateContactRequest, opts ...grpc.CallOption) (*CreateContactResponse, error)
+	// ListContacts lists the contacts of one tenant or of every tenant the
+	// caller sees.
+	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
+	// GetContact returns one contact (never its secret).
+	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*NotifyContact, error)
+	// UpdateContact changes a contact's name, default flag, webhook format or
+	// fallback email, or rotates its webhook secret.
+	UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error)
+	// DeleteContact deletes a contact. Deliveries already queued keep the
+	// address they copied.
+	DeleteContact(ctx context.Context, in *DeleteContactRequest, opts ...grpc.CallOption) (*DeleteContactResponse, error)
+	// TestContact queues a test notification to one contact.
+	TestContact(ctx context.Context, in *TestContactRequest, opts ...grpc.CallOption) (*TestContactResponse, error)
+	// GetSmsCredits returns a tenant's SMS balance and recent changes.
+	GetSmsCredits(ctx context.Context, in *GetSmsCreditsRequest, opts ...grpc.CallOption) (*NotifySmsCredits, error)
+	// AddSmsCredits tops up (or corrects) a tenant's SMS balance (admin).
+	AddSmsCredits(ctx context.Context, in *AddSmsCreditsRequest, opts ...grpc.CallOption) (*NotifySmsCredits, error)
+	// ListNotifications lists notifications, newest first.
+	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
+	// GetNotification returns one notification with every delivery and
+	// attempt.
+	GetNotification(ctx context.Context, in *GetNotificationRequest, opts ...grpc.CallOption) (*NotifyNotification, error)
 }
 
 type notifyServiceClient struct {
@@ -32,13 +74,139 @@ func NewNotifyServiceClient(cc grpc.ClientConnInterface) NotifyServiceClient {
 	return &notifyServiceClient{cc}
 }
 
+func (c *notifyServiceClient) CreateContact(ctx context.Context, in *CreateContactRequest, opts ...grpc.CallOption) (*CreateContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateContactResponse)
+	err := c.cc.Invoke(ctx, NotifyService_CreateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListContactsResponse)
+	err := c.cc.Invoke(ctx, NotifyService_ListContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*NotifyContact, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifyContact)
+	err := c.cc.Invoke(ctx, NotifyService_GetContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateContactResponse)
+	err := c.cc.Invoke(ctx, NotifyService_UpdateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) DeleteContact(ctx context.Context, in *DeleteContactRequest, opts ...grpc.CallOption) (*DeleteContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteContactResponse)
+	err := c.cc.Invoke(ctx, NotifyService_DeleteContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) TestContact(ctx context.Context, in *TestContactRequest, opts ...grpc.CallOption) (*TestContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestContactResponse)
+	err := c.cc.Invoke(ctx, NotifyService_TestContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) GetSmsCredits(ctx context.Context, in *GetSmsCreditsRequest, opts ...grpc.CallOption) (*NotifySmsCredits, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifySmsCredits)
+	err := c.cc.Invoke(ctx, NotifyService_GetSmsCredits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) AddSmsCredits(ctx context.Context, in *AddSmsCreditsRequest, opts ...grpc.CallOption) (*NotifySmsCredits, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifySmsCredits)
+	err := c.cc.Invoke(ctx, NotifyService_AddSmsCredits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationsResponse)
+	err := c.cc.Invoke(ctx, NotifyService_ListNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) GetNotification(ctx context.Context, in *GetNotificationRequest, opts ...grpc.CallOption) (*NotifyNotification, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifyNotification)
+	err := c.cc.Invoke(ctx, NotifyService_GetNotification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotifyServiceServer is the server API for NotifyService service.
 // All implementations must embed UnimplementedNotifyServiceServer
 // for forward compatibility.
 //
-// NotifyService serves contacts, SMS credits and the notification log (vigilctl contact, sms, notifications). It is served on the API listener next to
-// ManageService and authorized by the same table.
+// NotifyService serves contacts, SMS credits and the notification log
+// (vigilctl contact, sms, notifications). It is served on the API listener
+// next to ManageService and authorized by the same table.
 type NotifyServiceServer interface {
+	// CreateContact adds a contact to a tenant. For a webhook the response
+	// carries the signing secret, the only time it is ever shown.
+	CreateContact(context.Context, *CreateContactRequest) (*CreateContactResponse, error)
+	// ListContacts lists the contacts of one tenant or of every tenant the
+	// caller sees.
+	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
+	// GetContact returns one contact (never its secret).
+	GetContact(context.Context, *GetContactRequest) (*NotifyContact, error)
+	// UpdateContact changes a contact's name, default flag, webhook format or
+	// fallback email, or rotates its webhook secret.
+	UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error)
+	// DeleteContact deletes a contact. Deliveries already queued keep the
+	// address they copied.
+	DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error)
+	// TestContact queues a test notification to one contact.
+	TestContact(context.Context, *TestContactRequest) (*TestContactResponse, error)
+	// GetSmsCredits returns a tenant's SMS balance and recent changes.
+	GetSmsCredits(context.Context, *GetSmsCreditsRequest) (*NotifySmsCredits, error)
+	// AddSmsCredits tops up (or corrects) a tenant's SMS balance (admin).
+	AddSmsCredits(context.Context, *AddSmsCreditsRequest) (*NotifySmsCredits, error)
+	// ListNotifications lists notifications, newest first.
+	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
+	// GetNotification returns one notification with every delivery and
+	// attempt.
+	GetNotification(context.Context, *GetNotificationRequest) (*NotifyNotification, error)
 	mustEmbedUnimplementedNotifyServiceServer()
 }
 
@@ -49,6 +217,36 @@ type NotifyServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedNotifyServiceServer struct{}
 
+func (UnimplementedNotifyServiceServer) CreateContact(context.Context, *CreateContactRequest) (*CreateContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateContact not implemented")
+}
+func (UnimplementedNotifyServiceServer) ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListContacts not implemented")
+}
+func (UnimplementedNotifyServiceServer) GetContact(context.Context, *GetContactRequest) (*NotifyContact, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContact not implemented")
+}
+func (UnimplementedNotifyServiceServer) UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateContact not implemented")
+}
+func (UnimplementedNotifyServiceServer) DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteContact not implemented")
+}
+func (UnimplementedNotifyServiceServer) TestContact(context.Context, *TestContactRequest) (*TestContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TestContact not implemented")
+}
+func (UnimplementedNotifyServiceServer) GetSmsCredits(context.Context, *GetSmsCreditsRequest) (*NotifySmsCredits, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSmsCredits not implemented")
+}
+func (UnimplementedNotifyServiceServer) AddSmsCredits(context.Context, *AddSmsCreditsRequest) (*NotifySmsCredits, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddSmsCredits not implemented")
+}
+func (UnimplementedNotifyServiceServer) ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotifications not implemented")
+}
+func (UnimplementedNotifyServiceServer) GetNotification(context.Context, *GetNotificationRequest) (*NotifyNotification, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotification not implemented")
+}
 func (UnimplementedNotifyServiceServer) mustEmbedUnimplementedNotifyServiceServer() {}
 func (UnimplementedNotifyServiceServer) testEmbeddedByValue()                       {}
 
@@ -70,13 +268,234 @@ func RegisterNotifyServiceServer(s grpc.ServiceRegistrar, srv NotifyServiceServe
 	s.RegisterService(&NotifyService_ServiceDesc, srv)
 }
 
+func _NotifyService_CreateContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).CreateContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_CreateContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).CreateContact(ctx, req.(*CreateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_ListContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).ListContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_ListContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).ListContacts(ctx, req.(*ListContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_GetContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).GetContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_GetContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).GetContact(ctx, req.(*GetContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_UpdateContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).UpdateContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_UpdateContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).UpdateContact(ctx, req.(*UpdateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_DeleteContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).DeleteContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_DeleteContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).DeleteContact(ctx, req.(*DeleteContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_TestContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).TestContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_TestContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).TestContact(ctx, req.(*TestContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_GetSmsCredits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSmsCreditsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).GetSmsCredits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_GetSmsCredits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).GetSmsCredits(ctx, req.(*GetSmsCreditsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_AddSmsCredits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddSmsCreditsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).AddSmsCredits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_AddSmsCredits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).AddSmsCredits(ctx, req.(*AddSmsCreditsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_ListNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).ListNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_ListNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).ListNotifications(ctx, req.(*ListNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_GetNotification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).GetNotification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_GetNotification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).GetNotification(ctx, req.(*GetNotificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotifyService_ServiceDesc is the grpc.ServiceDesc for NotifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var NotifyService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "vigil.manage.v1.NotifyService",
 	HandlerType: (*NotifyServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "vigil/manage/v1/notify.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateContact",
+			Handler:    _NotifyService_CreateContact_Handler,
+		},
+		{
+			MethodName: "ListContacts",
+			Handler:    _NotifyService_ListContacts_Handler,
+		},
+		{
+			MethodName: "GetContact",
+			Handler:    _NotifyService_GetContact_Handler,
+		},
+		{
+			MethodName: "UpdateContact",
+			Handler:    _NotifyService_UpdateContact_Handler,
+		},
+		{
+			MethodName: "DeleteContact",
+			Handler:    _NotifyService_DeleteContact_Handler,
+		},
+		{
+			MethodName: "TestContact",
+			Handler:    _NotifyService_TestContact_Handler,
+		},
+		{
+			MethodName: "GetSmsCredits",
+			Handler:    _NotifyService_GetSmsCredits_Handler,
+		},
+		{
+			MethodName: "AddSmsCredits",
+			Handler:    _NotifyService_AddSmsCredits_Handler,
+		},
+		{
+			MethodName: "ListNotifications",
+			Handler:    _NotifyService_ListNotifications_Handler,
+		},
+		{
+			MethodName: "GetNotification",
+			Handler:    _NotifyService_GetNotification_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/manage/v1/notify.proto",
 }

@@ -209,6 +209,10 @@ const (
 	DeliveryState_DELIVERY_STATE_FAILED DeliveryState = 4
 	// DELIVERY_STATE_REDIRECTED: an SMS that went by email instead (no credits).
 	DeliveryState_DELIVERY_STATE_REDIRECTED DeliveryState = 5
+	// DELIVERY_STATE_UNKNOWN: an SMS whose send was interrupted (the
+	// controller stopped, or the provider never answered): it may or may not
+	// have gone out. It is never retried; the message went by email instead.
+	DeliveryState_DELIVERY_STATE_UNKNOWN DeliveryState = 6
 )
 
 // Enum value maps for DeliveryState.
@@ -220,6 +224,7 @@ var (
 		3: "DELIVERY_STATE_SENT",
 		4: "DELIVERY_STATE_FAILED",
 		5: "DELIVERY_STATE_REDIRECTED",
+		6: "DELIVERY_STATE_UNKNOWN",
 	}
 	DeliveryState_value = map[string]int32{
 		"DELIVERY_STATE_UNSPECIFIED": 0,
@@ -228,6 +233,7 @@ var (
 		"DELIVERY_STATE_SENT":        3,
 		"DELIVERY_STATE_FAILED":      4,
 		"DELIVERY_STATE_REDIRECTED":  5,
+		"DELIVERY_STATE_UNKNOWN":     6,
 	}
 )
 
@@ -259,10 +265,12 @@ func (DeliveryState) EnumDescriptor() ([]byte, []int) {
 }
 
 // Contact is someone (or something) notifications go to. Key:
-// contacts/<tenant>/<contact-id>.
+// contacts/<contact-id>, indexed by tenant under
+// contactidx/<tenant>/<contact-id>.
 type Contact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// id is unique within the tenant ("ct-...", or a name the user chose).
+	// id is unique across tenants ("ct-...", or a name the user chose), so
+	// rules, checks and commands name a contact by its id alone.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// tenant owns the contact.
 	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -283,8 +291,11 @@ type Contact struct {
 	// fallback_email is where an SMS contact's notices go when the tenant has
 	// no SMS credits left (empty: the tenant's default email contacts).
 	FallbackEmail string `protobuf:"bytes,9,opt,name=fallback_email,json=fallbackEmail,proto3" json:"fallback_email,omitempty"`
-	CreatedUnix   int64  `protobuf:"varint,10,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
-	CreatedBy     string `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// created_unix and created_by say when and by whom it was created.
+	CreatedUnix int64  `protobuf:"varint,10,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	CreatedBy   string `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// updated_unix is the last update (0: never updated).
+	UpdatedUnix   int64 `protobuf:"varint,12,opt,name=updated_unix,json=updatedUnix,proto3" json:"updated_unix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +405,13 @@ func (x *Contact) GetCreatedBy() string {
 		return x.CreatedBy
 	}
 	return ""
+}
+
+func (x *Contact) GetUpdatedUnix() int64 {
+	if x != nil {
+		return x.UpdatedUnix
+	}
+	return 0
 }
 
 // Notification is one event to tell people about. Key:
@@ -571,8 +589,18 @@ type Delivery struct {
 	// next_attempt_unix_ms is when the next attempt is due (queued only).
 	NextAttemptUnixMs int64      `protobuf:"varint,6,opt,name=next_attempt_unix_ms,json=nextAttemptUnixMs,proto3" json:"next_attempt_unix_ms,omitempty"`
 	Attempts          []*Attempt `protobuf:"bytes,7,rep,name=attempts,proto3" json:"attempts,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// fallback_email is copied from an SMS contact at enqueue: where the
+	// message goes when the tenant has no SMS credit left.
+	FallbackEmail string `protobuf:"bytes,8,opt,name=fallback_email,json=fallbackEmail,proto3" json:"fallback_email,omitempty"`
+	// webhook_secret is copied from a webhook contact at enqueue, used only
+	// if the contact is deleted before the delivery is done (otherwise the
+	// contact's current secret signs). Never shown by the API.
+	WebhookSecret string `protobuf:"bytes,9,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
+	// redirect_of is the index (from 1) in deliveries of the SMS delivery
+	// this email delivery replaces (0: not a redirect).
+	RedirectOf    int32 `protobuf:"varint,10,opt,name=redirect_of,json=redirectOf,proto3" json:"redirect_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Delivery) Reset() {
@@ -652,6 +680,27 @@ func (x *Delivery) GetAttempts() []*Attempt {
 		return x.Attempts
 	}
 	return nil
+}
+
+func (x *Delivery) GetFallbackEmail() string {
+	if x != nil {
+		return x.FallbackEmail
+	}
+	return ""
+}
+
+func (x *Delivery) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
+}
+
+func (x *Delivery) GetRedirectOf() int32 {
+	if x != nil {
+		return x.RedirectOf
+	}
+	return 0
 }
 
 // Attempt is one try at a delivery.
@@ -747,8 +796,13 @@ type SmsCredits struct {
 	LowWarnedUnix int64 `protobuf:"varint,4,opt,name=low_warned_unix,json=lowWarnedUnix,proto3" json:"low_warned_unix,omitempty"`
 	// low_threshold is the balance at or below which a warning goes out
 	// (0: the default, 10).
-	LowThreshold  int64           `protobuf:"varint,5,opt,name=low_threshold,json=lowThreshold,proto3" json:"low_threshold,omitempty"`
-	Changes       []*CreditChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
+	LowThreshold int64 `protobuf:"varint,5,opt,name=low_threshold,json=lowThreshold,proto3" json:"low_threshold,omitempty"`
+	// changes are the latest top-ups and corrections, oldest first (the
+	// last 50 are kept).
+	Changes []*CreditChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
+	// low_run counts runs of low balance: a top-up starts a new one. The
+	// low-credit warning's id names the run, so each run warns once.
+	LowRun        int64 `protobuf:"varint,7,opt,name=low_run,json=lowRun,proto3" json:"low_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,13 +879,26 @@ func (x *SmsCredits) GetChanges() []*CreditChange {
 	return nil
 }
 
+func (x *SmsCredits) GetLowRun() int64 {
+	if x != nil {
+		return x.LowRun
+	}
+	return 0
+}
+
 // CreditChange records a top-up or correction.
 type CreditChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TimeUnix      int64                  `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
-	Delta         int64                  `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
-	By            string                 `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
-	Note          string                 `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time_unix is when it was made.
+	TimeUnix int64 `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	// delta is what was added (negative: a correction).
+	Delta int64 `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	// by is the principal's name.
+	By string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	// note says why.
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// balance is the balance after the change.
+	Balance       int64 `protobuf:"varint,5,opt,name=balance,proto3" json:"balance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -894,11 +961,18 @@ func (x *CreditChange) GetNote() string {
 	return ""
 }
 
+func (x *CreditChange) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
 var File_vigil_store_v1_notify_proto protoreflect.FileDescriptor
 
 const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\n" +
-	"\x1bvigil/store/v1/notify.proto\x12\x0evigil.store.v1\"\x80\x03\n" +
+	"\x1bvigil/store/v1/notify.proto\x12\x0evigil.store.v1\"\xa3\x03\n" +
 	"\aContact\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -912,7 +986,8 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\fcreated_unix\x18\n" +
 	" \x01(\x03R\vcreatedUnix\x12\x1d\n" +
 	"\n" +
-	"created_by\x18\v \x01(\tR\tcreatedBy\"\xa7\x03\n" +
+	"created_by\x18\v \x01(\tR\tcreatedBy\x12!\n" +
+	"\fupdated_unix\x18\f \x01(\x03R\vupdatedUnix\"\xa7\x03\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12:\n" +
@@ -930,7 +1005,7 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x0fcreated_unix_ms\x18\r \x01(\x03R\rcreatedUnixMs\x128\n" +
 	"\n" +
 	"deliveries\x18\x0e \x03(\v2\x18.vigil.store.v1.DeliveryR\n" +
-	"deliveries\"\xc1\x02\n" +
+	"deliveries\"\xb0\x03\n" +
 	"\bDelivery\x12\x18\n" +
 	"\acontact\x18\x01 \x01(\tR\acontact\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.vigil.store.v1.ContactKindR\x04kind\x12\x18\n" +
@@ -938,13 +1013,18 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\x0e2\x1d.vigil.store.v1.WebhookFormatR\x06format\x123\n" +
 	"\x05state\x18\x05 \x01(\x0e2\x1d.vigil.store.v1.DeliveryStateR\x05state\x12/\n" +
 	"\x14next_attempt_unix_ms\x18\x06 \x01(\x03R\x11nextAttemptUnixMs\x123\n" +
-	"\battempts\x18\a \x03(\v2\x17.vigil.store.v1.AttemptR\battempts\"\x91\x01\n" +
+	"\battempts\x18\a \x03(\v2\x17.vigil.store.v1.AttemptR\battempts\x12%\n" +
+	"\x0efallback_email\x18\b \x01(\tR\rfallbackEmail\x12%\n" +
+	"\x0ewebhook_secret\x18\t \x01(\tR\rwebhookSecret\x12\x1f\n" +
+	"\vredirect_of\x18\n" +
+	" \x01(\x05R\n" +
+	"redirectOf\"\x91\x01\n" +
 	"\aAttempt\x12\"\n" +
 	"\rstart_unix_ms\x18\x01 \x01(\x03R\vstartUnixMs\x12\x1e\n" +
 	"\vend_unix_ms\x18\x02 \x01(\x03R\tendUnixMs\x12\x0e\n" +
 	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1c\n" +
-	"\tpermanent\x18\x05 \x01(\bR\tpermanent\"\xd7\x01\n" +
+	"\tpermanent\x18\x05 \x01(\bR\tpermanent\"\xf0\x01\n" +
 	"\n" +
 	"SmsCredits\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
@@ -952,12 +1032,14 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x04used\x18\x03 \x01(\x03R\x04used\x12&\n" +
 	"\x0flow_warned_unix\x18\x04 \x01(\x03R\rlowWarnedUnix\x12#\n" +
 	"\rlow_threshold\x18\x05 \x01(\x03R\flowThreshold\x126\n" +
-	"\achanges\x18\x06 \x03(\v2\x1c.vigil.store.v1.CreditChangeR\achanges\"e\n" +
+	"\achanges\x18\x06 \x03(\v2\x1c.vigil.store.v1.CreditChangeR\achanges\x12\x17\n" +
+	"\alow_run\x18\a \x01(\x03R\x06lowRun\"\x7f\n" +
 	"\fCreditChange\x12\x1b\n" +
 	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x14\n" +
 	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x0e\n" +
 	"\x02by\x18\x03 \x01(\tR\x02by\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note*s\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12\x18\n" +
+	"\abalance\x18\x05 \x01(\x03R\abalance*s\n" +
 	"\vContactKind\x12\x1c\n" +
 	"\x18CONTACT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CONTACT_KIND_EMAIL\x10\x01\x12\x14\n" +
@@ -972,14 +1054,15 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x1fNOTIFICATION_SOURCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19NOTIFICATION_SOURCE_ALERT\x10\x01\x12\x1d\n" +
 	"\x19NOTIFICATION_SOURCE_CHECK\x10\x02\x12\x1e\n" +
-	"\x1aNOTIFICATION_SOURCE_SYSTEM\x10\x03*\xb9\x01\n" +
+	"\x1aNOTIFICATION_SOURCE_SYSTEM\x10\x03*\xd5\x01\n" +
 	"\rDeliveryState\x12\x1e\n" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DELIVERY_STATE_QUEUED\x10\x01\x12\x1a\n" +
 	"\x16DELIVERY_STATE_SENDING\x10\x02\x12\x17\n" +
 	"\x13DELIVERY_STATE_SENT\x10\x03\x12\x19\n" +
 	"\x15DELIVERY_STATE_FAILED\x10\x04\x12\x1d\n" +
-	"\x19DELIVERY_STATE_REDIRECTED\x10\x05B9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
+	"\x19DELIVERY_STATE_REDIRECTED\x10\x05\x12\x1a\n" +
+	"\x16DELIVERY_STATE_UNKNOWN\x10\x06B9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
 
 var (
 	file_vigil_store_v1_notify_proto_rawDescOnce sync.Once

@@ -1,0 +1,240 @@
+package manageapi_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/vigil-rmm/vigil/controller/controllertest"
+	"github.com/vigil-rmm/vigil/controller/internal/notify"
+	"github.com/vigil-rmm/vigil/controller/internal/server"
+	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
+)
+
+// notifyHook is a TLS webhook receiver recording signed calls.
+type notifyHook struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	calls []*http.Request
+	body  [][]byte
+}
+
+func newNotifyHook(t *testing.T) *notifyHook {
+	h := &notifyHook{}
+	h.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.calls, h.body = append(h.calls, r), append(h.body, b)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// notifyController starts a controller whose webhooks trust hook's CA and
+// may reach loopback.
+func notifyController(t *testing.T, hook *notifyHook) *controllertest.Controller {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "hook-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hook.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := controllertest.Start(t, func(cfg *server.Config) {
+		cfg.Notify.Webhook = notify.WebhookConfig{CAFile: caFile, AllowPrivateNetworks: true}
+	})
+	c.Tenant(t, "acme")
+	c.Tenant(t, "beta")
+	return c
+}
+
+func notifyClientFor(t *testing.T, c *controllertest.Controller, token string) managev1.NotifyServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient("passthrough:///"+c.APIAddr,
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: c.CAPool(), MinVersion: tls.VersionTLS12})),
+		grpc.WithPerRPCCredentials(controllertest.Bearer(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return managev1.NewNotifyServiceClient(conn)
+}
+
+// TestContactsAPI: validation, roles, tenant isolation, and the webhook
+// secret shown at creation and rotation only, then used to sign.
+func TestContactsAPI(t *testing.T) {
+	hook := newNotifyHook(t)
+	c := notifyController(t, hook)
+	ctx := context.Background()
+	admin := notifyClientFor(t, c, c.AdminToken)
+	tech := notifyClientFor(t, c, c.Principal(t, "alice", managev1.Role_ROLE_TECHNICIAN, ""))
+	approver := notifyClientFor(t, c, c.Principal(t, "carol", managev1.Role_ROLE_CLIENT_APPROVER, "acme"))
+	viewer := notifyClientFor(t, c, c.Principal(t, "vic", managev1.Role_ROLE_CLIENT_VIEWER, "acme"))
+	beta := notifyClientFor(t, c, c.Principal(t, "dave", managev1.Role_ROLE_CLIENT_APPROVER, "beta"))
+	email := managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_EMAIL
+
+	for name, req := range map[string]*managev1.CreateContactRequest{
+		"bad email":      {Tenant: "acme", Kind: email, Address: "Ops <ops@acme.example>"},
+		"bad phone":      {Tenant: "acme", Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_SMS, Address: "0612345678"},
+		"ftp url":        {Tenant: "acme", Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_WEBHOOK, Address: "ftp://x"},
+		"format on mail": {Tenant: "acme", Kind: email, Address: "a@acme.example", Format: managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_SLACK},
+		"fallback":       {Tenant: "acme", Kind: email, Address: "a@acme.example", FallbackEmail: "b@acme.example"},
+		"bad id":         {Tenant: "acme", Kind: email, Address: "a@acme.example", Id: "Bad_ID"},
+		"no kind":        {Tenant: "acme", Address: "a@acme.example"},
+	} {
+		if _, err := admin.CreateContact(ctx, req); code(err) != codes.InvalidArgument {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := viewer.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Kind: email, Address: "v@acme.example"}); code(err) != codes.PermissionDenied {
+		t.Fatalf("viewer creates: %v", err)
+	}
+	if _, err := beta.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Kind: email, Address: "d@acme.example"}); code(err) != codes.NotFound {
+		t.Fatalf("beta approver creates in acme: %v", err)
+	}
+	mail, err := approver.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Kind: email, Address: "ops@acme.example", DefaultContact: true})
+	if err != nil || !strings.HasPrefix(mail.GetContact().GetId(), "ct-") || mail.GetWebhookSecret() != "" || mail.GetContact().GetCreatedBy() != "carol" {
+		t.Fatalf("approver creates: %v %v", mail, err)
+	}
+	created, err := tech.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Id: "acme-hook", Name: "Acme chat",
+		Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_WEBHOOK, Address: hook.srv.URL + "/in", Format: managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_SLACK})
+	if err != nil || !strings.HasPrefix(created.GetWebhookSecret(), "vgl_whsec_") {
+		t.Fatalf("webhook create: %v %v", created, err)
+	}
+	secret := created.GetWebhookSecret()
+	if _, err := admin.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "beta", Id: "acme-hook", Kind: email, Address: "x@beta.example"}); code(err) != codes.AlreadyExists {
+		t.Fatalf("id reused across tenants: %v", err)
+	}
+
+	// Another tenant's contact is NotFound, never PermissionDenied.
+	if _, err := beta.GetContact(ctx, &managev1.GetContactRequest{Id: "acme-hook"}); code(err) != codes.NotFound {
+		t.Fatalf("beta reads acme's contact: %v", err)
+	}
+	if _, err := beta.DeleteContact(ctx, &managev1.DeleteContactRequest{Id: "acme-hook"}); code(err) != codes.NotFound {
+		t.Fatalf("beta deletes acme's contact: %v", err)
+	}
+	if l, err := beta.ListContacts(ctx, &managev1.ListContactsRequest{}); err != nil || len(l.GetContacts()) != 0 {
+		t.Fatalf("beta lists: %v %v", l, err)
+	}
+	if _, err := beta.ListContacts(ctx, &managev1.ListContactsRequest{Tenant: "acme"}); code(err) != codes.NotFound {
+		t.Fatalf("beta lists acme: %v", err)
+	}
+	l, err := viewer.ListContacts(ctx, &managev1.ListContactsRequest{})
+	if err != nil || len(l.GetContacts()) != 2 {
+		t.Fatalf("viewer lists: %v %v", l, err)
+	}
+	got, err := viewer.GetContact(ctx, &managev1.GetContactRequest{Id: "acme-hook"})
+	if err != nil || got.GetFormat() != managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_SLACK {
+		t.Fatalf("viewer reads: %v %v", got, err)
+	}
+	// The secret is in no other answer.
+	for _, m := range []string{prototext.Format(l), prototext.Format(got)} {
+		if strings.Contains(m, secret) {
+			t.Fatal("the webhook secret was returned after creation")
+		}
+	}
+
+	up, err := approver.UpdateContact(ctx, &managev1.UpdateContactRequest{Id: "acme-hook", Format: managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_JSON})
+	if err != nil || up.GetWebhookSecret() != "" || up.GetContact().GetFormat() != managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_JSON {
+		t.Fatalf("update format: %v %v", up, err)
+	}
+	rot, err := approver.UpdateContact(ctx, &managev1.UpdateContactRequest{Id: "acme-hook", RotateSecret: true})
+	if err != nil || rot.GetWebhookSecret() == "" || rot.GetWebhookSecret() == secret {
+		t.Fatalf("rotate: %v %v", rot, err)
+	}
+	if _, err := approver.UpdateContact(ctx, &managev1.UpdateContactRequest{Id: mail.GetContact().GetId(), RotateSecret: true}); code(err) != codes.InvalidArgument {
+		t.Fatalf("rotate an email contact: %v", err)
+	}
+
+	// A test notification reaches the receiver, signed with the new secret.
+	tr, err := approver.TestContact(ctx, &managev1.TestContactRequest{Id: "acme-hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := viewer.GetNotification(ctx, &managev1.GetNotificationRequest{Id: tr.GetNotificationId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := n.GetDeliveries(); len(d) == 1 && d[0].GetState() == managev1.NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENT {
+			if len(d[0].GetAttempts()) != 1 || !d[0].GetAttempts()[0].GetOk() {
+				t.Fatalf("attempts %v", d[0].GetAttempts())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("test notification not sent: %v", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hook.mu.Lock()
+	req, body := hook.calls[0], hook.body[0]
+	hook.mu.Unlock()
+	if err := notify.Verify(rot.GetWebhookSecret(), req.Header, body, time.Now(), time.Minute); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if _, err := beta.GetNotification(ctx, &managev1.GetNotificationRequest{Id: tr.GetNotificationId()}); code(err) != codes.NotFound {
+		t.Fatalf("beta reads acme's notification: %v", err)
+	}
+	list, err := viewer.ListNotifications(ctx, &managev1.ListNotificationsRequest{State: managev1.NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENT})
+	if err != nil || len(list.GetNotifications()) != 1 || list.GetNotifications()[0].GetKind() != "test" {
+		t.Fatalf("viewer lists notifications: %v %v", list, err)
+	}
+	if l, err := beta.ListNotifications(ctx, &managev1.ListNotificationsRequest{}); err != nil || len(l.GetNotifications()) != 0 {
+		t.Fatalf("beta lists notifications: %v %v", l, err)
+	}
+
+	if _, err := viewer.DeleteContact(ctx, &managev1.DeleteContactRequest{Id: "acme-hook"}); code(err) != codes.PermissionDenied {
+		t.Fatalf("viewer deletes: %v", err)
+	}
+	if _, err := approver.DeleteContact(ctx, &managev1.DeleteContactRequest{Id: "acme-hook"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.GetContact(ctx, &managev1.GetContactRequest{Id: "acme-hook"}); code(err) != codes.NotFound {
+		t.Fatalf("deleted contact: %v", err)
+	}
+}
+
+// TestSmsCreditsAPI: anyone in the tenant reads; only an admin adds; a
+// correction never takes the balance below 0.
+func TestSmsCreditsAPI(t *testing.T) {
+	c := notifyController(t, newNotifyHook(t))
+	ctx := context.Background()
+	admin := notifyClientFor(t, c, c.AdminToken)
+	tech := notifyClientFor(t, c, c.Principal(t, "alice", managev1.Role_ROLE_TECHNICIAN, ""))
+	viewer := notifyClientFor(t, c, c.Principal(t, "vic", managev1.Role_ROLE_CLIENT_VIEWER, "acme"))
+	if _, err := tech.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "acme", Delta: 10}); code(err) != codes.PermissionDenied {
+		t.Fatalf("technician adds: %v", err)
+	}
+	r, err := admin.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "acme", Delta: 100, Note: "pack of 100"})
+	if err != nil || r.GetBalance() != 100 || r.GetLowThreshold() != notify.DefaultLowThreshold {
+		t.Fatalf("add: %v %v", r, err)
+	}
+	if r, err = admin.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "acme", Delta: -500, Note: "oops"}); err != nil || r.GetBalance() != 0 {
+		t.Fatalf("correction: %v %v", r, err)
+	}
+	if _, err := admin.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "nope", Delta: 1}); code(err) != codes.NotFound {
+		t.Fatalf("unknown tenant: %v", err)
+	}
+	got, err := viewer.GetSmsCredits(ctx, &managev1.GetSmsCreditsRequest{Tenant: "acme"})
+	if err != nil || len(got.GetChanges()) != 2 || got.GetChanges()[0].GetBy() != "admin" || got.GetChanges()[1].GetDelta() != -500 {
+		t.Fatalf("viewer reads: %v %v", got, err)
+	}
+	if _, err := viewer.GetSmsCredits(ctx, &managev1.GetSmsCreditsRequest{Tenant: "beta"}); code(err) != codes.NotFound {
+		t.Fatalf("viewer reads beta: %v", err)
+	}
+}
