@@ -1,6 +1,11 @@
 package schema
 
 import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
 )
@@ -67,4 +72,57 @@ func DeleteCheck(tx store.Tx, id string) error {
 		}
 	}
 	return deletePrefix(tx, histAgentPrefix(checkResPrefix, id))
+}
+
+// errCheckScanDone ends a scan of check results early; it never leaves
+// this file.
+var errCheckScanDone = errors.New("schema: check results scan done")
+
+// VisitCheckResults calls fn with each of a check's results that started
+// at or after sinceUnix, oldest first, decoding one at a time so a long
+// history is never held in memory at once. fn must not keep the record
+// past its return unless it owns it (each call gets a new record).
+func VisitCheckResults(tx store.Tx, checkID string, sinceUnix int64, fn func(*storev1.CheckResultRecord) error) error {
+	return scanFrom(tx, histAgentPrefix(checkResPrefix, checkID), histTime(sinceUnix), func(key string, v []byte) error {
+		r := &storev1.CheckResultRecord{}
+		if err := proto.Unmarshal(v, r); err != nil {
+			return fmt.Errorf("schema: decode %s: %w", key, err)
+		}
+		return fn(r)
+	})
+}
+
+// DeleteCheckResultsBatch deletes at most limit of a check's results that
+// started before cutoffUnix, oldest first, and returns how many it
+// deleted: retention calls it until it deletes fewer than limit, one
+// transaction per batch, so no transaction grows with the history.
+func DeleteCheckResultsBatch(tx store.Tx, checkID string, cutoffUnix int64, limit int) (int, error) {
+	base := histAgentPrefix(checkResPrefix, checkID)
+	cutoff := histTime(cutoffUnix)
+	n := 0
+	err := tx.Scan(base, func(key string, _ []byte) error {
+		if n >= limit || key[len(base):] >= cutoff {
+			return errCheckScanDone
+		}
+		n++
+		return tx.Delete(key)
+	})
+	if errors.Is(err, errCheckScanDone) {
+		err = nil
+	}
+	return n, err
+}
+
+// CountChecks returns how many checks each tenant has.
+func CountChecks(tx store.Tx) (map[string]int, error) {
+	out := map[string]int{}
+	err := tx.Scan(checksPrefix, func(key string, v []byte) error {
+		c := &storev1.Check{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			return fmt.Errorf("schema: decode %s: %w", key, err)
+		}
+		out[c.GetTenant()]++
+		return nil
+	})
+	return out, err
 }

@@ -7,9 +7,11 @@
 package managev1
 
 import (
+	v1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +22,1671 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// NetCheckInput is a check's definition as a person gives it. Zero values
+// mean the defaults.
+type NetCheckInput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is a display name (default: type and target).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// type is ping, tcp, http or dns.
+	Type v1.CheckType `protobuf:"varint,2,opt,name=type,proto3,enum=vigil.agent.v1.CheckType" json:"type,omitempty"`
+	// target is a host name or IP address; for http an http(s) URL or a bare
+	// host (checked as https://HOST/).
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// port is the TCP port (tcp only): a number or a preset name (http, https,
+	// ftp, pop3, smtp, dns).
+	Port string `protobuf:"bytes,4,opt,name=port,proto3" json:"port,omitempty"`
+	// interval_seconds is the time between runs, 60 to 86400 (0: 300).
+	IntervalSeconds int64 `protobuf:"varint,5,opt,name=interval_seconds,json=intervalSeconds,proto3" json:"interval_seconds,omitempty"`
+	// timeout_ms bounds one run, 1000 to 60000 and below the interval (0:
+	// 10000).
+	TimeoutMs uint32 `protobuf:"varint,6,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// vantages are where the check runs from: "controller" or "agent:<id>" of
+	// an agent of the same tenant; at most 10 (empty: the controller).
+	Vantages []string `protobuf:"bytes,7,rep,name=vantages,proto3" json:"vantages,omitempty"`
+	// contacts are contact ids of the same tenant (empty: the tenant's
+	// default contacts).
+	Contacts []string `protobuf:"bytes,8,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// http_status lists the accepted HTTP status codes (empty: 2xx and 3xx).
+	HttpStatus []uint32 `protobuf:"varint,9,rep,packed,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
+	// http_keyword must appear in the body (http).
+	HttpKeyword string `protobuf:"bytes,10,opt,name=http_keyword,json=httpKeyword,proto3" json:"http_keyword,omitempty"`
+	// http_min_cert_days makes an HTTPS run NG below this many days of
+	// certificate validity.
+	HttpMinCertDays uint32 `protobuf:"varint,11,opt,name=http_min_cert_days,json=httpMinCertDays,proto3" json:"http_min_cert_days,omitempty"`
+	// dns_server is the server a dns check asks, host[:port] (empty: the
+	// system resolver).
+	DnsServer string `protobuf:"bytes,12,opt,name=dns_server,json=dnsServer,proto3" json:"dns_server,omitempty"`
+	// dns_record_type is A, AAAA, CNAME, MX, TXT or NS (empty: A).
+	DnsRecordType string `protobuf:"bytes,13,opt,name=dns_record_type,json=dnsRecordType,proto3" json:"dns_record_type,omitempty"`
+	// ping_count is how many echo requests a ping check sends, 1 to 10 (0: 3).
+	PingCount uint32 `protobuf:"varint,14,opt,name=ping_count,json=pingCount,proto3" json:"ping_count,omitempty"`
+	// retention_days keeps this check's results longer or shorter than the
+	// controller's default, 1 to 90 (0: the default).
+	RetentionDays uint32 `protobuf:"varint,15,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetCheckInput) Reset() {
+	*x = NetCheckInput{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckInput) ProtoMessage() {}
+
+func (x *NetCheckInput) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckInput.ProtoReflect.Descriptor instead.
+func (*NetCheckInput) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *NetCheckInput) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetType() v1.CheckType {
+	if x != nil {
+		return x.Type
+	}
+	return v1.CheckType(0)
+}
+
+func (x *NetCheckInput) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetIntervalSeconds() int64 {
+	if x != nil {
+		return x.IntervalSeconds
+	}
+	return 0
+}
+
+func (x *NetCheckInput) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *NetCheckInput) GetVantages() []string {
+	if x != nil {
+		return x.Vantages
+	}
+	return nil
+}
+
+func (x *NetCheckInput) GetContacts() []string {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *NetCheckInput) GetHttpStatus() []uint32 {
+	if x != nil {
+		return x.HttpStatus
+	}
+	return nil
+}
+
+func (x *NetCheckInput) GetHttpKeyword() string {
+	if x != nil {
+		return x.HttpKeyword
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetHttpMinCertDays() uint32 {
+	if x != nil {
+		return x.HttpMinCertDays
+	}
+	return 0
+}
+
+func (x *NetCheckInput) GetDnsServer() string {
+	if x != nil {
+		return x.DnsServer
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetDnsRecordType() string {
+	if x != nil {
+		return x.DnsRecordType
+	}
+	return ""
+}
+
+func (x *NetCheckInput) GetPingCount() uint32 {
+	if x != nil {
+		return x.PingCount
+	}
+	return 0
+}
+
+func (x *NetCheckInput) GetRetentionDays() uint32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
+// CreateNetCheckRequest creates a check.
+type CreateNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant owns the check.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// check is the definition.
+	Check         *NetCheckInput `protobuf:"bytes,2,opt,name=check,proto3" json:"check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetCheckRequest) Reset() {
+	*x = CreateNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetCheckRequest) ProtoMessage() {}
+
+func (x *CreateNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*CreateNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateNetCheckRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *CreateNetCheckRequest) GetCheck() *NetCheckInput {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+// UpdateNetCheckRequest replaces a check's definition.
+type UpdateNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// check is the whole new definition.
+	Check         *NetCheckInput `protobuf:"bytes,2,opt,name=check,proto3" json:"check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNetCheckRequest) Reset() {
+	*x = UpdateNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNetCheckRequest) ProtoMessage() {}
+
+func (x *UpdateNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*UpdateNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateNetCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateNetCheckRequest) GetCheck() *NetCheckInput {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+// DeleteNetCheckRequest deletes a check.
+type DeleteNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNetCheckRequest) Reset() {
+	*x = DeleteNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNetCheckRequest) ProtoMessage() {}
+
+func (x *DeleteNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*DeleteNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeleteNetCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteNetCheckResponse confirms a deletion.
+type DeleteNetCheckResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the deleted check.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNetCheckResponse) Reset() {
+	*x = DeleteNetCheckResponse{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNetCheckResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNetCheckResponse) ProtoMessage() {}
+
+func (x *DeleteNetCheckResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNetCheckResponse.ProtoReflect.Descriptor instead.
+func (*DeleteNetCheckResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeleteNetCheckResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ListNetChecksRequest filters the list.
+type ListNetChecksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant, if set, lists only that tenant's checks.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// state, if set, lists only checks in that overall state: down, up,
+	// suspended, unknown or paused.
+	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetChecksRequest) Reset() {
+	*x = ListNetChecksRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetChecksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetChecksRequest) ProtoMessage() {}
+
+func (x *ListNetChecksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetChecksRequest.ProtoReflect.Descriptor instead.
+func (*ListNetChecksRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListNetChecksRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListNetChecksRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+// ListNetChecksResponse is the list and how far behind the checker is.
+type ListNetChecksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// checks are ordered by tenant, then name.
+	Checks []*NetCheck `protobuf:"bytes,1,rep,name=checks,proto3" json:"checks,omitempty"`
+	// backlog counts the checks due now that wait for a free worker.
+	Backlog uint32 `protobuf:"varint,2,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	// workers is the size of the checker's pool.
+	Workers       uint32 `protobuf:"varint,3,opt,name=workers,proto3" json:"workers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetChecksResponse) Reset() {
+	*x = ListNetChecksResponse{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetChecksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetChecksResponse) ProtoMessage() {}
+
+func (x *ListNetChecksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetChecksResponse.ProtoReflect.Descriptor instead.
+func (*ListNetChecksResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListNetChecksResponse) GetChecks() []*NetCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+func (x *ListNetChecksResponse) GetBacklog() uint32 {
+	if x != nil {
+		return x.Backlog
+	}
+	return 0
+}
+
+func (x *ListNetChecksResponse) GetWorkers() uint32 {
+	if x != nil {
+		return x.Workers
+	}
+	return 0
+}
+
+// GetNetCheckRequest names a check.
+type GetNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNetCheckRequest) Reset() {
+	*x = GetNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNetCheckRequest) ProtoMessage() {}
+
+func (x *GetNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*GetNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetNetCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// PauseNetCheckRequest names a check.
+type PauseNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseNetCheckRequest) Reset() {
+	*x = PauseNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseNetCheckRequest) ProtoMessage() {}
+
+func (x *PauseNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*PauseNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PauseNetCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ResumeNetCheckRequest names a check.
+type ResumeNetCheckRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeNetCheckRequest) Reset() {
+	*x = ResumeNetCheckRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeNetCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeNetCheckRequest) ProtoMessage() {}
+
+func (x *ResumeNetCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeNetCheckRequest.ProtoReflect.Descriptor instead.
+func (*ResumeNetCheckRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResumeNetCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// NetCheck is a check's definition and its current state.
+type NetCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is "ck-...".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant owns the check.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// name is the display name.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// spec is what is probed and how.
+	Spec *v1.CheckSpec `protobuf:"bytes,4,opt,name=spec,proto3" json:"spec,omitempty"`
+	// interval_seconds is the configured time between runs.
+	IntervalSeconds int64 `protobuf:"varint,5,opt,name=interval_seconds,json=intervalSeconds,proto3" json:"interval_seconds,omitempty"`
+	// vantages are where the check runs from.
+	Vantages []string `protobuf:"bytes,6,rep,name=vantages,proto3" json:"vantages,omitempty"`
+	// contacts are notified (empty: the tenant's defaults).
+	Contacts []string `protobuf:"bytes,7,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// paused is set by check pause.
+	Paused bool `protobuf:"varint,8,opt,name=paused,proto3" json:"paused,omitempty"`
+	// created_unix and created_by record the creation.
+	CreatedUnix int64  `protobuf:"varint,9,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	CreatedBy   string `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// retention_days is how long results are kept (the effective value).
+	RetentionDays uint32 `protobuf:"varint,11,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
+	// state is the overall state: down (some vantage sees the target down),
+	// up, suspended (every vantage suspended), unknown or paused.
+	State string `protobuf:"bytes,12,opt,name=state,proto3" json:"state,omitempty"`
+	// vantage_states is each vantage's view, in the order of vantages.
+	VantageStates []*NetCheckVantage `protobuf:"bytes,13,rep,name=vantage_states,json=vantageStates,proto3" json:"vantage_states,omitempty"`
+	// stretch is how far behind the check runs.
+	Stretch *NetCheckStretch `protobuf:"bytes,14,opt,name=stretch,proto3" json:"stretch,omitempty"`
+	// last_run_unix_ms is when the last run started (0: never ran).
+	LastRunUnixMs int64 `protobuf:"varint,15,opt,name=last_run_unix_ms,json=lastRunUnixMs,proto3" json:"last_run_unix_ms,omitempty"`
+	// own_retention_days is the check's own retention (0: the controller's
+	// default, which retention_days then shows).
+	OwnRetentionDays uint32 `protobuf:"varint,16,opt,name=own_retention_days,json=ownRetentionDays,proto3" json:"own_retention_days,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *NetCheck) Reset() {
+	*x = NetCheck{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheck) ProtoMessage() {}
+
+func (x *NetCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheck.ProtoReflect.Descriptor instead.
+func (*NetCheck) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NetCheck) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NetCheck) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *NetCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetCheck) GetSpec() *v1.CheckSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *NetCheck) GetIntervalSeconds() int64 {
+	if x != nil {
+		return x.IntervalSeconds
+	}
+	return 0
+}
+
+func (x *NetCheck) GetVantages() []string {
+	if x != nil {
+		return x.Vantages
+	}
+	return nil
+}
+
+func (x *NetCheck) GetContacts() []string {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *NetCheck) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *NetCheck) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *NetCheck) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *NetCheck) GetRetentionDays() uint32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
+func (x *NetCheck) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *NetCheck) GetVantageStates() []*NetCheckVantage {
+	if x != nil {
+		return x.VantageStates
+	}
+	return nil
+}
+
+func (x *NetCheck) GetStretch() *NetCheckStretch {
+	if x != nil {
+		return x.Stretch
+	}
+	return nil
+}
+
+func (x *NetCheck) GetLastRunUnixMs() int64 {
+	if x != nil {
+		return x.LastRunUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheck) GetOwnRetentionDays() uint32 {
+	if x != nil {
+		return x.OwnRetentionDays
+	}
+	return 0
+}
+
+// NetCheckVantage is one vantage point's view of the target.
+type NetCheckVantage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// vantage is "controller" or "agent:<id>".
+	Vantage string `protobuf:"bytes,1,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	// state is unknown, up or down.
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// suspended is set after consecutive ERR results.
+	Suspended bool `protobuf:"varint,3,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	// suspended_unix_ms is when it suspended itself.
+	SuspendedUnixMs int64 `protobuf:"varint,4,opt,name=suspended_unix_ms,json=suspendedUnixMs,proto3" json:"suspended_unix_ms,omitempty"`
+	// since_unix_ms is when the state was established.
+	SinceUnixMs int64 `protobuf:"varint,5,opt,name=since_unix_ms,json=sinceUnixMs,proto3" json:"since_unix_ms,omitempty"`
+	// last_status, last_unix_ms and last_detail are the last result.
+	LastStatus v1.CheckStatus `protobuf:"varint,6,opt,name=last_status,json=lastStatus,proto3,enum=vigil.agent.v1.CheckStatus" json:"last_status,omitempty"`
+	LastUnixMs int64          `protobuf:"varint,7,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
+	LastDetail string         `protobuf:"bytes,8,opt,name=last_detail,json=lastDetail,proto3" json:"last_detail,omitempty"`
+	// consecutive_errors counts the ERR results in a row so far.
+	ConsecutiveErrors uint32 `protobuf:"varint,9,opt,name=consecutive_errors,json=consecutiveErrors,proto3" json:"consecutive_errors,omitempty"`
+	// pending counts the results disagreeing with the state so far.
+	Pending uint32 `protobuf:"varint,10,opt,name=pending,proto3" json:"pending,omitempty"`
+	// unavailable_since_unix_ms is set while the vantage cannot run the check
+	// (an agent offline); unavailable_reason says why.
+	UnavailableSinceUnixMs int64  `protobuf:"varint,11,opt,name=unavailable_since_unix_ms,json=unavailableSinceUnixMs,proto3" json:"unavailable_since_unix_ms,omitempty"`
+	UnavailableReason      string `protobuf:"bytes,12,opt,name=unavailable_reason,json=unavailableReason,proto3" json:"unavailable_reason,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *NetCheckVantage) Reset() {
+	*x = NetCheckVantage{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckVantage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckVantage) ProtoMessage() {}
+
+func (x *NetCheckVantage) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckVantage.ProtoReflect.Descriptor instead.
+func (*NetCheckVantage) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *NetCheckVantage) GetVantage() string {
+	if x != nil {
+		return x.Vantage
+	}
+	return ""
+}
+
+func (x *NetCheckVantage) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *NetCheckVantage) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
+func (x *NetCheckVantage) GetSuspendedUnixMs() int64 {
+	if x != nil {
+		return x.SuspendedUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetSinceUnixMs() int64 {
+	if x != nil {
+		return x.SinceUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetLastStatus() v1.CheckStatus {
+	if x != nil {
+		return x.LastStatus
+	}
+	return v1.CheckStatus(0)
+}
+
+func (x *NetCheckVantage) GetLastUnixMs() int64 {
+	if x != nil {
+		return x.LastUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetLastDetail() string {
+	if x != nil {
+		return x.LastDetail
+	}
+	return ""
+}
+
+func (x *NetCheckVantage) GetConsecutiveErrors() uint32 {
+	if x != nil {
+		return x.ConsecutiveErrors
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetUnavailableSinceUnixMs() int64 {
+	if x != nil {
+		return x.UnavailableSinceUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheckVantage) GetUnavailableReason() string {
+	if x != nil {
+		return x.UnavailableReason
+	}
+	return ""
+}
+
+// NetCheckStretch is how far behind a check's last run was.
+type NetCheckStretch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// effective_ms is the time between the last two starts (0 until it ran
+	// twice).
+	EffectiveMs int64 `protobuf:"varint,1,opt,name=effective_ms,json=effectiveMs,proto3" json:"effective_ms,omitempty"`
+	// ratio is effective over the interval (1: on time).
+	Ratio float64 `protobuf:"fixed64,2,opt,name=ratio,proto3" json:"ratio,omitempty"`
+	// late_ms is how long after its slot the last run started.
+	LateMs int64 `protobuf:"varint,3,opt,name=late_ms,json=lateMs,proto3" json:"late_ms,omitempty"`
+	// behind is set when the effective interval is longer than configured.
+	Behind        bool `protobuf:"varint,4,opt,name=behind,proto3" json:"behind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetCheckStretch) Reset() {
+	*x = NetCheckStretch{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckStretch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckStretch) ProtoMessage() {}
+
+func (x *NetCheckStretch) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckStretch.ProtoReflect.Descriptor instead.
+func (*NetCheckStretch) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *NetCheckStretch) GetEffectiveMs() int64 {
+	if x != nil {
+		return x.EffectiveMs
+	}
+	return 0
+}
+
+func (x *NetCheckStretch) GetRatio() float64 {
+	if x != nil {
+		return x.Ratio
+	}
+	return 0
+}
+
+func (x *NetCheckStretch) GetLateMs() int64 {
+	if x != nil {
+		return x.LateMs
+	}
+	return 0
+}
+
+func (x *NetCheckStretch) GetBehind() bool {
+	if x != nil {
+		return x.Behind
+	}
+	return false
+}
+
+// NetCheckDetail is a check and its latest results.
+type NetCheckDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// check is the definition and state.
+	Check *NetCheck `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	// recent are the latest results, oldest first.
+	Recent        []*NetCheckResult `protobuf:"bytes,2,rep,name=recent,proto3" json:"recent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetCheckDetail) Reset() {
+	*x = NetCheckDetail{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckDetail) ProtoMessage() {}
+
+func (x *NetCheckDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckDetail.ProtoReflect.Descriptor instead.
+func (*NetCheckDetail) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *NetCheckDetail) GetCheck() *NetCheck {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+func (x *NetCheckDetail) GetRecent() []*NetCheckResult {
+	if x != nil {
+		return x.Recent
+	}
+	return nil
+}
+
+// NetCheckResult is one run from one vantage.
+type NetCheckResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// vantage is where it ran from.
+	Vantage string `protobuf:"bytes,1,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	// status is OK, NG, WR or ERR.
+	Status v1.CheckStatus `protobuf:"varint,2,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
+	// start_unix_ms is when the run started.
+	StartUnixMs int64 `protobuf:"varint,3,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	// latency_us is the time to the reply.
+	LatencyUs int64 `protobuf:"varint,4,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	// detail is one line about what was seen.
+	Detail string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	// cert_days_left is the HTTPS certificate's remaining validity, when
+	// has_cert_days is set.
+	CertDaysLeft  int32 `protobuf:"varint,6,opt,name=cert_days_left,json=certDaysLeft,proto3" json:"cert_days_left,omitempty"`
+	HasCertDays   bool  `protobuf:"varint,7,opt,name=has_cert_days,json=hasCertDays,proto3" json:"has_cert_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetCheckResult) Reset() {
+	*x = NetCheckResult{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckResult) ProtoMessage() {}
+
+func (x *NetCheckResult) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckResult.ProtoReflect.Descriptor instead.
+func (*NetCheckResult) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NetCheckResult) GetVantage() string {
+	if x != nil {
+		return x.Vantage
+	}
+	return ""
+}
+
+func (x *NetCheckResult) GetStatus() v1.CheckStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.CheckStatus(0)
+}
+
+func (x *NetCheckResult) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *NetCheckResult) GetLatencyUs() int64 {
+	if x != nil {
+		return x.LatencyUs
+	}
+	return 0
+}
+
+func (x *NetCheckResult) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *NetCheckResult) GetCertDaysLeft() int32 {
+	if x != nil {
+		return x.CertDaysLeft
+	}
+	return 0
+}
+
+func (x *NetCheckResult) GetHasCertDays() bool {
+	if x != nil {
+		return x.HasCertDays
+	}
+	return false
+}
+
+// ListNetCheckHistoryRequest selects a check's results.
+type ListNetCheckHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the check.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// since_unix is the start of the range (0: the retention); it is raised
+	// to the retention.
+	SinceUnix int64 `protobuf:"varint,2,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// vantage, if set, keeps only that vantage's results.
+	Vantage string `protobuf:"bytes,3,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	// limit caps the results (0 or above 50000: 50000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetCheckHistoryRequest) Reset() {
+	*x = ListNetCheckHistoryRequest{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetCheckHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetCheckHistoryRequest) ProtoMessage() {}
+
+func (x *ListNetCheckHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetCheckHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ListNetCheckHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListNetCheckHistoryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListNetCheckHistoryRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *ListNetCheckHistoryRequest) GetVantage() string {
+	if x != nil {
+		return x.Vantage
+	}
+	return ""
+}
+
+func (x *ListNetCheckHistoryRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// NetCheckDay is one UTC day's uptime seen from one vantage.
+type NetCheckDay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// date is the UTC day, YYYY-MM-DD.
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// vantage is where the results came from.
+	Vantage string `protobuf:"bytes,2,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	// uptime_percent is ok / (ok + ng + wr) * 100; ERR results say nothing
+	// about the target and are left out. Meaningless when has_uptime is
+	// false (only ERR that day).
+	UptimePercent float64 `protobuf:"fixed64,3,opt,name=uptime_percent,json=uptimePercent,proto3" json:"uptime_percent,omitempty"`
+	HasUptime     bool    `protobuf:"varint,4,opt,name=has_uptime,json=hasUptime,proto3" json:"has_uptime,omitempty"`
+	// ok, ng, wr and err count the results.
+	Ok            uint32 `protobuf:"varint,5,opt,name=ok,proto3" json:"ok,omitempty"`
+	Ng            uint32 `protobuf:"varint,6,opt,name=ng,proto3" json:"ng,omitempty"`
+	Wr            uint32 `protobuf:"varint,7,opt,name=wr,proto3" json:"wr,omitempty"`
+	Err           uint32 `protobuf:"varint,8,opt,name=err,proto3" json:"err,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetCheckDay) Reset() {
+	*x = NetCheckDay{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetCheckDay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetCheckDay) ProtoMessage() {}
+
+func (x *NetCheckDay) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetCheckDay.ProtoReflect.Descriptor instead.
+func (*NetCheckDay) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *NetCheckDay) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *NetCheckDay) GetVantage() string {
+	if x != nil {
+		return x.Vantage
+	}
+	return ""
+}
+
+func (x *NetCheckDay) GetUptimePercent() float64 {
+	if x != nil {
+		return x.UptimePercent
+	}
+	return 0
+}
+
+func (x *NetCheckDay) GetHasUptime() bool {
+	if x != nil {
+		return x.HasUptime
+	}
+	return false
+}
+
+func (x *NetCheckDay) GetOk() uint32 {
+	if x != nil {
+		return x.Ok
+	}
+	return 0
+}
+
+func (x *NetCheckDay) GetNg() uint32 {
+	if x != nil {
+		return x.Ng
+	}
+	return 0
+}
+
+func (x *NetCheckDay) GetWr() uint32 {
+	if x != nil {
+		return x.Wr
+	}
+	return 0
+}
+
+func (x *NetCheckDay) GetErr() uint32 {
+	if x != nil {
+		return x.Err
+	}
+	return 0
+}
+
+// ListNetCheckHistoryResponse is the results and the daily uptime.
+type ListNetCheckHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// check is the check's id.
+	Check string `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	// since_unix is the effective start of the range.
+	SinceUnix int64 `protobuf:"varint,2,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// results are oldest first, at most the limit.
+	Results []*NetCheckResult `protobuf:"bytes,3,rep,name=results,proto3" json:"results,omitempty"`
+	// truncated is set when more results matched than were returned: the
+	// latest ones are returned.
+	Truncated bool `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// days are ordered by date, then vantage.
+	Days          []*NetCheckDay `protobuf:"bytes,5,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetCheckHistoryResponse) Reset() {
+	*x = ListNetCheckHistoryResponse{}
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetCheckHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetCheckHistoryResponse) ProtoMessage() {}
+
+func (x *ListNetCheckHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_checks_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetCheckHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ListNetCheckHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_checks_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListNetCheckHistoryResponse) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *ListNetCheckHistoryResponse) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *ListNetCheckHistoryResponse) GetResults() []*NetCheckResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *ListNetCheckHistoryResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *ListNetCheckHistoryResponse) GetDays() []*NetCheckDay {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
 var File_vigil_manage_v1_checks_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_checks_proto_rawDesc = "" +
 	"\n" +
-	"\x1cvigil/manage/v1/checks.proto\x12\x0fvigil.manage.v12\x0e\n" +
-	"\fCheckServiceB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x1cvigil/manage/v1/checks.proto\x12\x0fvigil.manage.v1\x1a\x1avigil/agent/v1/agent.proto\"\xfe\x03\n" +
+	"\rNetCheckInput\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x19.vigil.agent.v1.CheckTypeR\x04type\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x12\n" +
+	"\x04port\x18\x04 \x01(\tR\x04port\x12)\n" +
+	"\x10interval_seconds\x18\x05 \x01(\x03R\x0fintervalSeconds\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x06 \x01(\rR\ttimeoutMs\x12\x1a\n" +
+	"\bvantages\x18\a \x03(\tR\bvantages\x12\x1a\n" +
+	"\bcontacts\x18\b \x03(\tR\bcontacts\x12\x1f\n" +
+	"\vhttp_status\x18\t \x03(\rR\n" +
+	"httpStatus\x12!\n" +
+	"\fhttp_keyword\x18\n" +
+	" \x01(\tR\vhttpKeyword\x12+\n" +
+	"\x12http_min_cert_days\x18\v \x01(\rR\x0fhttpMinCertDays\x12\x1d\n" +
+	"\n" +
+	"dns_server\x18\f \x01(\tR\tdnsServer\x12&\n" +
+	"\x0fdns_record_type\x18\r \x01(\tR\rdnsRecordType\x12\x1d\n" +
+	"\n" +
+	"ping_count\x18\x0e \x01(\rR\tpingCount\x12%\n" +
+	"\x0eretention_days\x18\x0f \x01(\rR\rretentionDays\"e\n" +
+	"\x15CreateNetCheckRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x124\n" +
+	"\x05check\x18\x02 \x01(\v2\x1e.vigil.manage.v1.NetCheckInputR\x05check\"]\n" +
+	"\x15UpdateNetCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x05check\x18\x02 \x01(\v2\x1e.vigil.manage.v1.NetCheckInputR\x05check\"'\n" +
+	"\x15DeleteNetCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"(\n" +
+	"\x16DeleteNetCheckResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
+	"\x14ListNetChecksRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\"~\n" +
+	"\x15ListNetChecksResponse\x121\n" +
+	"\x06checks\x18\x01 \x03(\v2\x19.vigil.manage.v1.NetCheckR\x06checks\x12\x18\n" +
+	"\abacklog\x18\x02 \x01(\rR\abacklog\x12\x18\n" +
+	"\aworkers\x18\x03 \x01(\rR\aworkers\"$\n" +
+	"\x12GetNetCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"&\n" +
+	"\x14PauseNetCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"'\n" +
+	"\x15ResumeNetCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xcb\x04\n" +
+	"\bNetCheck\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12-\n" +
+	"\x04spec\x18\x04 \x01(\v2\x19.vigil.agent.v1.CheckSpecR\x04spec\x12)\n" +
+	"\x10interval_seconds\x18\x05 \x01(\x03R\x0fintervalSeconds\x12\x1a\n" +
+	"\bvantages\x18\x06 \x03(\tR\bvantages\x12\x1a\n" +
+	"\bcontacts\x18\a \x03(\tR\bcontacts\x12\x16\n" +
+	"\x06paused\x18\b \x01(\bR\x06paused\x12!\n" +
+	"\fcreated_unix\x18\t \x01(\x03R\vcreatedUnix\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\n" +
+	" \x01(\tR\tcreatedBy\x12%\n" +
+	"\x0eretention_days\x18\v \x01(\rR\rretentionDays\x12\x14\n" +
+	"\x05state\x18\f \x01(\tR\x05state\x12G\n" +
+	"\x0evantage_states\x18\r \x03(\v2 .vigil.manage.v1.NetCheckVantageR\rvantageStates\x12:\n" +
+	"\astretch\x18\x0e \x01(\v2 .vigil.manage.v1.NetCheckStretchR\astretch\x12'\n" +
+	"\x10last_run_unix_ms\x18\x0f \x01(\x03R\rlastRunUnixMs\x12,\n" +
+	"\x12own_retention_days\x18\x10 \x01(\rR\x10ownRetentionDays\"\xe3\x03\n" +
+	"\x0fNetCheckVantage\x12\x18\n" +
+	"\avantage\x18\x01 \x01(\tR\avantage\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1c\n" +
+	"\tsuspended\x18\x03 \x01(\bR\tsuspended\x12*\n" +
+	"\x11suspended_unix_ms\x18\x04 \x01(\x03R\x0fsuspendedUnixMs\x12\"\n" +
+	"\rsince_unix_ms\x18\x05 \x01(\x03R\vsinceUnixMs\x12<\n" +
+	"\vlast_status\x18\x06 \x01(\x0e2\x1b.vigil.agent.v1.CheckStatusR\n" +
+	"lastStatus\x12 \n" +
+	"\flast_unix_ms\x18\a \x01(\x03R\n" +
+	"lastUnixMs\x12\x1f\n" +
+	"\vlast_detail\x18\b \x01(\tR\n" +
+	"lastDetail\x12-\n" +
+	"\x12consecutive_errors\x18\t \x01(\rR\x11consecutiveErrors\x12\x18\n" +
+	"\apending\x18\n" +
+	" \x01(\rR\apending\x129\n" +
+	"\x19unavailable_since_unix_ms\x18\v \x01(\x03R\x16unavailableSinceUnixMs\x12-\n" +
+	"\x12unavailable_reason\x18\f \x01(\tR\x11unavailableReason\"{\n" +
+	"\x0fNetCheckStretch\x12!\n" +
+	"\feffective_ms\x18\x01 \x01(\x03R\veffectiveMs\x12\x14\n" +
+	"\x05ratio\x18\x02 \x01(\x01R\x05ratio\x12\x17\n" +
+	"\alate_ms\x18\x03 \x01(\x03R\x06lateMs\x12\x16\n" +
+	"\x06behind\x18\x04 \x01(\bR\x06behind\"z\n" +
+	"\x0eNetCheckDetail\x12/\n" +
+	"\x05check\x18\x01 \x01(\v2\x19.vigil.manage.v1.NetCheckR\x05check\x127\n" +
+	"\x06recent\x18\x02 \x03(\v2\x1f.vigil.manage.v1.NetCheckResultR\x06recent\"\x84\x02\n" +
+	"\x0eNetCheckResult\x12\x18\n" +
+	"\avantage\x18\x01 \x01(\tR\avantage\x123\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1b.vigil.agent.v1.CheckStatusR\x06status\x12\"\n" +
+	"\rstart_unix_ms\x18\x03 \x01(\x03R\vstartUnixMs\x12\x1d\n" +
+	"\n" +
+	"latency_us\x18\x04 \x01(\x03R\tlatencyUs\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12$\n" +
+	"\x0ecert_days_left\x18\x06 \x01(\x05R\fcertDaysLeft\x12\"\n" +
+	"\rhas_cert_days\x18\a \x01(\bR\vhasCertDays\"{\n" +
+	"\x1aListNetCheckHistoryRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x02 \x01(\x03R\tsinceUnix\x12\x18\n" +
+	"\avantage\x18\x03 \x01(\tR\avantage\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xc3\x01\n" +
+	"\vNetCheckDay\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12\x18\n" +
+	"\avantage\x18\x02 \x01(\tR\avantage\x12%\n" +
+	"\x0euptime_percent\x18\x03 \x01(\x01R\ruptimePercent\x12\x1d\n" +
+	"\n" +
+	"has_uptime\x18\x04 \x01(\bR\thasUptime\x12\x0e\n" +
+	"\x02ok\x18\x05 \x01(\rR\x02ok\x12\x0e\n" +
+	"\x02ng\x18\x06 \x01(\rR\x02ng\x12\x0e\n" +
+	"\x02wr\x18\a \x01(\rR\x02wr\x12\x10\n" +
+	"\x03err\x18\b \x01(\rR\x03err\"\xdd\x01\n" +
+	"\x1bListNetCheckHistoryResponse\x12\x14\n" +
+	"\x05check\x18\x01 \x01(\tR\x05check\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x02 \x01(\x03R\tsinceUnix\x129\n" +
+	"\aresults\x18\x03 \x03(\v2\x1f.vigil.manage.v1.NetCheckResultR\aresults\x12\x1c\n" +
+	"\ttruncated\x18\x04 \x01(\bR\ttruncated\x120\n" +
+	"\x04days\x18\x05 \x03(\v2\x1c.vigil.manage.v1.NetCheckDayR\x04days2\xea\x05\n" +
+	"\fCheckService\x12S\n" +
+	"\x0eCreateNetCheck\x12&.vigil.manage.v1.CreateNetCheckRequest\x1a\x19.vigil.manage.v1.NetCheck\x12S\n" +
+	"\x0eUpdateNetCheck\x12&.vigil.manage.v1.UpdateNetCheckRequest\x1a\x19.vigil.manage.v1.NetCheck\x12a\n" +
+	"\x0eDeleteNetCheck\x12&.vigil.manage.v1.DeleteNetCheckRequest\x1a'.vigil.manage.v1.DeleteNetCheckResponse\x12^\n" +
+	"\rListNetChecks\x12%.vigil.manage.v1.ListNetChecksRequest\x1a&.vigil.manage.v1.ListNetChecksResponse\x12S\n" +
+	"\vGetNetCheck\x12#.vigil.manage.v1.GetNetCheckRequest\x1a\x1f.vigil.manage.v1.NetCheckDetail\x12Q\n" +
+	"\rPauseNetCheck\x12%.vigil.manage.v1.PauseNetCheckRequest\x1a\x19.vigil.manage.v1.NetCheck\x12S\n" +
+	"\x0eResumeNetCheck\x12&.vigil.manage.v1.ResumeNetCheckRequest\x1a\x19.vigil.manage.v1.NetCheck\x12p\n" +
+	"\x13ListNetCheckHistory\x12+.vigil.manage.v1.ListNetCheckHistoryRequest\x1a,.vigil.manage.v1.ListNetCheckHistoryResponseB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
-var file_vigil_manage_v1_checks_proto_goTypes = []any{}
+var (
+	file_vigil_manage_v1_checks_proto_rawDescOnce sync.Once
+	file_vigil_manage_v1_checks_proto_rawDescData []byte
+)
+
+func file_vigil_manage_v1_checks_proto_rawDescGZIP() []byte {
+	file_vigil_manage_v1_checks_proto_rawDescOnce.Do(func() {
+		file_vigil_manage_v1_checks_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_checks_proto_rawDesc), len(file_vigil_manage_v1_checks_proto_rawDesc)))
+	})
+	return file_vigil_manage_v1_checks_proto_rawDescData
+}
+
+var file_vigil_manage_v1_checks_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_vigil_manage_v1_checks_proto_goTypes = []any{
+	(*NetCheckInput)(nil),               // 0: vigil.manage.v1.NetCheckInput
+	(*CreateNetCheckRequest)(nil),       // 1: vigil.manage.v1.CreateNetCheckRequest
+	(*UpdateNetCheckRequest)(nil),       // 2: vigil.manage.v1.UpdateNetCheckRequest
+	(*DeleteNetCheckRequest)(nil),       // 3: vigil.manage.v1.DeleteNetCheckRequest
+	(*DeleteNetCheckResponse)(nil),      // 4: vigil.manage.v1.DeleteNetCheckResponse
+	(*ListNetChecksRequest)(nil),        // 5: vigil.manage.v1.ListNetChecksRequest
+	(*ListNetChecksResponse)(nil),       // 6: vigil.manage.v1.ListNetChecksResponse
+	(*GetNetCheckRequest)(nil),          // 7: vigil.manage.v1.GetNetCheckRequest
+	(*PauseNetCheckRequest)(nil),        // 8: vigil.manage.v1.PauseNetCheckRequest
+	(*ResumeNetCheckRequest)(nil),       // 9: vigil.manage.v1.ResumeNetCheckRequest
+	(*NetCheck)(nil),                    // 10: vigil.manage.v1.NetCheck
+	(*NetCheckVantage)(nil),             // 11: vigil.manage.v1.NetCheckVantage
+	(*NetCheckStretch)(nil),             // 12: vigil.manage.v1.NetCheckStretch
+	(*NetCheckDetail)(nil),              // 13: vigil.manage.v1.NetCheckDetail
+	(*NetCheckResult)(nil),              // 14: vigil.manage.v1.NetCheckResult
+	(*ListNetCheckHistoryRequest)(nil),  // 15: vigil.manage.v1.ListNetCheckHistoryRequest
+	(*NetCheckDay)(nil),                 // 16: vigil.manage.v1.NetCheckDay
+	(*ListNetCheckHistoryResponse)(nil), // 17: vigil.manage.v1.ListNetCheckHistoryResponse
+	(v1.CheckType)(0),                   // 18: vigil.agent.v1.CheckType
+	(*v1.CheckSpec)(nil),                // 19: vigil.agent.v1.CheckSpec
+	(v1.CheckStatus)(0),                 // 20: vigil.agent.v1.CheckStatus
+}
 var file_vigil_manage_v1_checks_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	18, // 0: vigil.manage.v1.NetCheckInput.type:type_name -> vigil.agent.v1.CheckType
+	0,  // 1: vigil.manage.v1.CreateNetCheckRequest.check:type_name -> vigil.manage.v1.NetCheckInput
+	0,  // 2: vigil.manage.v1.UpdateNetCheckRequest.check:type_name -> vigil.manage.v1.NetCheckInput
+	10, // 3: vigil.manage.v1.ListNetChecksResponse.checks:type_name -> vigil.manage.v1.NetCheck
+	19, // 4: vigil.manage.v1.NetCheck.spec:type_name -> vigil.agent.v1.CheckSpec
+	11, // 5: vigil.manage.v1.NetCheck.vantage_states:type_name -> vigil.manage.v1.NetCheckVantage
+	12, // 6: vigil.manage.v1.NetCheck.stretch:type_name -> vigil.manage.v1.NetCheckStretch
+	20, // 7: vigil.manage.v1.NetCheckVantage.last_status:type_name -> vigil.agent.v1.CheckStatus
+	10, // 8: vigil.manage.v1.NetCheckDetail.check:type_name -> vigil.manage.v1.NetCheck
+	14, // 9: vigil.manage.v1.NetCheckDetail.recent:type_name -> vigil.manage.v1.NetCheckResult
+	20, // 10: vigil.manage.v1.NetCheckResult.status:type_name -> vigil.agent.v1.CheckStatus
+	14, // 11: vigil.manage.v1.ListNetCheckHistoryResponse.results:type_name -> vigil.manage.v1.NetCheckResult
+	16, // 12: vigil.manage.v1.ListNetCheckHistoryResponse.days:type_name -> vigil.manage.v1.NetCheckDay
+	1,  // 13: vigil.manage.v1.CheckService.CreateNetCheck:input_type -> vigil.manage.v1.CreateNetCheckRequest
+	2,  // 14: vigil.manage.v1.CheckService.UpdateNetCheck:input_type -> vigil.manage.v1.UpdateNetCheckRequest
+	3,  // 15: vigil.manage.v1.CheckService.DeleteNetCheck:input_type -> vigil.manage.v1.DeleteNetCheckRequest
+	5,  // 16: vigil.manage.v1.CheckService.ListNetChecks:input_type -> vigil.manage.v1.ListNetChecksRequest
+	7,  // 17: vigil.manage.v1.CheckService.GetNetCheck:input_type -> vigil.manage.v1.GetNetCheckRequest
+	8,  // 18: vigil.manage.v1.CheckService.PauseNetCheck:input_type -> vigil.manage.v1.PauseNetCheckRequest
+	9,  // 19: vigil.manage.v1.CheckService.ResumeNetCheck:input_type -> vigil.manage.v1.ResumeNetCheckRequest
+	15, // 20: vigil.manage.v1.CheckService.ListNetCheckHistory:input_type -> vigil.manage.v1.ListNetCheckHistoryRequest
+	10, // 21: vigil.manage.v1.CheckService.CreateNetCheck:output_type -> vigil.manage.v1.NetCheck
+	10, // 22: vigil.manage.v1.CheckService.UpdateNetCheck:output_type -> vigil.manage.v1.NetCheck
+	4,  // 23: vigil.manage.v1.CheckService.DeleteNetCheck:output_type -> vigil.manage.v1.DeleteNetCheckResponse
+	6,  // 24: vigil.manage.v1.CheckService.ListNetChecks:output_type -> vigil.manage.v1.ListNetChecksResponse
+	13, // 25: vigil.manage.v1.CheckService.GetNetCheck:output_type -> vigil.manage.v1.NetCheckDetail
+	10, // 26: vigil.manage.v1.CheckService.PauseNetCheck:output_type -> vigil.manage.v1.NetCheck
+	10, // 27: vigil.manage.v1.CheckService.ResumeNetCheck:output_type -> vigil.manage.v1.NetCheck
+	17, // 28: vigil.manage.v1.CheckService.ListNetCheckHistory:output_type -> vigil.manage.v1.ListNetCheckHistoryResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_checks_proto_init() }
@@ -47,12 +1700,13 @@ func file_vigil_manage_v1_checks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_checks_proto_rawDesc), len(file_vigil_manage_v1_checks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_manage_v1_checks_proto_goTypes,
 		DependencyIndexes: file_vigil_manage_v1_checks_proto_depIdxs,
+		MessageInfos:      file_vigil_manage_v1_checks_proto_msgTypes,
 	}.Build()
 	File_vigil_manage_v1_checks_proto = out.File
 	file_vigil_manage_v1_checks_proto_goTypes = nil

@@ -7,13 +7,27 @@
 package managev1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
+
+const (
+	CheckService_CreateNetCheck_FullMethodName      = "/vigil.manage.v1.CheckService/CreateNetCheck"
+	CheckService_UpdateNetCheck_FullMethodName      = "/vigil.manage.v1.CheckService/UpdateNetCheck"
+	CheckService_DeleteNetCheck_FullMethodName      = "/vigil.manage.v1.CheckService/DeleteNetCheck"
+	CheckService_ListNetChecks_FullMethodName       = "/vigil.manage.v1.CheckService/ListNetChecks"
+	CheckService_GetNetCheck_FullMethodName         = "/vigil.manage.v1.CheckService/GetNetCheck"
+	CheckService_PauseNetCheck_FullMethodName       = "/vigil.manage.v1.CheckService/PauseNetCheck"
+	CheckService_ResumeNetCheck_FullMethodName      = "/vigil.manage.v1.CheckService/ResumeNetCheck"
+	CheckService_ListNetCheckHistory_FullMethodName = "/vigil.manage.v1.CheckService/ListNetCheckHistory"
+)
 
 // CheckServiceClient is the client API for CheckService service.
 //
@@ -22,6 +36,26 @@ const _ = grpc.SupportPackageIsVersion9
 // CheckService serves network checks and their results (vigilctl check). It is served on the API listener next to
 // ManageService and authorized by the same table.
 type CheckServiceClient interface {
+	// CreateNetCheck defines a check in a tenant; it runs from its next slot.
+	CreateNetCheck(ctx context.Context, in *CreateNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error)
+	// UpdateNetCheck replaces a check's definition (not its tenant).
+	UpdateNetCheck(ctx context.Context, in *UpdateNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error)
+	// DeleteNetCheck deletes a check, its state and its results.
+	DeleteNetCheck(ctx context.Context, in *DeleteNetCheckRequest, opts ...grpc.CallOption) (*DeleteNetCheckResponse, error)
+	// ListNetChecks lists the checks the caller can see, with their state.
+	ListNetChecks(ctx context.Context, in *ListNetChecksRequest, opts ...grpc.CallOption) (*ListNetChecksResponse, error)
+	// GetNetCheck returns one check, its state per vantage and its latest
+	// results.
+	GetNetCheck(ctx context.Context, in *GetNetCheckRequest, opts ...grpc.CallOption) (*NetCheckDetail, error)
+	// PauseNetCheck stops a check from running until it is resumed.
+	PauseNetCheck(ctx context.Context, in *PauseNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error)
+	// ResumeNetCheck unpauses a check, clears its vantages' suspensions and
+	// runs it at once.
+	ResumeNetCheck(ctx context.Context, in *ResumeNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error)
+	// ListNetCheckHistory returns a check's results and its uptime per day and
+	// vantage. Results are capped per call (truncated says so); the days
+	// always cover the whole range.
+	ListNetCheckHistory(ctx context.Context, in *ListNetCheckHistoryRequest, opts ...grpc.CallOption) (*ListNetCheckHistoryResponse, error)
 }
 
 type checkServiceClient struct {
@@ -32,6 +66,86 @@ func NewCheckServiceClient(cc grpc.ClientConnInterface) CheckServiceClient {
 	return &checkServiceClient{cc}
 }
 
+func (c *checkServiceClient) CreateNetCheck(ctx context.Context, in *CreateNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetCheck)
+	err := c.cc.Invoke(ctx, CheckService_CreateNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) UpdateNetCheck(ctx context.Context, in *UpdateNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetCheck)
+	err := c.cc.Invoke(ctx, CheckService_UpdateNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) DeleteNetCheck(ctx context.Context, in *DeleteNetCheckRequest, opts ...grpc.CallOption) (*DeleteNetCheckResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteNetCheckResponse)
+	err := c.cc.Invoke(ctx, CheckService_DeleteNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) ListNetChecks(ctx context.Context, in *ListNetChecksRequest, opts ...grpc.CallOption) (*ListNetChecksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNetChecksResponse)
+	err := c.cc.Invoke(ctx, CheckService_ListNetChecks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) GetNetCheck(ctx context.Context, in *GetNetCheckRequest, opts ...grpc.CallOption) (*NetCheckDetail, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetCheckDetail)
+	err := c.cc.Invoke(ctx, CheckService_GetNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) PauseNetCheck(ctx context.Context, in *PauseNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetCheck)
+	err := c.cc.Invoke(ctx, CheckService_PauseNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) ResumeNetCheck(ctx context.Context, in *ResumeNetCheckRequest, opts ...grpc.CallOption) (*NetCheck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetCheck)
+	err := c.cc.Invoke(ctx, CheckService_ResumeNetCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *checkServiceClient) ListNetCheckHistory(ctx context.Context, in *ListNetCheckHistoryRequest, opts ...grpc.CallOption) (*ListNetCheckHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNetCheckHistoryResponse)
+	err := c.cc.Invoke(ctx, CheckService_ListNetCheckHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CheckServiceServer is the server API for CheckService service.
 // All implementations must embed UnimplementedCheckServiceServer
 // for forward compatibility.
@@ -39,6 +153,26 @@ func NewCheckServiceClient(cc grpc.ClientConnInterface) CheckServiceClient {
 // CheckService serves network checks and their results (vigilctl check). It is served on the API listener next to
 // ManageService and authorized by the same table.
 type CheckServiceServer interface {
+	// CreateNetCheck defines a check in a tenant; it runs from its next slot.
+	CreateNetCheck(context.Context, *CreateNetCheckRequest) (*NetCheck, error)
+	// UpdateNetCheck replaces a check's definition (not its tenant).
+	UpdateNetCheck(context.Context, *UpdateNetCheckRequest) (*NetCheck, error)
+	// DeleteNetCheck deletes a check, its state and its results.
+	DeleteNetCheck(context.Context, *DeleteNetCheckRequest) (*DeleteNetCheckResponse, error)
+	// ListNetChecks lists the checks the caller can see, with their state.
+	ListNetChecks(context.Context, *ListNetChecksRequest) (*ListNetChecksResponse, error)
+	// GetNetCheck returns one check, its state per vantage and its latest
+	// results.
+	GetNetCheck(context.Context, *GetNetCheckRequest) (*NetCheckDetail, error)
+	// PauseNetCheck stops a check from running until it is resumed.
+	PauseNetCheck(context.Context, *PauseNetCheckRequest) (*NetCheck, error)
+	// ResumeNetCheck unpauses a check, clears its vantages' suspensions and
+	// runs it at once.
+	ResumeNetCheck(context.Context, *ResumeNetCheckRequest) (*NetCheck, error)
+	// ListNetCheckHistory returns a check's results and its uptime per day and
+	// vantage. Results are capped per call (truncated says so); the days
+	// always cover the whole range.
+	ListNetCheckHistory(context.Context, *ListNetCheckHistoryRequest) (*ListNetCheckHistoryResponse, error)
 	mustEmbedUnimplementedCheckServiceServer()
 }
 
@@ -49,6 +183,30 @@ type CheckServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedCheckServiceServer struct{}
 
+func (UnimplementedCheckServiceServer) CreateNetCheck(context.Context, *CreateNetCheckRequest) (*NetCheck, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) UpdateNetCheck(context.Context, *UpdateNetCheckRequest) (*NetCheck, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) DeleteNetCheck(context.Context, *DeleteNetCheckRequest) (*DeleteNetCheckResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) ListNetChecks(context.Context, *ListNetChecksRequest) (*ListNetChecksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNetChecks not implemented")
+}
+func (UnimplementedCheckServiceServer) GetNetCheck(context.Context, *GetNetCheckRequest) (*NetCheckDetail, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) PauseNetCheck(context.Context, *PauseNetCheckRequest) (*NetCheck, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) ResumeNetCheck(context.Context, *ResumeNetCheckRequest) (*NetCheck, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeNetCheck not implemented")
+}
+func (UnimplementedCheckServiceServer) ListNetCheckHistory(context.Context, *ListNetCheckHistoryRequest) (*ListNetCheckHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNetCheckHistory not implemented")
+}
 func (UnimplementedCheckServiceServer) mustEmbedUnimplementedCheckServiceServer() {}
 func (UnimplementedCheckServiceServer) testEmbeddedByValue()                      {}
 
@@ -70,13 +228,190 @@ func RegisterCheckServiceServer(s grpc.ServiceRegistrar, srv CheckServiceServer)
 	s.RegisterService(&CheckService_ServiceDesc, srv)
 }
 
+func _CheckService_CreateNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).CreateNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_CreateNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).CreateNetCheck(ctx, req.(*CreateNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_UpdateNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).UpdateNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_UpdateNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).UpdateNetCheck(ctx, req.(*UpdateNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_DeleteNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).DeleteNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_DeleteNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).DeleteNetCheck(ctx, req.(*DeleteNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_ListNetChecks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNetChecksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).ListNetChecks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_ListNetChecks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).ListNetChecks(ctx, req.(*ListNetChecksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_GetNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).GetNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_GetNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).GetNetCheck(ctx, req.(*GetNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_PauseNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).PauseNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_PauseNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).PauseNetCheck(ctx, req.(*PauseNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_ResumeNetCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeNetCheckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).ResumeNetCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_ResumeNetCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).ResumeNetCheck(ctx, req.(*ResumeNetCheckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CheckService_ListNetCheckHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNetCheckHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CheckServiceServer).ListNetCheckHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CheckService_ListNetCheckHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CheckServiceServer).ListNetCheckHistory(ctx, req.(*ListNetCheckHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CheckService_ServiceDesc is the grpc.ServiceDesc for CheckService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var CheckService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "vigil.manage.v1.CheckService",
 	HandlerType: (*CheckServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "vigil/manage/v1/checks.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateNetCheck",
+			Handler:    _CheckService_CreateNetCheck_Handler,
+		},
+		{
+			MethodName: "UpdateNetCheck",
+			Handler:    _CheckService_UpdateNetCheck_Handler,
+		},
+		{
+			MethodName: "DeleteNetCheck",
+			Handler:    _CheckService_DeleteNetCheck_Handler,
+		},
+		{
+			MethodName: "ListNetChecks",
+			Handler:    _CheckService_ListNetChecks_Handler,
+		},
+		{
+			MethodName: "GetNetCheck",
+			Handler:    _CheckService_GetNetCheck_Handler,
+		},
+		{
+			MethodName: "PauseNetCheck",
+			Handler:    _CheckService_PauseNetCheck_Handler,
+		},
+		{
+			MethodName: "ResumeNetCheck",
+			Handler:    _CheckService_ResumeNetCheck_Handler,
+		},
+		{
+			MethodName: "ListNetCheckHistory",
+			Handler:    _CheckService_ListNetCheckHistory_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/manage/v1/checks.proto",
 }

@@ -180,12 +180,15 @@ type CheckResultRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Check string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
 	// vantage is "controller" or "agent:<id>".
-	Vantage       string         `protobuf:"bytes,2,opt,name=vantage,proto3" json:"vantage,omitempty"`
-	Status        v1.CheckStatus `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
-	StartUnixMs   int64          `protobuf:"varint,4,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
-	LatencyUs     int64          `protobuf:"varint,5,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
-	Detail        string         `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
-	CertDaysLeft  int32          `protobuf:"varint,7,opt,name=cert_days_left,json=certDaysLeft,proto3" json:"cert_days_left,omitempty"`
+	Vantage      string         `protobuf:"bytes,2,opt,name=vantage,proto3" json:"vantage,omitempty"`
+	Status       v1.CheckStatus `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.agent.v1.CheckStatus" json:"status,omitempty"`
+	StartUnixMs  int64          `protobuf:"varint,4,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	LatencyUs    int64          `protobuf:"varint,5,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	Detail       string         `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	CertDaysLeft int32          `protobuf:"varint,7,opt,name=cert_days_left,json=certDaysLeft,proto3" json:"cert_days_left,omitempty"`
+	// has_cert_days says cert_days_left is set (an HTTPS run that saw a
+	// certificate; zero days left is a real value).
+	HasCertDays   bool `protobuf:"varint,8,opt,name=has_cert_days,json=hasCertDays,proto3" json:"has_cert_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,12 +272,27 @@ func (x *CheckResultRecord) GetCertDaysLeft() int32 {
 	return 0
 }
 
+func (x *CheckResultRecord) GetHasCertDays() bool {
+	if x != nil {
+		return x.HasCertDays
+	}
+	return false
+}
+
 // CheckState is a check's state machine per vantage point, persisted after
 // every run. Key: checkstate/<check-id>.
 type CheckState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Check         string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
-	Vantages      []*VantageState        `protobuf:"bytes,2,rep,name=vantages,proto3" json:"vantages,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Check    string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	Vantages []*VantageState        `protobuf:"bytes,2,rep,name=vantages,proto3" json:"vantages,omitempty"`
+	// effective_interval_ms is the time between the check's last two starts
+	// (0 until it ran twice); late_ms how long after its slot the last run
+	// started. Together with the interval they are the stretch when the
+	// checker falls behind.
+	EffectiveIntervalMs int64 `protobuf:"varint,3,opt,name=effective_interval_ms,json=effectiveIntervalMs,proto3" json:"effective_interval_ms,omitempty"`
+	LateMs              int64 `protobuf:"varint,4,opt,name=late_ms,json=lateMs,proto3" json:"late_ms,omitempty"`
+	// last_run_unix_ms is when the last run started.
+	LastRunUnixMs int64 `protobuf:"varint,5,opt,name=last_run_unix_ms,json=lastRunUnixMs,proto3" json:"last_run_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,6 +341,27 @@ func (x *CheckState) GetVantages() []*VantageState {
 	return nil
 }
 
+func (x *CheckState) GetEffectiveIntervalMs() int64 {
+	if x != nil {
+		return x.EffectiveIntervalMs
+	}
+	return 0
+}
+
+func (x *CheckState) GetLateMs() int64 {
+	if x != nil {
+		return x.LateMs
+	}
+	return 0
+}
+
+func (x *CheckState) GetLastRunUnixMs() int64 {
+	if x != nil {
+		return x.LastRunUnixMs
+	}
+	return 0
+}
+
 // VantageState is one vantage point's view of the target.
 type VantageState struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -344,8 +383,18 @@ type VantageState struct {
 	// last_start_unix_ms and previous_start_unix_ms measure the stretch.
 	LastStartUnixMs     int64 `protobuf:"varint,11,opt,name=last_start_unix_ms,json=lastStartUnixMs,proto3" json:"last_start_unix_ms,omitempty"`
 	PreviousStartUnixMs int64 `protobuf:"varint,12,opt,name=previous_start_unix_ms,json=previousStartUnixMs,proto3" json:"previous_start_unix_ms,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// suspensions counts suspensions (suspended notices) for notice ids.
+	Suspensions uint64 `protobuf:"varint,13,opt,name=suspensions,proto3" json:"suspensions,omitempty"`
+	// suspended_unix_ms is when the vantage suspended itself (0: not
+	// suspended).
+	SuspendedUnixMs int64 `protobuf:"varint,14,opt,name=suspended_unix_ms,json=suspendedUnixMs,proto3" json:"suspended_unix_ms,omitempty"`
+	// unavailable_since_unix_ms is set while the vantage could not run the
+	// check (an agent offline or without the checks capability): the first
+	// such run since its last result. unavailable_reason says why.
+	UnavailableSinceUnixMs int64  `protobuf:"varint,15,opt,name=unavailable_since_unix_ms,json=unavailableSinceUnixMs,proto3" json:"unavailable_since_unix_ms,omitempty"`
+	UnavailableReason      string `protobuf:"bytes,16,opt,name=unavailable_reason,json=unavailableReason,proto3" json:"unavailable_reason,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *VantageState) Reset() {
@@ -462,6 +511,34 @@ func (x *VantageState) GetPreviousStartUnixMs() int64 {
 	return 0
 }
 
+func (x *VantageState) GetSuspensions() uint64 {
+	if x != nil {
+		return x.Suspensions
+	}
+	return 0
+}
+
+func (x *VantageState) GetSuspendedUnixMs() int64 {
+	if x != nil {
+		return x.SuspendedUnixMs
+	}
+	return 0
+}
+
+func (x *VantageState) GetUnavailableSinceUnixMs() int64 {
+	if x != nil {
+		return x.UnavailableSinceUnixMs
+	}
+	return 0
+}
+
+func (x *VantageState) GetUnavailableReason() string {
+	if x != nil {
+		return x.UnavailableReason
+	}
+	return ""
+}
+
 var File_vigil_store_v1_checks_proto protoreflect.FileDescriptor
 
 const file_vigil_store_v1_checks_proto_rawDesc = "" +
@@ -482,7 +559,7 @@ const file_vigil_store_v1_checks_proto_rawDesc = "" +
 	"\fcreated_unix\x18\v \x01(\x03R\vcreatedUnix\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\f \x01(\tR\tcreatedBy\x12%\n" +
-	"\x0eretention_days\x18\r \x01(\rR\rretentionDays\"\xf9\x01\n" +
+	"\x0eretention_days\x18\r \x01(\rR\rretentionDays\"\x9d\x02\n" +
 	"\x11CheckResultRecord\x12\x14\n" +
 	"\x05check\x18\x01 \x01(\tR\x05check\x12\x18\n" +
 	"\avantage\x18\x02 \x01(\tR\avantage\x123\n" +
@@ -491,11 +568,15 @@ const file_vigil_store_v1_checks_proto_rawDesc = "" +
 	"\n" +
 	"latency_us\x18\x05 \x01(\x03R\tlatencyUs\x12\x16\n" +
 	"\x06detail\x18\x06 \x01(\tR\x06detail\x12$\n" +
-	"\x0ecert_days_left\x18\a \x01(\x05R\fcertDaysLeft\"\\\n" +
+	"\x0ecert_days_left\x18\a \x01(\x05R\fcertDaysLeft\x12\"\n" +
+	"\rhas_cert_days\x18\b \x01(\bR\vhasCertDays\"\xd2\x01\n" +
 	"\n" +
 	"CheckState\x12\x14\n" +
 	"\x05check\x18\x01 \x01(\tR\x05check\x128\n" +
-	"\bvantages\x18\x02 \x03(\v2\x1c.vigil.store.v1.VantageStateR\bvantages\"\xef\x03\n" +
+	"\bvantages\x18\x02 \x03(\v2\x1c.vigil.store.v1.VantageStateR\bvantages\x122\n" +
+	"\x15effective_interval_ms\x18\x03 \x01(\x03R\x13effectiveIntervalMs\x12\x17\n" +
+	"\alate_ms\x18\x04 \x01(\x03R\x06lateMs\x12'\n" +
+	"\x10last_run_unix_ms\x18\x05 \x01(\x03R\rlastRunUnixMs\"\xa7\x05\n" +
 	"\fVantageState\x12\x18\n" +
 	"\avantage\x18\x01 \x01(\tR\avantage\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1c\n" +
@@ -512,7 +593,11 @@ const file_vigil_store_v1_checks_proto_rawDesc = "" +
 	"\x06outage\x18\n" +
 	" \x01(\x04R\x06outage\x12+\n" +
 	"\x12last_start_unix_ms\x18\v \x01(\x03R\x0flastStartUnixMs\x123\n" +
-	"\x16previous_start_unix_ms\x18\f \x01(\x03R\x13previousStartUnixMsB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
+	"\x16previous_start_unix_ms\x18\f \x01(\x03R\x13previousStartUnixMs\x12 \n" +
+	"\vsuspensions\x18\r \x01(\x04R\vsuspensions\x12*\n" +
+	"\x11suspended_unix_ms\x18\x0e \x01(\x03R\x0fsuspendedUnixMs\x129\n" +
+	"\x19unavailable_since_unix_ms\x18\x0f \x01(\x03R\x16unavailableSinceUnixMs\x12-\n" +
+	"\x12unavailable_reason\x18\x10 \x01(\tR\x11unavailableReasonB9Z7github.com/vigil-rmm/vigil/proto/vigil/store/v1;storev1b\x06proto3"
 
 var (
 	file_vigil_store_v1_checks_proto_rawDescOnce sync.Once
