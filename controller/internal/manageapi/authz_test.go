@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/controllertest"
 	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
 	"github.com/vigil-rmm/vigil/internal/envelope"
+	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
@@ -39,6 +40,18 @@ func manageMethods() []protoreflect.MethodDescriptor {
 		}
 	}
 	return out
+}
+
+// methodNamed finds a method of any service on the API listener.
+func methodNamed(t *testing.T, name string) protoreflect.MethodDescriptor {
+	t.Helper()
+	for _, md := range manageMethods() {
+		if string(md.Name()) == name {
+			return md
+		}
+	}
+	t.Fatalf("no method %s", name)
+	return nil
 }
 
 func fullName(md protoreflect.MethodDescriptor) string {
@@ -116,6 +129,37 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	otherB := tech.Sign(t, controllertest.NewTask(agentB.ID, "tenant-b", "script", time.Now(), false))
 
+	// Alerting objects of tenant B: a contact, a queued notification and a
+	// network check. Deletions get a fresh object per call, so the admin's
+	// half of the check does not remove what later methods point at.
+	ctx := context.Background()
+	adminConn := dialAs(t, c, c.AdminToken)
+	notifyAPI, checkAPI := managev1.NewNotifyServiceClient(adminConn), managev1.NewCheckServiceClient(adminConn)
+	newContactB := func() string {
+		r, err := notifyAPI.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "tenant-b",
+			Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_EMAIL, Address: "ops@b.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetContact().GetId()
+	}
+	contactB := newContactB()
+	testB, err := notifyAPI.TestContact(ctx, &managev1.TestContactRequest{Id: contactB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInput := func() *managev1.NetCheckInput {
+		return &managev1.NetCheckInput{Type: agentv1.CheckType_CHECK_TYPE_TCP, Target: "127.0.0.1", Port: "9"}
+	}
+	newCheckB := func() string {
+		r, err := checkAPI.CreateNetCheck(ctx, &managev1.CreateNetCheckRequest{Tenant: "tenant-b", Check: checkInput()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetId()
+	}
+	checkB := newCheckB()
+
 	// Requests that name a tenant-B object.
 	aimedAtB := map[string]func() proto.Message{
 		"CreateTenant": func() proto.Message { return &managev1.CreateTenantRequest{Id: "tenant-b"} },
@@ -157,6 +201,31 @@ func TestTenantIsolation(t *testing.T) {
 		"GetTask":     func() proto.Message { return &managev1.GetTaskRequest{TaskId: taskB.GetId()} },
 		"CancelTask":  func() proto.Message { return &managev1.CancelTaskRequest{TaskId: taskB.GetId()} },
 		"ListPlugins": func() proto.Message { return &managev1.ListPluginsRequest{AgentId: agentB.ID} },
+		"GetReport":   func() proto.Message { return &managev1.GetReportRequest{Tenant: "tenant-b"} },
+
+		"CreateContact": func() proto.Message {
+			return &managev1.CreateContactRequest{Tenant: "tenant-b", Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_EMAIL, Address: "x@b.example"}
+		},
+		"GetContact":        func() proto.Message { return &managev1.GetContactRequest{Id: contactB} },
+		"UpdateContact":     func() proto.Message { return &managev1.UpdateContactRequest{Id: contactB, Name: proto.String("x")} },
+		"DeleteContact":     func() proto.Message { return &managev1.DeleteContactRequest{Id: newContactB()} },
+		"TestContact":       func() proto.Message { return &managev1.TestContactRequest{Id: contactB} },
+		"ListContacts":      func() proto.Message { return &managev1.ListContactsRequest{Tenant: "tenant-b"} },
+		"GetSmsCredits":     func() proto.Message { return &managev1.GetSmsCreditsRequest{Tenant: "tenant-b"} },
+		"AddSmsCredits":     func() proto.Message { return &managev1.AddSmsCreditsRequest{Tenant: "tenant-b", Delta: 1} },
+		"ListNotifications": func() proto.Message { return &managev1.ListNotificationsRequest{Tenant: "tenant-b"} },
+		"GetNotification":   func() proto.Message { return &managev1.GetNotificationRequest{Id: testB.GetNotificationId()} },
+
+		"CreateNetCheck": func() proto.Message {
+			return &managev1.CreateNetCheckRequest{Tenant: "tenant-b", Check: checkInput()}
+		},
+		"UpdateNetCheck":      func() proto.Message { return &managev1.UpdateNetCheckRequest{Id: checkB, Check: checkInput()} },
+		"DeleteNetCheck":      func() proto.Message { return &managev1.DeleteNetCheckRequest{Id: newCheckB()} },
+		"ListNetChecks":       func() proto.Message { return &managev1.ListNetChecksRequest{Tenant: "tenant-b"} },
+		"GetNetCheck":         func() proto.Message { return &managev1.GetNetCheckRequest{Id: checkB} },
+		"PauseNetCheck":       func() proto.Message { return &managev1.PauseNetCheckRequest{Id: checkB} },
+		"ResumeNetCheck":      func() proto.Message { return &managev1.ResumeNetCheckRequest{Id: checkB} },
+		"ListNetCheckHistory": func() proto.Message { return &managev1.ListNetCheckHistoryRequest{Id: checkB} },
 	}
 	// Methods that name no object: allowed, but nothing of B may show.
 	global := map[string]func() proto.Message{
@@ -172,9 +241,11 @@ func TestTenantIsolation(t *testing.T) {
 		"GetPatchCompliance": func() proto.Message { return &managev1.GetPatchComplianceRequest{} },
 		"ListTasks":          func() proto.Message { return &managev1.ListTasksRequest{} },
 		"ListCertificates":   func() proto.Message { return &managev1.ListCertificatesRequest{} },
+		"ListContacts":       func() proto.Message { return &managev1.ListContactsRequest{} },
+		"ListNotifications":  func() proto.Message { return &managev1.ListNotificationsRequest{} },
+		"ListNetChecks":      func() proto.Message { return &managev1.ListNetChecksRequest{} },
 	}
 
-	ctx := context.Background()
 	admin := dialAs(t, c, c.AdminToken)
 	for _, token := range []string{viewerA, approverA} {
 		conn := dialAs(t, c, token)
@@ -207,7 +278,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 		for name, mk := range unscopedLists {
-			md := managev1.File_vigil_manage_v1_manage_proto.Services().ByName("ManageService").Methods().ByName(protoreflect.Name(name))
+			md := methodNamed(t, name)
 			resp, err := invoke(ctx, conn, md, mk())
 			if err != nil && status.Code(err) != codes.PermissionDenied {
 				t.Errorf("%s: %v", name, err)
