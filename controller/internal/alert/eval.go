@@ -18,6 +18,13 @@ type Options struct {
 	// longer than two intervals breaks a metric's "for" duration. 0 means
 	// DefaultSampleInterval.
 	SampleInterval time.Duration
+	// Quiet, if set, reports whether notices about a target are withheld at
+	// a time (its agent is under maintenance). A quiet target is treated as
+	// a time outside the activation window: its firing notice is held and
+	// sent once it is no longer quiet, if still firing and not
+	// acknowledged; an incident that begins and ends while quiet is never
+	// notified.
+	Quiet func(t Target, at time.Time) bool
 }
 
 // Observation is one evaluation of a rule's condition on one target. The
@@ -100,6 +107,7 @@ type Evaluator struct {
 	win      window
 	now      func() time.Time
 	interval time.Duration
+	quiet    func(Target, time.Time) bool
 }
 
 // New validates r and returns its Evaluator.
@@ -109,7 +117,7 @@ func New(r Rule, opts Options) (*Evaluator, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("rule %q: %w", r.ID, errors.Join(errs...))
 	}
-	e := &Evaluator{rule: r, win: w, now: opts.Now, interval: opts.SampleInterval}
+	e := &Evaluator{rule: r, win: w, now: opts.Now, interval: opts.SampleInterval, quiet: opts.Quiet}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -180,6 +188,12 @@ func (e *Evaluator) Ack(st *State, incident uint64, by string) error {
 	return nil
 }
 
+// Summary is the line a firing notice about st's current incident carries,
+// from its latest value and detail.
+func (e *Evaluator) Summary(st *State) string {
+	return e.summary(NoticeFiring, st.Target, st.Value, st.Detail, 0)
+}
+
 // holds evaluates the condition. For a metric rule, the condition holds
 // once samples have breached without interruption for the rule's For; a
 // sample that does not breach, or a gap longer than two sample
@@ -228,7 +242,7 @@ func (e *Evaluator) resolve(st *State, at time.Time) {
 // the window to open, a repeat or escalation that fell due meanwhile goes
 // out once when it opens.
 func (e *Evaluator) due(st *State, now time.Time) []Notice {
-	if !e.win.active(now) {
+	if !e.win.active(now) || (e.quiet != nil && e.quiet(st.Target, now)) {
 		return nil
 	}
 	var out []Notice

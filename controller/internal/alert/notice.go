@@ -98,6 +98,14 @@ func eventID(tenant, rule string, t Target, incident uint64, since time.Time, ki
 	return "an-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// AlertID names incident number incident of rule on t, started at since:
+// the Notice.AlertID of every notice about it. The store keys alert
+// records by it, so it can be computed for an incident nobody was told
+// about yet.
+func AlertID(tenant, rule string, t Target, incident uint64, since time.Time) string {
+	return alertID(tenant, rule, t, incident, since)
+}
+
 // alertID names an incident: the hash of its firing notice's id, with
 // another prefix.
 func alertID(tenant, rule string, t Target, incident uint64, since time.Time) string {

@@ -156,7 +156,10 @@ func (s *Server) CreateTenant(ctx context.Context, req *managev1.CreateTenantReq
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return schema.PutTenant(tx, t)
+		if err := schema.PutTenant(tx, t); err != nil {
+			return err
+		}
+		return SeedAlertRules(tx, t.Id, time.Unix(t.CreatedUnix, 0))
 	})
 	if err != nil {
 		return nil, err

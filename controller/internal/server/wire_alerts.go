@@ -1,13 +1,47 @@
 package server
 
-import "github.com/vigil-rmm/vigil/controller/internal/manageapi"
+import (
+	"fmt"
+	"time"
 
-// AlertsConfig is the "alerts" section of the controller config.
-type AlertsConfig struct{}
+	"github.com/vigil-rmm/vigil/controller/internal/alerting"
+	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
+	"github.com/vigil-rmm/vigil/internal/duration"
+)
+
+// AlertsConfig is the "alerts" section of the controller config. Zero
+// values mean the defaults.
+type AlertsConfig struct {
+	// Interval is the time between alert evaluations (default 1m, 10s to
+	// 10m). Every evaluation reads every sample since the previous one, so
+	// a longer interval delays notices but misses nothing.
+	Interval duration.Duration `json:"interval"`
+	// VerifyGrace is how long after a maintenance ends its verification
+	// waits for the agent to be back before it fails (default 15m, 1m to
+	// 24h).
+	VerifyGrace duration.Duration `json:"verify_grace"`
+}
 
 // validate names every bad field.
-func (c AlertsConfig) validate() []error { return nil }
+func (c AlertsConfig) validate() []error {
+	var errs []error
+	if d := time.Duration(c.Interval); d != 0 && (d < 10*time.Second || d > 10*time.Minute) {
+		errs = append(errs, fmt.Errorf("alerts.interval: %s: want 10s to 10m (default 1m)", d))
+	}
+	if d := time.Duration(c.VerifyGrace); d != 0 && (d < time.Minute || d > 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("alerts.verify_grace: %s: want 1m to 24h (default 15m)", d))
+	}
+	return errs
+}
 
-// wireAlerts builds the alerts components, adds their background loops to
-// s.runners and their dependencies to the manage API's config.
-func (s *Server) wireAlerts(_ *manageapi.Config) error { return nil }
+// wireAlerts builds the alert engine, adds it to s.runners and gives the
+// manage API a way to nudge it.
+func (s *Server) wireAlerts(cfg *manageapi.Config) error {
+	eng := alerting.New(alerting.Config{
+		Store: s.store, Metrics: s.metrics, Presence: s.fleet, Wake: s.wakeNotify, Logger: s.logger,
+		Interval: time.Duration(s.cfg.Alerts.Interval), VerifyGrace: time.Duration(s.cfg.Alerts.VerifyGrace),
+	})
+	s.runners = append(s.runners, eng.Run)
+	cfg.Alerts = manageapi.AlertDeps{Nudge: eng.Nudge}
+	return nil
+}

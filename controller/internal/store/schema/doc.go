@@ -24,6 +24,13 @@
 //	taskout/<task-id>/<n>          agentv1.OutputLine (n from 1, 16 hex digits)
 //	plugins/<agent-id>             storev1.PluginListRecord
 //	events/<ms>/<event-id>         JSON schema.Event (ms: unix milliseconds, 16 hex digits)
+//	rules/<tenant>/<rule-id>       storev1.AlertRule (rule ids are unique per tenant)
+//	alertstate/<tenant>/<rule-id>/<target>
+//	                               storev1.AlertState: one rule on one target; target is
+//	                               alert.Target.Key, "<agent-id>" or "<agent-id>|<item>"
+//	                               (the item, a mount or a check name, may hold "/")
+//	alerts/<tenant>/<alert-id>     storev1.AlertRecord: one incident (alert.Notice.AlertID)
+//	maintenance/<agent-id>         storev1.Maintenance: the agent's latest maintenance
 //
 // In history keys t is unix seconds as 16 lower-case hex digits and n a
 // 4-hex-digit counter within that second, so a prefix scan returns an

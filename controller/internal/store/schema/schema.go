@@ -16,7 +16,7 @@ import (
 )
 
 // Version is the schema version this build writes.
-const Version = 1
+const Version = 2
 
 const keyVersion = "meta/schema"
 
@@ -30,10 +30,14 @@ type Migration struct {
 	Run  func(tx store.Tx) error
 }
 
-// Migrations is the ordered list of upgrades. Version 1 is the first release,
-// so the list starts empty; each later schema change appends one entry and a
-// test that opens a store of the previous version.
-var Migrations []Migration
+// Migrations is the ordered list of upgrades. Version 1 is the first release;
+// each later schema change appends one entry and a test that opens a store
+// of the previous version.
+var Migrations = []Migration{
+	// Version 2 brings alert rules: tenants created before it get the
+	// default rules a new tenant gets at creation.
+	{From: 1, Name: "seed default alert rules", Run: migrateSeedAlertRules},
+}
 
 // Open checks the schema version of s, initialises an empty store, and runs
 // pending migrations.

@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +21,1844 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertRuleSpec is what a person sets on a rule; it mirrors
+// vigil.store.v1.AlertRule (durations in seconds). Only the parameters of
+// the rule's kind may be set.
+type AlertRuleSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is an optional display name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is metric, offline, updates_pending, reboot_pending, scan_failing,
+	// check_status, task_failed or verify_failed; fixed at creation.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// enabled is false for a rule kept but not evaluated.
+	Enabled bool `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// metric is cpu, memory, swap, load1 or disk_free_percent (metric rules).
+	Metric string `protobuf:"bytes,4,opt,name=metric,proto3" json:"metric,omitempty"`
+	// volume is a pattern selecting volumes ("C:", "/srv/*"), disk_free_percent only.
+	Volume string `protobuf:"bytes,5,opt,name=volume,proto3" json:"volume,omitempty"`
+	// op is >, >=, < or <= (metric rules).
+	Op string `protobuf:"bytes,6,opt,name=op,proto3" json:"op,omitempty"`
+	// threshold is a percentage, or a load for load1 (metric rules).
+	Threshold float64 `protobuf:"fixed64,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// for_seconds is how long a metric must hold (metric rules).
+	ForSeconds int64 `protobuf:"varint,8,opt,name=for_seconds,json=forSeconds,proto3" json:"for_seconds,omitempty"`
+	// after_seconds is the age limit of offline, updates_pending and
+	// reboot_pending rules.
+	AfterSeconds int64 `protobuf:"varint,9,opt,name=after_seconds,json=afterSeconds,proto3" json:"after_seconds,omitempty"`
+	// scan_failures is how many failed scans in a row (scan_failing; 0: 1).
+	ScanFailures int32 `protobuf:"varint,10,opt,name=scan_failures,json=scanFailures,proto3" json:"scan_failures,omitempty"`
+	// check is a check-name pattern (check_status; empty: every check).
+	Check string `protobuf:"bytes,11,opt,name=check,proto3" json:"check,omitempty"`
+	// check_level is warning or critical (check_status; empty: critical).
+	CheckLevel string `protobuf:"bytes,12,opt,name=check_level,json=checkLevel,proto3" json:"check_level,omitempty"`
+	// check_unknown makes a check that could not run hold too.
+	CheckUnknown bool `protobuf:"varint,13,opt,name=check_unknown,json=checkUnknown,proto3" json:"check_unknown,omitempty"`
+	// task_plugin limits a task_failed rule to one plugin.
+	TaskPlugin string `protobuf:"bytes,14,opt,name=task_plugin,json=taskPlugin,proto3" json:"task_plugin,omitempty"`
+	// consecutive is how many evaluations in a row change the state (0: 2).
+	Consecutive int32 `protobuf:"varint,15,opt,name=consecutive,proto3" json:"consecutive,omitempty"`
+	// repeat_interval_seconds re-notifies a firing alert (0: never).
+	RepeatIntervalSeconds int64 `protobuf:"varint,16,opt,name=repeat_interval_seconds,json=repeatIntervalSeconds,proto3" json:"repeat_interval_seconds,omitempty"`
+	// repeat_count is how many repeats (1-10; 0 with an interval: until
+	// acknowledged or recovered).
+	RepeatCount int32 `protobuf:"varint,17,opt,name=repeat_count,json=repeatCount,proto3" json:"repeat_count,omitempty"`
+	// activation_timezone is the IANA zone of days and hours (empty: the
+	// tenant's zone).
+	ActivationTimezone string `protobuf:"bytes,18,opt,name=activation_timezone,json=activationTimezone,proto3" json:"activation_timezone,omitempty"`
+	// activation_days are weekdays, 0 Sunday to 6 Saturday (empty: every day).
+	ActivationDays []int32 `protobuf:"varint,19,rep,packed,name=activation_days,json=activationDays,proto3" json:"activation_days,omitempty"`
+	// activation_hours are "08:00-18:00" ranges (empty: all day).
+	ActivationHours []string `protobuf:"bytes,20,rep,name=activation_hours,json=activationHours,proto3" json:"activation_hours,omitempty"`
+	// escalation_contact is notified when a firing alert is not acknowledged
+	// within escalation_after_seconds of its first notice.
+	EscalationContact string `protobuf:"bytes,21,opt,name=escalation_contact,json=escalationContact,proto3" json:"escalation_contact,omitempty"`
+	// escalation_after_seconds is the escalation delay.
+	EscalationAfterSeconds int64 `protobuf:"varint,22,opt,name=escalation_after_seconds,json=escalationAfterSeconds,proto3" json:"escalation_after_seconds,omitempty"`
+	// contacts are contact ids of the rule's tenant (empty: the tenant's
+	// default contacts).
+	Contacts      []string `protobuf:"bytes,23,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertRuleSpec) Reset() {
+	*x = AlertRuleSpec{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertRuleSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertRuleSpec) ProtoMessage() {}
+
+func (x *AlertRuleSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertRuleSpec.ProtoReflect.Descriptor instead.
+func (*AlertRuleSpec) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AlertRuleSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *AlertRuleSpec) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetForSeconds() int64 {
+	if x != nil {
+		return x.ForSeconds
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetAfterSeconds() int64 {
+	if x != nil {
+		return x.AfterSeconds
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetScanFailures() int32 {
+	if x != nil {
+		return x.ScanFailures
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetCheckLevel() string {
+	if x != nil {
+		return x.CheckLevel
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetCheckUnknown() bool {
+	if x != nil {
+		return x.CheckUnknown
+	}
+	return false
+}
+
+func (x *AlertRuleSpec) GetTaskPlugin() string {
+	if x != nil {
+		return x.TaskPlugin
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetConsecutive() int32 {
+	if x != nil {
+		return x.Consecutive
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetRepeatIntervalSeconds() int64 {
+	if x != nil {
+		return x.RepeatIntervalSeconds
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetRepeatCount() int32 {
+	if x != nil {
+		return x.RepeatCount
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetActivationTimezone() string {
+	if x != nil {
+		return x.ActivationTimezone
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetActivationDays() []int32 {
+	if x != nil {
+		return x.ActivationDays
+	}
+	return nil
+}
+
+func (x *AlertRuleSpec) GetActivationHours() []string {
+	if x != nil {
+		return x.ActivationHours
+	}
+	return nil
+}
+
+func (x *AlertRuleSpec) GetEscalationContact() string {
+	if x != nil {
+		return x.EscalationContact
+	}
+	return ""
+}
+
+func (x *AlertRuleSpec) GetEscalationAfterSeconds() int64 {
+	if x != nil {
+		return x.EscalationAfterSeconds
+	}
+	return 0
+}
+
+func (x *AlertRuleSpec) GetContacts() []string {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+// AlertRuleView is a rule as the API shows it.
+type AlertRuleView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is unique within the tenant.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant owns the rule.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// spec is the rule's settings.
+	Spec *AlertRuleSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// condition is the condition in words ("cpu > 95% for 15m").
+	Condition string `protobuf:"bytes,4,opt,name=condition,proto3" json:"condition,omitempty"`
+	// activation is the activation times in words ("always", "mon-fri 08:00-18:00 Europe/Paris").
+	Activation string `protobuf:"bytes,5,opt,name=activation,proto3" json:"activation,omitempty"`
+	// repeats is the repeat policy in words ("none", "every 30m, 3 times", "every 1h until acknowledged").
+	Repeats string `protobuf:"bytes,6,opt,name=repeats,proto3" json:"repeats,omitempty"`
+	// created_unix and updated_unix are the rule's creation and last change.
+	CreatedUnix int64 `protobuf:"varint,7,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// updated_unix is the last change.
+	UpdatedUnix int64 `protobuf:"varint,8,opt,name=updated_unix,json=updatedUnix,proto3" json:"updated_unix,omitempty"`
+	// updated_by is the principal that last changed it ("" for the defaults).
+	UpdatedBy     string `protobuf:"bytes,9,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertRuleView) Reset() {
+	*x = AlertRuleView{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertRuleView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertRuleView) ProtoMessage() {}
+
+func (x *AlertRuleView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertRuleView.ProtoReflect.Descriptor instead.
+func (*AlertRuleView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AlertRuleView) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AlertRuleView) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *AlertRuleView) GetSpec() *AlertRuleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *AlertRuleView) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *AlertRuleView) GetActivation() string {
+	if x != nil {
+		return x.Activation
+	}
+	return ""
+}
+
+func (x *AlertRuleView) GetRepeats() string {
+	if x != nil {
+		return x.Repeats
+	}
+	return ""
+}
+
+func (x *AlertRuleView) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *AlertRuleView) GetUpdatedUnix() int64 {
+	if x != nil {
+		return x.UpdatedUnix
+	}
+	return 0
+}
+
+func (x *AlertRuleView) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+// ListAlertRulesRequest filters rules.
+type ListAlertRulesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant limits the list to one tenant.
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertRulesRequest) Reset() {
+	*x = ListAlertRulesRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertRulesRequest) ProtoMessage() {}
+
+func (x *ListAlertRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertRulesRequest.ProtoReflect.Descriptor instead.
+func (*ListAlertRulesRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListAlertRulesRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// ListAlertRulesResponse holds rules by tenant then id.
+type ListAlertRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rules are the rules.
+	Rules         []*AlertRuleView `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertRulesResponse) Reset() {
+	*x = ListAlertRulesResponse{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertRulesResponse) ProtoMessage() {}
+
+func (x *ListAlertRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertRulesResponse.ProtoReflect.Descriptor instead.
+func (*ListAlertRulesResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListAlertRulesResponse) GetRules() []*AlertRuleView {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// GetAlertRuleRequest names a rule.
+type GetAlertRuleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the rule's tenant (see AlertService).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the rule id.
+	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAlertRuleRequest) Reset() {
+	*x = GetAlertRuleRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAlertRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAlertRuleRequest) ProtoMessage() {}
+
+func (x *GetAlertRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAlertRuleRequest.ProtoReflect.Descriptor instead.
+func (*GetAlertRuleRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetAlertRuleRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetAlertRuleRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CreateAlertRuleRequest creates a rule.
+type CreateAlertRuleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the rule's tenant (required).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the rule id; empty generates "ru-" and a random suffix.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// spec is the rule.
+	Spec          *AlertRuleSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAlertRuleRequest) Reset() {
+	*x = CreateAlertRuleRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAlertRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAlertRuleRequest) ProtoMessage() {}
+
+func (x *CreateAlertRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAlertRuleRequest.ProtoReflect.Descriptor instead.
+func (*CreateAlertRuleRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CreateAlertRuleRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *CreateAlertRuleRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CreateAlertRuleRequest) GetSpec() *AlertRuleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// UpdateAlertRuleRequest changes some fields of a rule.
+type UpdateAlertRuleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the rule's tenant (see AlertService).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the rule id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// spec carries the new values.
+	Spec *AlertRuleSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// update_fields names the spec fields to change, by their proto names
+	// ("threshold", "activation_hours"); the others keep their values. kind
+	// cannot change.
+	UpdateFields  []string `protobuf:"bytes,4,rep,name=update_fields,json=updateFields,proto3" json:"update_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAlertRuleRequest) Reset() {
+	*x = UpdateAlertRuleRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAlertRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAlertRuleRequest) ProtoMessage() {}
+
+func (x *UpdateAlertRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAlertRuleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAlertRuleRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateAlertRuleRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *UpdateAlertRuleRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateAlertRuleRequest) GetSpec() *AlertRuleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *UpdateAlertRuleRequest) GetUpdateFields() []string {
+	if x != nil {
+		return x.UpdateFields
+	}
+	return nil
+}
+
+// SetAlertRuleEnabledRequest enables or disables a rule.
+type SetAlertRuleEnabledRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the rule's tenant (see AlertService).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the rule id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// enabled is the new state.
+	Enabled       bool `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAlertRuleEnabledRequest) Reset() {
+	*x = SetAlertRuleEnabledRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAlertRuleEnabledRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAlertRuleEnabledRequest) ProtoMessage() {}
+
+func (x *SetAlertRuleEnabledRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAlertRuleEnabledRequest.ProtoReflect.Descriptor instead.
+func (*SetAlertRuleEnabledRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetAlertRuleEnabledRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *SetAlertRuleEnabledRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetAlertRuleEnabledRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+// DeleteAlertRuleRequest names the rule to delete.
+type DeleteAlertRuleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant is the rule's tenant (see AlertService).
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the rule id.
+	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAlertRuleRequest) Reset() {
+	*x = DeleteAlertRuleRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAlertRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAlertRuleRequest) ProtoMessage() {}
+
+func (x *DeleteAlertRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAlertRuleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAlertRuleRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeleteAlertRuleRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *DeleteAlertRuleRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteAlertRuleResponse confirms a deletion.
+type DeleteAlertRuleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant and id name the deleted rule.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// id is the deleted rule's id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// closed is how many open alerts were closed.
+	Closed        int32 `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAlertRuleResponse) Reset() {
+	*x = DeleteAlertRuleResponse{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAlertRuleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAlertRuleResponse) ProtoMessage() {}
+
+func (x *DeleteAlertRuleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAlertRuleResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAlertRuleResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeleteAlertRuleResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *DeleteAlertRuleResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteAlertRuleResponse) GetClosed() int32 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+// AlertView is one incident: a rule firing on one target, from its start
+// to its recovery.
+type AlertView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the alert id ("al-...").
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// tenant owns it.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// rule and rule_kind are the rule that fired.
+	Rule string `protobuf:"bytes,3,opt,name=rule,proto3" json:"rule,omitempty"`
+	// rule_kind is the rule's kind.
+	RuleKind string `protobuf:"bytes,4,opt,name=rule_kind,json=ruleKind,proto3" json:"rule_kind,omitempty"`
+	// agent and host are what it is about ("" agent: the controller, for a check).
+	Agent string `protobuf:"bytes,5,opt,name=agent,proto3" json:"agent,omitempty"`
+	// host is the agent's hostname.
+	Host string `protobuf:"bytes,6,opt,name=host,proto3" json:"host,omitempty"`
+	// item is the volume or check, if any.
+	Item string `protobuf:"bytes,7,opt,name=item,proto3" json:"item,omitempty"`
+	// incident numbers the rule's incidents on the target.
+	Incident uint64 `protobuf:"varint,8,opt,name=incident,proto3" json:"incident,omitempty"`
+	// start_unix_ms is when it fired; end_unix_ms when it recovered (0: open).
+	StartUnixMs int64 `protobuf:"varint,9,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	// end_unix_ms is when it recovered or was closed (0: open).
+	EndUnixMs int64 `protobuf:"varint,10,opt,name=end_unix_ms,json=endUnixMs,proto3" json:"end_unix_ms,omitempty"`
+	// summary is the firing line ("cpu 97.2% > 95% for 15m on web-01").
+	Summary string `protobuf:"bytes,11,opt,name=summary,proto3" json:"summary,omitempty"`
+	// acked_unix_ms and acked_by record the acknowledgement.
+	AckedUnixMs int64 `protobuf:"varint,12,opt,name=acked_unix_ms,json=ackedUnixMs,proto3" json:"acked_unix_ms,omitempty"`
+	// acked_by is the principal that acknowledged it.
+	AckedBy string `protobuf:"bytes,13,opt,name=acked_by,json=ackedBy,proto3" json:"acked_by,omitempty"`
+	// notified is true once its firing notice went out.
+	Notified bool `protobuf:"varint,14,opt,name=notified,proto3" json:"notified,omitempty"`
+	// suppressed is true when it fired while its agent was under maintenance.
+	Suppressed bool `protobuf:"varint,15,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// last_unix_ms and value are the latest evaluation's.
+	LastUnixMs int64 `protobuf:"varint,16,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
+	// value is the latest value (a sample, an age in seconds, a count).
+	Value float64 `protobuf:"fixed64,17,opt,name=value,proto3" json:"value,omitempty"`
+	// open is true until it recovers.
+	Open          bool `protobuf:"varint,18,opt,name=open,proto3" json:"open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertView) Reset() {
+	*x = AlertView{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertView) ProtoMessage() {}
+
+func (x *AlertView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertView.ProtoReflect.Descriptor instead.
+func (*AlertView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AlertView) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AlertView) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *AlertView) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *AlertView) GetRuleKind() string {
+	if x != nil {
+		return x.RuleKind
+	}
+	return ""
+}
+
+func (x *AlertView) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *AlertView) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *AlertView) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *AlertView) GetIncident() uint64 {
+	if x != nil {
+		return x.Incident
+	}
+	return 0
+}
+
+func (x *AlertView) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *AlertView) GetEndUnixMs() int64 {
+	if x != nil {
+		return x.EndUnixMs
+	}
+	return 0
+}
+
+func (x *AlertView) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *AlertView) GetAckedUnixMs() int64 {
+	if x != nil {
+		return x.AckedUnixMs
+	}
+	return 0
+}
+
+func (x *AlertView) GetAckedBy() string {
+	if x != nil {
+		return x.AckedBy
+	}
+	return ""
+}
+
+func (x *AlertView) GetNotified() bool {
+	if x != nil {
+		return x.Notified
+	}
+	return false
+}
+
+func (x *AlertView) GetSuppressed() bool {
+	if x != nil {
+		return x.Suppressed
+	}
+	return false
+}
+
+func (x *AlertView) GetLastUnixMs() int64 {
+	if x != nil {
+		return x.LastUnixMs
+	}
+	return 0
+}
+
+func (x *AlertView) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *AlertView) GetOpen() bool {
+	if x != nil {
+		return x.Open
+	}
+	return false
+}
+
+// ListAlertsRequest filters alerts.
+type ListAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant limits the list to one tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// open_only keeps the alerts that have not recovered.
+	OpenOnly bool `protobuf:"varint,2,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	// since_unix keeps alerts open at or after this time (0: all kept).
+	SinceUnix int64 `protobuf:"varint,3,opt,name=since_unix,json=sinceUnix,proto3" json:"since_unix,omitempty"`
+	// limit caps the answer (0 or more than 5000: 5000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertsRequest) Reset() {
+	*x = ListAlertsRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertsRequest) ProtoMessage() {}
+
+func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
+func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListAlertsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListAlertsRequest) GetOpenOnly() bool {
+	if x != nil {
+		return x.OpenOnly
+	}
+	return false
+}
+
+func (x *ListAlertsRequest) GetSinceUnix() int64 {
+	if x != nil {
+		return x.SinceUnix
+	}
+	return 0
+}
+
+func (x *ListAlertsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListAlertsResponse holds alerts, newest first.
+type ListAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// alerts are the incidents.
+	Alerts []*AlertView `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	// truncated is set when limit cut the list.
+	Truncated     bool `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertsResponse) Reset() {
+	*x = ListAlertsResponse{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertsResponse) ProtoMessage() {}
+
+func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
+func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListAlertsResponse) GetAlerts() []*AlertView {
+	if x != nil {
+		return x.Alerts
+	}
+	return nil
+}
+
+func (x *ListAlertsResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// GetAlertRequest names an alert.
+type GetAlertRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the alert id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAlertRequest) Reset() {
+	*x = GetAlertRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAlertRequest) ProtoMessage() {}
+
+func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAlertRequest.ProtoReflect.Descriptor instead.
+func (*GetAlertRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetAlertRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// AckAlertRequest acknowledges an alert.
+type AckAlertRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the alert id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// comment is an optional note kept with the acknowledgement.
+	Comment       string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckAlertRequest) Reset() {
+	*x = AckAlertRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckAlertRequest) ProtoMessage() {}
+
+func (x *AckAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckAlertRequest.ProtoReflect.Descriptor instead.
+func (*AckAlertRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AckAlertRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AckAlertRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// MaintenanceView is one agent's maintenance record.
+type MaintenanceView struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id and hostname name the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// hostname is the agent's hostname.
+	Hostname string `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// tenant owns the agent.
+	Tenant string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// start_unix and end_unix bound the maintenance.
+	StartUnix int64 `protobuf:"varint,4,opt,name=start_unix,json=startUnix,proto3" json:"start_unix,omitempty"`
+	// end_unix is when it ends (or ended).
+	EndUnix int64 `protobuf:"varint,5,opt,name=end_unix,json=endUnix,proto3" json:"end_unix,omitempty"`
+	// reason is the person's note.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// by is the principal that started it.
+	By string `protobuf:"bytes,7,opt,name=by,proto3" json:"by,omitempty"`
+	// active is true while now is before end_unix.
+	Active bool `protobuf:"varint,8,opt,name=active,proto3" json:"active,omitempty"`
+	// verified_unix is when the post-maintenance verification concluded (0: not yet).
+	VerifiedUnix int64 `protobuf:"varint,9,opt,name=verified_unix,json=verifiedUnix,proto3" json:"verified_unix,omitempty"`
+	// verify_ok is the verification's outcome.
+	VerifyOk bool `protobuf:"varint,10,opt,name=verify_ok,json=verifyOk,proto3" json:"verify_ok,omitempty"`
+	// verify_detail says what failed.
+	VerifyDetail  string `protobuf:"bytes,11,opt,name=verify_detail,json=verifyDetail,proto3" json:"verify_detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaintenanceView) Reset() {
+	*x = MaintenanceView{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceView) ProtoMessage() {}
+
+func (x *MaintenanceView) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceView.ProtoReflect.Descriptor instead.
+func (*MaintenanceView) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MaintenanceView) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *MaintenanceView) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *MaintenanceView) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *MaintenanceView) GetStartUnix() int64 {
+	if x != nil {
+		return x.StartUnix
+	}
+	return 0
+}
+
+func (x *MaintenanceView) GetEndUnix() int64 {
+	if x != nil {
+		return x.EndUnix
+	}
+	return 0
+}
+
+func (x *MaintenanceView) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MaintenanceView) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *MaintenanceView) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *MaintenanceView) GetVerifiedUnix() int64 {
+	if x != nil {
+		return x.VerifiedUnix
+	}
+	return 0
+}
+
+func (x *MaintenanceView) GetVerifyOk() bool {
+	if x != nil {
+		return x.VerifyOk
+	}
+	return false
+}
+
+func (x *MaintenanceView) GetVerifyDetail() string {
+	if x != nil {
+		return x.VerifyDetail
+	}
+	return ""
+}
+
+// StartMaintenanceRequest starts (or extends) an agent's maintenance.
+type StartMaintenanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// until_unix is the end; set it or until_local.
+	UntilUnix int64 `protobuf:"varint,2,opt,name=until_unix,json=untilUnix,proto3" json:"until_unix,omitempty"`
+	// until_local is the end as "2006-01-02 15:04" in the tenant's time zone.
+	UntilLocal string `protobuf:"bytes,3,opt,name=until_local,json=untilLocal,proto3" json:"until_local,omitempty"`
+	// reason is an optional note (at most 512 bytes).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMaintenanceRequest) Reset() {
+	*x = StartMaintenanceRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMaintenanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMaintenanceRequest) ProtoMessage() {}
+
+func (x *StartMaintenanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMaintenanceRequest.ProtoReflect.Descriptor instead.
+func (*StartMaintenanceRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StartMaintenanceRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *StartMaintenanceRequest) GetUntilUnix() int64 {
+	if x != nil {
+		return x.UntilUnix
+	}
+	return 0
+}
+
+func (x *StartMaintenanceRequest) GetUntilLocal() string {
+	if x != nil {
+		return x.UntilLocal
+	}
+	return ""
+}
+
+func (x *StartMaintenanceRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// StopMaintenanceRequest ends an agent's maintenance.
+type StopMaintenanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// agent_id is the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopMaintenanceRequest) Reset() {
+	*x = StopMaintenanceRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopMaintenanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopMaintenanceRequest) ProtoMessage() {}
+
+func (x *StopMaintenanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopMaintenanceRequest.ProtoReflect.Descriptor instead.
+func (*StopMaintenanceRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StopMaintenanceRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// ListMaintenanceRequest filters maintenance records.
+type ListMaintenanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tenant limits the list to one tenant.
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenanceRequest) Reset() {
+	*x = ListMaintenanceRequest{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenanceRequest) ProtoMessage() {}
+
+func (x *ListMaintenanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenanceRequest.ProtoReflect.Descriptor instead.
+func (*ListMaintenanceRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListMaintenanceRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// ListMaintenanceResponse holds maintenance records, active first.
+type ListMaintenanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// maintenance are the records.
+	Maintenance   []*MaintenanceView `protobuf:"bytes,1,rep,name=maintenance,proto3" json:"maintenance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenanceResponse) Reset() {
+	*x = ListMaintenanceResponse{}
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenanceResponse) ProtoMessage() {}
+
+func (x *ListMaintenanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_manage_v1_alerts_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenanceResponse.ProtoReflect.Descriptor instead.
+func (*ListMaintenanceResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_manage_v1_alerts_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListMaintenanceResponse) GetMaintenance() []*MaintenanceView {
+	if x != nil {
+		return x.Maintenance
+	}
+	return nil
+}
+
 var File_vigil_manage_v1_alerts_proto protoreflect.FileDescriptor
 
 const file_vigil_manage_v1_alerts_proto_rawDesc = "" +
 	"\n" +
-	"\x1cvigil/manage/v1/alerts.proto\x12\x0fvigil.manage.v12\x0e\n" +
-	"\fAlertServiceB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
+	"\x1cvigil/manage/v1/alerts.proto\x12\x0fvigil.manage.v1\"\x9e\x06\n" +
+	"\rAlertRuleSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06metric\x18\x04 \x01(\tR\x06metric\x12\x16\n" +
+	"\x06volume\x18\x05 \x01(\tR\x06volume\x12\x0e\n" +
+	"\x02op\x18\x06 \x01(\tR\x02op\x12\x1c\n" +
+	"\tthreshold\x18\a \x01(\x01R\tthreshold\x12\x1f\n" +
+	"\vfor_seconds\x18\b \x01(\x03R\n" +
+	"forSeconds\x12#\n" +
+	"\rafter_seconds\x18\t \x01(\x03R\fafterSeconds\x12#\n" +
+	"\rscan_failures\x18\n" +
+	" \x01(\x05R\fscanFailures\x12\x14\n" +
+	"\x05check\x18\v \x01(\tR\x05check\x12\x1f\n" +
+	"\vcheck_level\x18\f \x01(\tR\n" +
+	"checkLevel\x12#\n" +
+	"\rcheck_unknown\x18\r \x01(\bR\fcheckUnknown\x12\x1f\n" +
+	"\vtask_plugin\x18\x0e \x01(\tR\n" +
+	"taskPlugin\x12 \n" +
+	"\vconsecutive\x18\x0f \x01(\x05R\vconsecutive\x126\n" +
+	"\x17repeat_interval_seconds\x18\x10 \x01(\x03R\x15repeatIntervalSeconds\x12!\n" +
+	"\frepeat_count\x18\x11 \x01(\x05R\vrepeatCount\x12/\n" +
+	"\x13activation_timezone\x18\x12 \x01(\tR\x12activationTimezone\x12'\n" +
+	"\x0factivation_days\x18\x13 \x03(\x05R\x0eactivationDays\x12)\n" +
+	"\x10activation_hours\x18\x14 \x03(\tR\x0factivationHours\x12-\n" +
+	"\x12escalation_contact\x18\x15 \x01(\tR\x11escalationContact\x128\n" +
+	"\x18escalation_after_seconds\x18\x16 \x01(\x03R\x16escalationAfterSeconds\x12\x1a\n" +
+	"\bcontacts\x18\x17 \x03(\tR\bcontacts\"\xa8\x02\n" +
+	"\rAlertRuleView\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x122\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1e.vigil.manage.v1.AlertRuleSpecR\x04spec\x12\x1c\n" +
+	"\tcondition\x18\x04 \x01(\tR\tcondition\x12\x1e\n" +
+	"\n" +
+	"activation\x18\x05 \x01(\tR\n" +
+	"activation\x12\x18\n" +
+	"\arepeats\x18\x06 \x01(\tR\arepeats\x12!\n" +
+	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12!\n" +
+	"\fupdated_unix\x18\b \x01(\x03R\vupdatedUnix\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\t \x01(\tR\tupdatedBy\"/\n" +
+	"\x15ListAlertRulesRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"N\n" +
+	"\x16ListAlertRulesResponse\x124\n" +
+	"\x05rules\x18\x01 \x03(\v2\x1e.vigil.manage.v1.AlertRuleViewR\x05rules\"=\n" +
+	"\x13GetAlertRuleRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"t\n" +
+	"\x16CreateAlertRuleRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x122\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1e.vigil.manage.v1.AlertRuleSpecR\x04spec\"\x99\x01\n" +
+	"\x16UpdateAlertRuleRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x122\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1e.vigil.manage.v1.AlertRuleSpecR\x04spec\x12#\n" +
+	"\rupdate_fields\x18\x04 \x03(\tR\fupdateFields\"^\n" +
+	"\x1aSetAlertRuleEnabledRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"@\n" +
+	"\x16DeleteAlertRuleRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"Y\n" +
+	"\x17DeleteAlertRuleResponse\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
+	"\x06closed\x18\x03 \x01(\x05R\x06closed\"\xe3\x03\n" +
+	"\tAlertView\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04rule\x18\x03 \x01(\tR\x04rule\x12\x1b\n" +
+	"\trule_kind\x18\x04 \x01(\tR\bruleKind\x12\x14\n" +
+	"\x05agent\x18\x05 \x01(\tR\x05agent\x12\x12\n" +
+	"\x04host\x18\x06 \x01(\tR\x04host\x12\x12\n" +
+	"\x04item\x18\a \x01(\tR\x04item\x12\x1a\n" +
+	"\bincident\x18\b \x01(\x04R\bincident\x12\"\n" +
+	"\rstart_unix_ms\x18\t \x01(\x03R\vstartUnixMs\x12\x1e\n" +
+	"\vend_unix_ms\x18\n" +
+	" \x01(\x03R\tendUnixMs\x12\x18\n" +
+	"\asummary\x18\v \x01(\tR\asummary\x12\"\n" +
+	"\racked_unix_ms\x18\f \x01(\x03R\vackedUnixMs\x12\x19\n" +
+	"\backed_by\x18\r \x01(\tR\aackedBy\x12\x1a\n" +
+	"\bnotified\x18\x0e \x01(\bR\bnotified\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x0f \x01(\bR\n" +
+	"suppressed\x12 \n" +
+	"\flast_unix_ms\x18\x10 \x01(\x03R\n" +
+	"lastUnixMs\x12\x14\n" +
+	"\x05value\x18\x11 \x01(\x01R\x05value\x12\x12\n" +
+	"\x04open\x18\x12 \x01(\bR\x04open\"}\n" +
+	"\x11ListAlertsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1b\n" +
+	"\topen_only\x18\x02 \x01(\bR\bopenOnly\x12\x1d\n" +
+	"\n" +
+	"since_unix\x18\x03 \x01(\x03R\tsinceUnix\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"f\n" +
+	"\x12ListAlertsResponse\x122\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x1a.vigil.manage.v1.AlertViewR\x06alerts\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"!\n" +
+	"\x0fGetAlertRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
+	"\x0fAckAlertRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\"\xc1\x02\n" +
+	"\x0fMaintenanceView\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06tenant\x18\x03 \x01(\tR\x06tenant\x12\x1d\n" +
+	"\n" +
+	"start_unix\x18\x04 \x01(\x03R\tstartUnix\x12\x19\n" +
+	"\bend_unix\x18\x05 \x01(\x03R\aendUnix\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\a \x01(\tR\x02by\x12\x16\n" +
+	"\x06active\x18\b \x01(\bR\x06active\x12#\n" +
+	"\rverified_unix\x18\t \x01(\x03R\fverifiedUnix\x12\x1b\n" +
+	"\tverify_ok\x18\n" +
+	" \x01(\bR\bverifyOk\x12#\n" +
+	"\rverify_detail\x18\v \x01(\tR\fverifyDetail\"\x8c\x01\n" +
+	"\x17StartMaintenanceRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1d\n" +
+	"\n" +
+	"until_unix\x18\x02 \x01(\x03R\tuntilUnix\x12\x1f\n" +
+	"\vuntil_local\x18\x03 \x01(\tR\n" +
+	"untilLocal\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"3\n" +
+	"\x16StopMaintenanceRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"0\n" +
+	"\x16ListMaintenanceRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"]\n" +
+	"\x17ListMaintenanceResponse\x12B\n" +
+	"\vmaintenance\x18\x01 \x03(\v2 .vigil.manage.v1.MaintenanceViewR\vmaintenance2\xd8\b\n" +
+	"\fAlertService\x12a\n" +
+	"\x0eListAlertRules\x12&.vigil.manage.v1.ListAlertRulesRequest\x1a'.vigil.manage.v1.ListAlertRulesResponse\x12T\n" +
+	"\fGetAlertRule\x12$.vigil.manage.v1.GetAlertRuleRequest\x1a\x1e.vigil.manage.v1.AlertRuleView\x12Z\n" +
+	"\x0fCreateAlertRule\x12'.vigil.manage.v1.CreateAlertRuleRequest\x1a\x1e.vigil.manage.v1.AlertRuleView\x12Z\n" +
+	"\x0fUpdateAlertRule\x12'.vigil.manage.v1.UpdateAlertRuleRequest\x1a\x1e.vigil.manage.v1.AlertRuleView\x12b\n" +
+	"\x13SetAlertRuleEnabled\x12+.vigil.manage.v1.SetAlertRuleEnabledRequest\x1a\x1e.vigil.manage.v1.AlertRuleView\x12d\n" +
+	"\x0fDeleteAlertRule\x12'.vigil.manage.v1.DeleteAlertRuleRequest\x1a(.vigil.manage.v1.DeleteAlertRuleResponse\x12U\n" +
+	"\n" +
+	"ListAlerts\x12\".vigil.manage.v1.ListAlertsRequest\x1a#.vigil.manage.v1.ListAlertsResponse\x12H\n" +
+	"\bGetAlert\x12 .vigil.manage.v1.GetAlertRequest\x1a\x1a.vigil.manage.v1.AlertView\x12H\n" +
+	"\bAckAlert\x12 .vigil.manage.v1.AckAlertRequest\x1a\x1a.vigil.manage.v1.AlertView\x12^\n" +
+	"\x10StartMaintenance\x12(.vigil.manage.v1.StartMaintenanceRequest\x1a .vigil.manage.v1.MaintenanceView\x12\\\n" +
+	"\x0fStopMaintenance\x12'.vigil.manage.v1.StopMaintenanceRequest\x1a .vigil.manage.v1.MaintenanceView\x12d\n" +
+	"\x0fListMaintenance\x12'.vigil.manage.v1.ListMaintenanceRequest\x1a(.vigil.manage.v1.ListMaintenanceResponseB;Z9github.com/vigil-rmm/vigil/proto/vigil/manage/v1;managev1b\x06proto3"
 
-var file_vigil_manage_v1_alerts_proto_goTypes = []any{}
+var (
+	file_vigil_manage_v1_alerts_proto_rawDescOnce sync.Once
+	file_vigil_manage_v1_alerts_proto_rawDescData []byte
+)
+
+func file_vigil_manage_v1_alerts_proto_rawDescGZIP() []byte {
+	file_vigil_manage_v1_alerts_proto_rawDescOnce.Do(func() {
+		file_vigil_manage_v1_alerts_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_alerts_proto_rawDesc), len(file_vigil_manage_v1_alerts_proto_rawDesc)))
+	})
+	return file_vigil_manage_v1_alerts_proto_rawDescData
+}
+
+var file_vigil_manage_v1_alerts_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vigil_manage_v1_alerts_proto_goTypes = []any{
+	(*AlertRuleSpec)(nil),              // 0: vigil.manage.v1.AlertRuleSpec
+	(*AlertRuleView)(nil),              // 1: vigil.manage.v1.AlertRuleView
+	(*ListAlertRulesRequest)(nil),      // 2: vigil.manage.v1.ListAlertRulesRequest
+	(*ListAlertRulesResponse)(nil),     // 3: vigil.manage.v1.ListAlertRulesResponse
+	(*GetAlertRuleRequest)(nil),        // 4: vigil.manage.v1.GetAlertRuleRequest
+	(*CreateAlertRuleRequest)(nil),     // 5: vigil.manage.v1.CreateAlertRuleRequest
+	(*UpdateAlertRuleRequest)(nil),     // 6: vigil.manage.v1.UpdateAlertRuleRequest
+	(*SetAlertRuleEnabledRequest)(nil), // 7: vigil.manage.v1.SetAlertRuleEnabledRequest
+	(*DeleteAlertRuleRequest)(nil),     // 8: vigil.manage.v1.DeleteAlertRuleRequest
+	(*DeleteAlertRuleResponse)(nil),    // 9: vigil.manage.v1.DeleteAlertRuleResponse
+	(*AlertView)(nil),                  // 10: vigil.manage.v1.AlertView
+	(*ListAlertsRequest)(nil),          // 11: vigil.manage.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),         // 12: vigil.manage.v1.ListAlertsResponse
+	(*GetAlertRequest)(nil),            // 13: vigil.manage.v1.GetAlertRequest
+	(*AckAlertRequest)(nil),            // 14: vigil.manage.v1.AckAlertRequest
+	(*MaintenanceView)(nil),            // 15: vigil.manage.v1.MaintenanceView
+	(*StartMaintenanceRequest)(nil),    // 16: vigil.manage.v1.StartMaintenanceRequest
+	(*StopMaintenanceRequest)(nil),     // 17: vigil.manage.v1.StopMaintenanceRequest
+	(*ListMaintenanceRequest)(nil),     // 18: vigil.manage.v1.ListMaintenanceRequest
+	(*ListMaintenanceResponse)(nil),    // 19: vigil.manage.v1.ListMaintenanceResponse
+}
 var file_vigil_manage_v1_alerts_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0,  // 0: vigil.manage.v1.AlertRuleView.spec:type_name -> vigil.manage.v1.AlertRuleSpec
+	1,  // 1: vigil.manage.v1.ListAlertRulesResponse.rules:type_name -> vigil.manage.v1.AlertRuleView
+	0,  // 2: vigil.manage.v1.CreateAlertRuleRequest.spec:type_name -> vigil.manage.v1.AlertRuleSpec
+	0,  // 3: vigil.manage.v1.UpdateAlertRuleRequest.spec:type_name -> vigil.manage.v1.AlertRuleSpec
+	10, // 4: vigil.manage.v1.ListAlertsResponse.alerts:type_name -> vigil.manage.v1.AlertView
+	15, // 5: vigil.manage.v1.ListMaintenanceResponse.maintenance:type_name -> vigil.manage.v1.MaintenanceView
+	2,  // 6: vigil.manage.v1.AlertService.ListAlertRules:input_type -> vigil.manage.v1.ListAlertRulesRequest
+	4,  // 7: vigil.manage.v1.AlertService.GetAlertRule:input_type -> vigil.manage.v1.GetAlertRuleRequest
+	5,  // 8: vigil.manage.v1.AlertService.CreateAlertRule:input_type -> vigil.manage.v1.CreateAlertRuleRequest
+	6,  // 9: vigil.manage.v1.AlertService.UpdateAlertRule:input_type -> vigil.manage.v1.UpdateAlertRuleRequest
+	7,  // 10: vigil.manage.v1.AlertService.SetAlertRuleEnabled:input_type -> vigil.manage.v1.SetAlertRuleEnabledRequest
+	8,  // 11: vigil.manage.v1.AlertService.DeleteAlertRule:input_type -> vigil.manage.v1.DeleteAlertRuleRequest
+	11, // 12: vigil.manage.v1.AlertService.ListAlerts:input_type -> vigil.manage.v1.ListAlertsRequest
+	13, // 13: vigil.manage.v1.AlertService.GetAlert:input_type -> vigil.manage.v1.GetAlertRequest
+	14, // 14: vigil.manage.v1.AlertService.AckAlert:input_type -> vigil.manage.v1.AckAlertRequest
+	16, // 15: vigil.manage.v1.AlertService.StartMaintenance:input_type -> vigil.manage.v1.StartMaintenanceRequest
+	17, // 16: vigil.manage.v1.AlertService.StopMaintenance:input_type -> vigil.manage.v1.StopMaintenanceRequest
+	18, // 17: vigil.manage.v1.AlertService.ListMaintenance:input_type -> vigil.manage.v1.ListMaintenanceRequest
+	3,  // 18: vigil.manage.v1.AlertService.ListAlertRules:output_type -> vigil.manage.v1.ListAlertRulesResponse
+	1,  // 19: vigil.manage.v1.AlertService.GetAlertRule:output_type -> vigil.manage.v1.AlertRuleView
+	1,  // 20: vigil.manage.v1.AlertService.CreateAlertRule:output_type -> vigil.manage.v1.AlertRuleView
+	1,  // 21: vigil.manage.v1.AlertService.UpdateAlertRule:output_type -> vigil.manage.v1.AlertRuleView
+	1,  // 22: vigil.manage.v1.AlertService.SetAlertRuleEnabled:output_type -> vigil.manage.v1.AlertRuleView
+	9,  // 23: vigil.manage.v1.AlertService.DeleteAlertRule:output_type -> vigil.manage.v1.DeleteAlertRuleResponse
+	12, // 24: vigil.manage.v1.AlertService.ListAlerts:output_type -> vigil.manage.v1.ListAlertsResponse
+	10, // 25: vigil.manage.v1.AlertService.GetAlert:output_type -> vigil.manage.v1.AlertView
+	10, // 26: vigil.manage.v1.AlertService.AckAlert:output_type -> vigil.manage.v1.AlertView
+	15, // 27: vigil.manage.v1.AlertService.StartMaintenance:output_type -> vigil.manage.v1.MaintenanceView
+	15, // 28: vigil.manage.v1.AlertService.StopMaintenance:output_type -> vigil.manage.v1.MaintenanceView
+	19, // 29: vigil.manage.v1.AlertService.ListMaintenance:output_type -> vigil.manage.v1.ListMaintenanceResponse
+	18, // [18:30] is the sub-list for method output_type
+	6,  // [6:18] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_vigil_manage_v1_alerts_proto_init() }
@@ -47,12 +1872,13 @@ func file_vigil_manage_v1_alerts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_manage_v1_alerts_proto_rawDesc), len(file_vigil_manage_v1_alerts_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_vigil_manage_v1_alerts_proto_goTypes,
 		DependencyIndexes: file_vigil_manage_v1_alerts_proto_depIdxs,
+		MessageInfos:      file_vigil_manage_v1_alerts_proto_msgTypes,
 	}.Build()
 	File_vigil_manage_v1_alerts_proto = out.File
 	file_vigil_manage_v1_alerts_proto_goTypes = nil

@@ -7,7 +7,10 @@
 package managev1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,13 +18,64 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	AlertService_ListAlertRules_FullMethodName      = "/vigil.manage.v1.AlertService/ListAlertRules"
+	AlertService_GetAlertRule_FullMethodName        = "/vigil.manage.v1.AlertService/GetAlertRule"
+	AlertService_CreateAlertRule_FullMethodName     = "/vigil.manage.v1.AlertService/CreateAlertRule"
+	AlertService_UpdateAlertRule_FullMethodName     = "/vigil.manage.v1.AlertService/UpdateAlertRule"
+	AlertService_SetAlertRuleEnabled_FullMethodName = "/vigil.manage.v1.AlertService/SetAlertRuleEnabled"
+	AlertService_DeleteAlertRule_FullMethodName     = "/vigil.manage.v1.AlertService/DeleteAlertRule"
+	AlertService_ListAlerts_FullMethodName          = "/vigil.manage.v1.AlertService/ListAlerts"
+	AlertService_GetAlert_FullMethodName            = "/vigil.manage.v1.AlertService/GetAlert"
+	AlertService_AckAlert_FullMethodName            = "/vigil.manage.v1.AlertService/AckAlert"
+	AlertService_StartMaintenance_FullMethodName    = "/vigil.manage.v1.AlertService/StartMaintenance"
+	AlertService_StopMaintenance_FullMethodName     = "/vigil.manage.v1.AlertService/StopMaintenance"
+	AlertService_ListMaintenance_FullMethodName     = "/vigil.manage.v1.AlertService/ListMaintenance"
+)
+
 // AlertServiceClient is the client API for AlertService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AlertService serves alert rules, alerts, acknowledgements and maintenance (vigilctl rule, alert, maintenance). It is served on the API listener next to
-// ManageService and authorized by the same table.
+// AlertService serves alert rules, alerts, acknowledgements and maintenance
+// (vigilctl rule, alert, maintenance). It is served on the API listener next
+// to ManageService and authorized by the same table.
+//
+// Rule ids are unique within a tenant only (every tenant has its own
+// default-cpu): requests that name a rule carry its tenant. An empty tenant
+// means the caller's own tenant for a tenant-scoped caller, and for the MSP
+// the one tenant that has a rule with that id (InvalidArgument naming
+// "tenant" if several have).
 type AlertServiceClient interface {
+	// ListAlertRules lists the rules of the tenants the caller can see.
+	ListAlertRules(ctx context.Context, in *ListAlertRulesRequest, opts ...grpc.CallOption) (*ListAlertRulesResponse, error)
+	// GetAlertRule returns one rule.
+	GetAlertRule(ctx context.Context, in *GetAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error)
+	// CreateAlertRule adds a rule to a tenant (at most 500 per tenant).
+	CreateAlertRule(ctx context.Context, in *CreateAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error)
+	// UpdateAlertRule changes the fields of a rule that update_fields names.
+	UpdateAlertRule(ctx context.Context, in *UpdateAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error)
+	// SetAlertRuleEnabled enables or disables a rule. Disabling closes its
+	// open alerts without a recovery notice.
+	SetAlertRuleEnabled(ctx context.Context, in *SetAlertRuleEnabledRequest, opts ...grpc.CallOption) (*AlertRuleView, error)
+	// DeleteAlertRule deletes a rule and its alert state; its open alerts are
+	// closed without a recovery notice.
+	DeleteAlertRule(ctx context.Context, in *DeleteAlertRuleRequest, opts ...grpc.CallOption) (*DeleteAlertRuleResponse, error)
+	// ListAlerts lists incidents, newest first.
+	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
+	// GetAlert returns one incident.
+	GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*AlertView, error)
+	// AckAlert acknowledges a firing incident: no more repeats and no
+	// escalation; its recovery is still notified.
+	AckAlert(ctx context.Context, in *AckAlertRequest, opts ...grpc.CallOption) (*AlertView, error)
+	// StartMaintenance withholds every notice about an agent until a time.
+	StartMaintenance(ctx context.Context, in *StartMaintenanceRequest, opts ...grpc.CallOption) (*MaintenanceView, error)
+	// StopMaintenance ends an agent's maintenance now; the post-maintenance
+	// verification follows.
+	StopMaintenance(ctx context.Context, in *StopMaintenanceRequest, opts ...grpc.CallOption) (*MaintenanceView, error)
+	// ListMaintenance lists maintenance records (current and past, with their
+	// verification).
+	ListMaintenance(ctx context.Context, in *ListMaintenanceRequest, opts ...grpc.CallOption) (*ListMaintenanceResponse, error)
 }
 
 type alertServiceClient struct {
@@ -32,13 +86,169 @@ func NewAlertServiceClient(cc grpc.ClientConnInterface) AlertServiceClient {
 	return &alertServiceClient{cc}
 }
 
+func (c *alertServiceClient) ListAlertRules(ctx context.Context, in *ListAlertRulesRequest, opts ...grpc.CallOption) (*ListAlertRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAlertRulesResponse)
+	err := c.cc.Invoke(ctx, AlertService_ListAlertRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) GetAlertRule(ctx context.Context, in *GetAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertRuleView)
+	err := c.cc.Invoke(ctx, AlertService_GetAlertRule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) CreateAlertRule(ctx context.Context, in *CreateAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertRuleView)
+	err := c.cc.Invoke(ctx, AlertService_CreateAlertRule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) UpdateAlertRule(ctx context.Context, in *UpdateAlertRuleRequest, opts ...grpc.CallOption) (*AlertRuleView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertRuleView)
+	err := c.cc.Invoke(ctx, AlertService_UpdateAlertRule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) SetAlertRuleEnabled(ctx context.Context, in *SetAlertRuleEnabledRequest, opts ...grpc.CallOption) (*AlertRuleView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertRuleView)
+	err := c.cc.Invoke(ctx, AlertService_SetAlertRuleEnabled_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) DeleteAlertRule(ctx context.Context, in *DeleteAlertRuleRequest, opts ...grpc.CallOption) (*DeleteAlertRuleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAlertRuleResponse)
+	err := c.cc.Invoke(ctx, AlertService_DeleteAlertRule_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAlertsResponse)
+	err := c.cc.Invoke(ctx, AlertService_ListAlerts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*AlertView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertView)
+	err := c.cc.Invoke(ctx, AlertService_GetAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) AckAlert(ctx context.Context, in *AckAlertRequest, opts ...grpc.CallOption) (*AlertView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AlertView)
+	err := c.cc.Invoke(ctx, AlertService_AckAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) StartMaintenance(ctx context.Context, in *StartMaintenanceRequest, opts ...grpc.CallOption) (*MaintenanceView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenanceView)
+	err := c.cc.Invoke(ctx, AlertService_StartMaintenance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) StopMaintenance(ctx context.Context, in *StopMaintenanceRequest, opts ...grpc.CallOption) (*MaintenanceView, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenanceView)
+	err := c.cc.Invoke(ctx, AlertService_StopMaintenance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) ListMaintenance(ctx context.Context, in *ListMaintenanceRequest, opts ...grpc.CallOption) (*ListMaintenanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMaintenanceResponse)
+	err := c.cc.Invoke(ctx, AlertService_ListMaintenance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AlertServiceServer is the server API for AlertService service.
 // All implementations must embed UnimplementedAlertServiceServer
 // for forward compatibility.
 //
-// AlertService serves alert rules, alerts, acknowledgements and maintenance (vigilctl rule, alert, maintenance). It is served on the API listener next to
-// ManageService and authorized by the same table.
+// AlertService serves alert rules, alerts, acknowledgements and maintenance
+// (vigilctl rule, alert, maintenance). It is served on the API listener next
+// to ManageService and authorized by the same table.
+//
+// Rule ids are unique within a tenant only (every tenant has its own
+// default-cpu): requests that name a rule carry its tenant. An empty tenant
+// means the caller's own tenant for a tenant-scoped caller, and for the MSP
+// the one tenant that has a rule with that id (InvalidArgument naming
+// "tenant" if several have).
 type AlertServiceServer interface {
+	// ListAlertRules lists the rules of the tenants the caller can see.
+	ListAlertRules(context.Context, *ListAlertRulesRequest) (*ListAlertRulesResponse, error)
+	// GetAlertRule returns one rule.
+	GetAlertRule(context.Context, *GetAlertRuleRequest) (*AlertRuleView, error)
+	// CreateAlertRule adds a rule to a tenant (at most 500 per tenant).
+	CreateAlertRule(context.Context, *CreateAlertRuleRequest) (*AlertRuleView, error)
+	// UpdateAlertRule changes the fields of a rule that update_fields names.
+	UpdateAlertRule(context.Context, *UpdateAlertRuleRequest) (*AlertRuleView, error)
+	// SetAlertRuleEnabled enables or disables a rule. Disabling closes its
+	// open alerts without a recovery notice.
+	SetAlertRuleEnabled(context.Context, *SetAlertRuleEnabledRequest) (*AlertRuleView, error)
+	// DeleteAlertRule deletes a rule and its alert state; its open alerts are
+	// closed without a recovery notice.
+	DeleteAlertRule(context.Context, *DeleteAlertRuleRequest) (*DeleteAlertRuleResponse, error)
+	// ListAlerts lists incidents, newest first.
+	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
+	// GetAlert returns one incident.
+	GetAlert(context.Context, *GetAlertRequest) (*AlertView, error)
+	// AckAlert acknowledges a firing incident: no more repeats and no
+	// escalation; its recovery is still notified.
+	AckAlert(context.Context, *AckAlertRequest) (*AlertView, error)
+	// StartMaintenance withholds every notice about an agent until a time.
+	StartMaintenance(context.Context, *StartMaintenanceRequest) (*MaintenanceView, error)
+	// StopMaintenance ends an agent's maintenance now; the post-maintenance
+	// verification follows.
+	StopMaintenance(context.Context, *StopMaintenanceRequest) (*MaintenanceView, error)
+	// ListMaintenance lists maintenance records (current and past, with their
+	// verification).
+	ListMaintenance(context.Context, *ListMaintenanceRequest) (*ListMaintenanceResponse, error)
 	mustEmbedUnimplementedAlertServiceServer()
 }
 
@@ -49,6 +259,42 @@ type AlertServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedAlertServiceServer struct{}
 
+func (UnimplementedAlertServiceServer) ListAlertRules(context.Context, *ListAlertRulesRequest) (*ListAlertRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAlertRules not implemented")
+}
+func (UnimplementedAlertServiceServer) GetAlertRule(context.Context, *GetAlertRuleRequest) (*AlertRuleView, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAlertRule not implemented")
+}
+func (UnimplementedAlertServiceServer) CreateAlertRule(context.Context, *CreateAlertRuleRequest) (*AlertRuleView, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAlertRule not implemented")
+}
+func (UnimplementedAlertServiceServer) UpdateAlertRule(context.Context, *UpdateAlertRuleRequest) (*AlertRuleView, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAlertRule not implemented")
+}
+func (UnimplementedAlertServiceServer) SetAlertRuleEnabled(context.Context, *SetAlertRuleEnabledRequest) (*AlertRuleView, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetAlertRuleEnabled not implemented")
+}
+func (UnimplementedAlertServiceServer) DeleteAlertRule(context.Context, *DeleteAlertRuleRequest) (*DeleteAlertRuleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAlertRule not implemented")
+}
+func (UnimplementedAlertServiceServer) ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAlerts not implemented")
+}
+func (UnimplementedAlertServiceServer) GetAlert(context.Context, *GetAlertRequest) (*AlertView, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAlert not implemented")
+}
+func (UnimplementedAlertServiceServer) AckAlert(context.Context, *AckAlertRequest) (*AlertView, error) {
+	return nil, status.Error(codes.Unimplemented, "method AckAlert not implemented")
+}
+func (UnimplementedAlertServiceServer) StartMaintenance(context.Context, *StartMaintenanceRequest) (*MaintenanceView, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartMaintenance not implemented")
+}
+func (UnimplementedAlertServiceServer) StopMaintenance(context.Context, *StopMaintenanceRequest) (*MaintenanceView, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopMaintenance not implemented")
+}
+func (UnimplementedAlertServiceServer) ListMaintenance(context.Context, *ListMaintenanceRequest) (*ListMaintenanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMaintenance not implemented")
+}
 func (UnimplementedAlertServiceServer) mustEmbedUnimplementedAlertServiceServer() {}
 func (UnimplementedAlertServiceServer) testEmbeddedByValue()                      {}
 
@@ -70,13 +316,278 @@ func RegisterAlertServiceServer(s grpc.ServiceRegistrar, srv AlertServiceServer)
 	s.RegisterService(&AlertService_ServiceDesc, srv)
 }
 
+func _AlertService_ListAlertRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAlertRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).ListAlertRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_ListAlertRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).ListAlertRules(ctx, req.(*ListAlertRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_GetAlertRule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAlertRuleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).GetAlertRule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_GetAlertRule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).GetAlertRule(ctx, req.(*GetAlertRuleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_CreateAlertRule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAlertRuleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).CreateAlertRule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_CreateAlertRule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).CreateAlertRule(ctx, req.(*CreateAlertRuleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_UpdateAlertRule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAlertRuleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).UpdateAlertRule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_UpdateAlertRule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).UpdateAlertRule(ctx, req.(*UpdateAlertRuleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_SetAlertRuleEnabled_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetAlertRuleEnabledRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).SetAlertRuleEnabled(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_SetAlertRuleEnabled_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).SetAlertRuleEnabled(ctx, req.(*SetAlertRuleEnabledRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_DeleteAlertRule_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAlertRuleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).DeleteAlertRule(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_DeleteAlertRule_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).DeleteAlertRule(ctx, req.(*DeleteAlertRuleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_ListAlerts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAlertsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).ListAlerts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_ListAlerts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).ListAlerts(ctx, req.(*ListAlertsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_GetAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).GetAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_GetAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).GetAlert(ctx, req.(*GetAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_AckAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AckAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).AckAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_AckAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).AckAlert(ctx, req.(*AckAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_StartMaintenance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartMaintenanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).StartMaintenance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_StartMaintenance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).StartMaintenance(ctx, req.(*StartMaintenanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_StopMaintenance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopMaintenanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).StopMaintenance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_StopMaintenance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).StopMaintenance(ctx, req.(*StopMaintenanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_ListMaintenance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMaintenanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).ListMaintenance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_ListMaintenance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).ListMaintenance(ctx, req.(*ListMaintenanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AlertService_ServiceDesc is the grpc.ServiceDesc for AlertService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var AlertService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "vigil.manage.v1.AlertService",
 	HandlerType: (*AlertServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "vigil/manage/v1/alerts.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListAlertRules",
+			Handler:    _AlertService_ListAlertRules_Handler,
+		},
+		{
+			MethodName: "GetAlertRule",
+			Handler:    _AlertService_GetAlertRule_Handler,
+		},
+		{
+			MethodName: "CreateAlertRule",
+			Handler:    _AlertService_CreateAlertRule_Handler,
+		},
+		{
+			MethodName: "UpdateAlertRule",
+			Handler:    _AlertService_UpdateAlertRule_Handler,
+		},
+		{
+			MethodName: "SetAlertRuleEnabled",
+			Handler:    _AlertService_SetAlertRuleEnabled_Handler,
+		},
+		{
+			MethodName: "DeleteAlertRule",
+			Handler:    _AlertService_DeleteAlertRule_Handler,
+		},
+		{
+			MethodName: "ListAlerts",
+			Handler:    _AlertService_ListAlerts_Handler,
+		},
+		{
+			MethodName: "GetAlert",
+			Handler:    _AlertService_GetAlert_Handler,
+		},
+		{
+			MethodName: "AckAlert",
+			Handler:    _AlertService_AckAlert_Handler,
+		},
+		{
+			MethodName: "StartMaintenance",
+			Handler:    _AlertService_StartMaintenance_Handler,
+		},
+		{
+			MethodName: "StopMaintenance",
+			Handler:    _AlertService_StopMaintenance_Handler,
+		},
+		{
+			MethodName: "ListMaintenance",
+			Handler:    _AlertService_ListMaintenance_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/manage/v1/alerts.proto",
 }

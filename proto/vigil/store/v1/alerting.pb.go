@@ -551,9 +551,14 @@ type AlertRecord struct {
 	AckedBy     string `protobuf:"bytes,13,opt,name=acked_by,json=ackedBy,proto3" json:"acked_by,omitempty"`
 	// notified is false for an incident nobody was told about (outside the
 	// activation times, or under maintenance).
-	Notified      bool    `protobuf:"varint,14,opt,name=notified,proto3" json:"notified,omitempty"`
-	LastUnixMs    int64   `protobuf:"varint,15,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
-	Value         float64 `protobuf:"fixed64,16,opt,name=value,proto3" json:"value,omitempty"`
+	Notified   bool    `protobuf:"varint,14,opt,name=notified,proto3" json:"notified,omitempty"`
+	LastUnixMs int64   `protobuf:"varint,15,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
+	Value      float64 `protobuf:"fixed64,16,opt,name=value,proto3" json:"value,omitempty"`
+	// suppressed is true when the incident fired while its agent was under
+	// maintenance.
+	Suppressed bool `protobuf:"varint,17,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// ack_comment is the note given with the acknowledgement.
+	AckComment    string `protobuf:"bytes,18,opt,name=ack_comment,json=ackComment,proto3" json:"ack_comment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -698,6 +703,20 @@ func (x *AlertRecord) GetValue() float64 {
 		return x.Value
 	}
 	return 0
+}
+
+func (x *AlertRecord) GetSuppressed() bool {
+	if x != nil {
+		return x.Suppressed
+	}
+	return false
+}
+
+func (x *AlertRecord) GetAckComment() string {
+	if x != nil {
+		return x.AckComment
+	}
+	return ""
 }
 
 // Maintenance suppresses an agent's notifications until end. Key:
@@ -880,7 +899,7 @@ const file_vigil_store_v1_alerting_proto_rawDesc = "" +
 	"\n" +
 	"held_value\x18\x18 \x01(\x01R\theldValue\x12\x1f\n" +
 	"\vheld_detail\x18\x19 \x01(\tR\n" +
-	"heldDetail\"\xb1\x03\n" +
+	"heldDetail\"\xf2\x03\n" +
 	"\vAlertRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -899,7 +918,12 @@ const file_vigil_store_v1_alerting_proto_rawDesc = "" +
 	"\bnotified\x18\x0e \x01(\bR\bnotified\x12 \n" +
 	"\flast_unix_ms\x18\x0f \x01(\x03R\n" +
 	"lastUnixMs\x12\x14\n" +
-	"\x05value\x18\x10 \x01(\x01R\x05value\"\x84\x02\n" +
+	"\x05value\x18\x10 \x01(\x01R\x05value\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x11 \x01(\bR\n" +
+	"suppressed\x12\x1f\n" +
+	"\vack_comment\x18\x12 \x01(\tR\n" +
+	"ackComment\"\x84\x02\n" +
 	"\vMaintenance\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +

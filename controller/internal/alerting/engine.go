@@ -1,0 +1,566 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-rmm/vigil/controller/internal/alert"
+	"github.com/vigil-rmm/vigil/controller/internal/metrics"
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
+)
+
+// MetricsReader reads stored samples; *metrics.DB is one.
+type MetricsReader interface {
+	Query(ctx context.Context, agentID string, from, to time.Time, limit int) ([]metrics.Sample, bool, error)
+	Latest(ctx context.Context, agentID string) (metrics.Sample, bool, error)
+}
+
+// Presence says whether an agent's stream is open; *fleet.Fleet is one.
+type Presence interface {
+	// Online returns true while the agent is connected, and its last-seen
+	// time (unix seconds) if the fleet still remembers one.
+	Online(agentID string) (bool, int64)
+}
+
+var _ MetricsReader = (*metrics.DB)(nil)
+
+// Defaults.
+const (
+	// DefaultInterval is the time between evaluations.
+	DefaultInterval = time.Minute
+	// DefaultVerifyGrace is how long after a maintenance ends its
+	// verification may wait for the agent to come back before it fails.
+	DefaultVerifyGrace = 15 * time.Minute
+	// DefaultBatchAgents is how many agents one transaction evaluates.
+	DefaultBatchAgents = 100
+	// verifyRetry is how long after a maintenance ended a failed
+	// verification is still tried again.
+	verifyRetry = 7 * 24 * time.Hour
+	// maxLookback bounds how far back an evaluation reads samples (a
+	// controller that was down for days does not replay them all).
+	maxLookback = 24 * time.Hour
+	// sampleBatch bounds the samples read per agent and evaluation; the
+	// rest are read by the next evaluations.
+	sampleBatch = 1500
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store    store.Store
+	Metrics  MetricsReader
+	Presence Presence
+	// Wake tells the notification dispatcher something was queued; nil
+	// does nothing.
+	Wake   func()
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Interval is the time between evaluations; 0 means DefaultInterval.
+	Interval time.Duration
+	// SampleInterval is the agents' metrics interval (alert.Options).
+	SampleInterval time.Duration
+	// VerifyGrace: see DefaultVerifyGrace.
+	VerifyGrace time.Duration
+	// BatchAgents: see DefaultBatchAgents.
+	BatchAgents int
+}
+
+// Engine evaluates every enabled rule of every tenant about once an
+// interval, persists the alert states, records incidents and queues the
+// notices. It is safe to run once per store.
+type Engine struct {
+	cfg     Config
+	started time.Time
+	nudge   chan struct{}
+}
+
+// New returns an engine; Run starts it.
+func New(cfg Config) *Engine {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.SampleInterval <= 0 {
+		cfg.SampleInterval = alert.DefaultSampleInterval
+	}
+	if cfg.VerifyGrace <= 0 {
+		cfg.VerifyGrace = DefaultVerifyGrace
+	}
+	if cfg.BatchAgents <= 0 {
+		cfg.BatchAgents = DefaultBatchAgents
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Logger = cfg.Logger.With("component", "alerting")
+	return &Engine{cfg: cfg, started: cfg.Now(), nudge: make(chan struct{}, 1)}
+}
+
+// Nudge asks for an evaluation soon (a rule changed, a maintenance
+// stopped) without waiting for the interval.
+func (e *Engine) Nudge() {
+	select {
+	case e.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Run evaluates at once, then every interval or nudge, until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		st, err := e.Evaluate(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.cfg.Logger.ErrorContext(ctx, "alert evaluation", "err", err)
+		} else if st.Queued > 0 {
+			e.cfg.Logger.InfoContext(ctx, "alert notices queued", "notices", st.Queued, "tenants", st.Tenants)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.nudge:
+		}
+	}
+}
+
+// Stats count what one evaluation did.
+type Stats struct {
+	// Tenants and Rules evaluated.
+	Tenants, Rules int
+	// Observations applied (samples and checks).
+	Observations int
+	// Queued is how many notices were newly queued.
+	Queued int
+	// Verified is how many post-maintenance verifications concluded.
+	Verified int
+}
+
+// Evaluate runs one evaluation of every tenant, one tenant at a time. A
+// tenant that fails is logged and the others still run; the error joins
+// every tenant's.
+func (e *Engine) Evaluate(ctx context.Context) (Stats, error) {
+	now := e.cfg.Now().Truncate(time.Millisecond)
+	var (
+		tenants []*storev1.Tenant
+		fv      *fleetView
+	)
+	if err := e.cfg.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if tenants, err = schema.ListTenants(tx); err != nil {
+			return err
+		}
+		fv, err = readFleet(tx)
+		return err
+	}); err != nil {
+		return Stats{}, fmt.Errorf("read tenants and agents: %w", err)
+	}
+	var (
+		st    Stats
+		errs  []error
+		tasks *taskOutcomes
+	)
+	for _, t := range tenants {
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		if err := e.evalTenant(ctx, t, fv, now, &tasks, &st); err != nil {
+			e.cfg.Logger.ErrorContext(ctx, "alert evaluation of a tenant", "tenant", t.GetId(), "err", err)
+			errs = append(errs, fmt.Errorf("tenant %s: %w", t.GetId(), err))
+		}
+	}
+	return st, errors.Join(errs...)
+}
+
+// fleetView is what one evaluation reads once for every tenant: the
+// agents that are not revoked by tenant, the flushed last-seen times and
+// the maintenance records.
+type fleetView struct {
+	agents   map[string][]*storev1.Agent
+	lastSeen map[string]int64
+	maint    map[string]*storev1.Maintenance
+}
+
+func readFleet(tx store.Tx) (*fleetView, error) {
+	fv := &fleetView{agents: map[string][]*storev1.Agent{}, maint: map[string]*storev1.Maintenance{}}
+	all, err := schema.ListAgents(tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range all {
+		if !a.GetRevoked() {
+			fv.agents[a.GetTenant()] = append(fv.agents[a.GetTenant()], a)
+		}
+	}
+	if fv.lastSeen, err = schema.AllLastSeen(tx); err != nil {
+		return nil, err
+	}
+	ms, err := schema.ListMaintenance(tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		fv.maint[m.GetAgent()] = m
+	}
+	return fv, nil
+}
+
+// evalTenant reads what the tenant's rules need, then evaluates them in
+// transactions of at most BatchAgents agents, then the checks.
+func (e *Engine) evalTenant(ctx context.Context, t *storev1.Tenant, fv *fleetView, now time.Time, tasks **taskOutcomes, st *Stats) error {
+	snap, err := e.snapshot(ctx, t, fv, now)
+	if err != nil {
+		return err
+	}
+	if snap.needTasks && *tasks == nil {
+		if *tasks, err = e.loadTasks(ctx); err != nil {
+			return err
+		}
+	}
+	snap.tasks = *tasks
+	if len(snap.rules) > 0 {
+		st.Tenants++
+		st.Rules += len(snap.rules)
+	}
+	// Inputs that are not in the control store are read before any write
+	// transaction: presence, samples and the verifications' latest samples.
+	verified, err := e.verifyAll(ctx, snap, now)
+	if err != nil {
+		return err
+	}
+	if err := e.readInputs(ctx, snap, now); err != nil {
+		return err
+	}
+	queued := 0
+	commit := func(fn func(b *batch) error) error {
+		b := &batch{e: e, snap: snap, now: now}
+		err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+			b.tx, b.queued, b.observed, b.verified = tx, 0, 0, 0
+			return fn(b)
+		})
+		if err != nil {
+			return err
+		}
+		queued += b.queued
+		st.Observations += b.observed
+		st.Verified += b.verified
+		return nil
+	}
+	defer func() {
+		st.Queued += queued
+		if queued > 0 {
+			e.cfg.Wake()
+		}
+	}()
+	for i := 0; i < len(snap.agents); i += e.cfg.BatchAgents {
+		chunk := snap.agents[i:min(i+e.cfg.BatchAgents, len(snap.agents))]
+		if err := commit(func(b *batch) error { return b.agents(chunk, verified) }); err != nil {
+			return err
+		}
+	}
+	if len(snap.checks) > 0 || snap.hasKind(alert.KindCheckStatus) {
+		if err := commit(func(b *batch) error { return b.checks() }); err != nil {
+			return err
+		}
+	}
+	if len(snap.orphans) > 0 {
+		if err := commit(func(b *batch) error { return b.dropOrphans() }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compiled is one enabled rule ready to evaluate.
+type compiled struct {
+	stored *storev1.AlertRule
+	rule   alert.Rule
+	ev     *alert.Evaluator
+}
+
+// snapshot is what a tenant's evaluation reads from the control store
+// before evaluating, plus (after readInputs) what it reads elsewhere.
+type snapshot struct {
+	tenant    *storev1.Tenant
+	rules     []*compiled
+	agents    []*storev1.Agent
+	hosts     map[string]string
+	lastSeen  map[string]int64
+	maint     map[string]*storev1.Maintenance
+	patches   map[string]*storev1.PatchRecord
+	reboots   map[string]*storev1.RebootRecord
+	checks    []checkInput
+	from      map[string]time.Time
+	orphans   []schema.AlertStateRef
+	needTasks bool
+	tasks     *taskOutcomes
+
+	// Filled by readInputs.
+	seen    map[string]time.Time
+	samples map[string][]metrics.Sample
+}
+
+func (s *snapshot) hasKind(k alert.Kind) bool {
+	for _, r := range s.rules {
+		if r.rule.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// quiet reports whether t's agent is under maintenance at at.
+func (s *snapshot) quiet(t alert.Target, at time.Time) bool {
+	m := s.maint[t.Agent]
+	return m != nil && UnderMaintenance(m, at)
+}
+
+// UnderMaintenance reports whether m covers at: start <= at < end.
+func UnderMaintenance(m *storev1.Maintenance, at time.Time) bool {
+	return !at.Before(time.Unix(m.GetStartUnix(), 0)) && at.Before(time.Unix(m.GetEndUnix(), 0))
+}
+
+// checkInput is one check as seen from one vantage point.
+type checkInput struct {
+	target alert.Target
+	result alert.CheckResult
+}
+
+func (e *Engine) snapshot(ctx context.Context, t *storev1.Tenant, fv *fleetView, now time.Time) (*snapshot, error) {
+	s := &snapshot{tenant: t, hosts: map[string]string{}, maint: map[string]*storev1.Maintenance{},
+		patches: map[string]*storev1.PatchRecord{}, reboots: map[string]*storev1.RebootRecord{}, from: map[string]time.Time{}}
+	err := e.cfg.Store.View(ctx, func(tx store.Tx) error {
+		rules, err := schema.ListAlertRules(tx, t.GetId())
+		if err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, sr := range rules {
+			if !sr.GetEnabled() {
+				continue
+			}
+			known[sr.GetId()] = true
+			c, err := e.compile(sr, s, now)
+			if err != nil {
+				// A stored rule that no longer validates is skipped, not
+				// fatal: the tenant's other rules still run.
+				e.cfg.Logger.WarnContext(ctx, "alert rule skipped", "tenant", t.GetId(), "rule", sr.GetId(), "err", err)
+				continue
+			}
+			s.rules = append(s.rules, c)
+			s.needTasks = s.needTasks || c.rule.Kind == alert.KindTaskFailed
+		}
+		s.readAgents(fv)
+		if err := s.readRecords(tx); err != nil {
+			return err
+		}
+		if err := s.readChecks(tx); err != nil {
+			return err
+		}
+		if err := s.readFrom(tx, now, e.cfg.SampleInterval); err != nil {
+			return err
+		}
+		return s.findOrphans(tx, known)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read tenant: %w", err)
+	}
+	return s, nil
+}
+
+func (e *Engine) compile(sr *storev1.AlertRule, s *snapshot, now time.Time) (*compiled, error) {
+	r, err := RuleFromStore(sr)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := alert.New(r, alert.Options{Now: func() time.Time { return now }, SampleInterval: e.cfg.SampleInterval, Quiet: s.quiet})
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{stored: sr, rule: r, ev: ev}, nil
+}
+
+// readAgents takes the tenant's agents, their last-seen times and
+// maintenance records from the evaluation's fleet view.
+func (s *snapshot) readAgents(fv *fleetView) {
+	s.lastSeen = fv.lastSeen
+	for _, a := range fv.agents[s.tenant.GetId()] {
+		s.agents = append(s.agents, a)
+		s.hosts[a.GetId()] = a.GetHostname()
+		if m := fv.maint[a.GetId()]; m != nil && m.GetTenant() == s.tenant.GetId() {
+			// Shared with the other tenants' snapshots: verifyAll replaces
+			// this map's entry and never changes the record itself.
+			s.maint[a.GetId()] = m
+		}
+	}
+}
+
+// readRecords reads the patch and reboot records the rules (and the
+// verifications) need.
+func (s *snapshot) readRecords(tx store.Tx) error {
+	patches := len(s.maint) > 0 || s.hasKind(alert.KindUpdatesPending) || s.hasKind(alert.KindScanFailing)
+	reboots := s.hasKind(alert.KindRebootPending)
+	for _, a := range s.agents {
+		if patches {
+			r, err := schema.GetPatchRecord(tx, a.GetId())
+			if err == nil {
+				s.patches[a.GetId()] = r
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if reboots {
+			r, err := schema.GetRebootRecord(tx, a.GetId())
+			if err == nil {
+				s.reboots[a.GetId()] = r
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readChecks turns the tenant's network checks into one input per check
+// and vantage point: a vantage that is down is critical, a suspended one
+// unknown (the check cannot run), an up one OK; a vantage with no verdict
+// yet, or a paused check, says nothing.
+func (s *snapshot) readChecks(tx store.Tx) error {
+	if !s.hasKind(alert.KindCheckStatus) {
+		return nil
+	}
+	checks, err := schema.ListChecks(tx)
+	if err != nil {
+		return err
+	}
+	for _, c := range checks {
+		if c.GetTenant() != s.tenant.GetId() || c.GetPaused() {
+			continue
+		}
+		cs, err := schema.GetCheckState(tx, c.GetId())
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		name := c.GetName()
+		if name == "" {
+			name = c.GetId()
+		}
+		for _, v := range cs.GetVantages() {
+			res := alert.CheckResult{Check: name, Output: v.GetLastDetail()}
+			switch {
+			case v.GetSuspended():
+				res.Unknown = true
+			case v.GetState() == "down":
+				res.Level = alert.CheckCritical
+			case v.GetState() == "up":
+				res.Level = alert.CheckOK
+			default:
+				continue
+			}
+			t := alert.Target{Host: "controller"}
+			if id, ok := strings.CutPrefix(v.GetVantage(), "agent:"); ok {
+				t.Agent, t.Host = id, s.hosts[id]
+				if t.Host == "" {
+					t.Host = id
+				}
+			}
+			s.checks = append(s.checks, checkInput{target: t, result: res})
+		}
+	}
+	return nil
+}
+
+// readFrom decides, per agent, from when samples are read: just after the
+// oldest last sample of the agent's metric states, or, for a target never
+// evaluated, far enough back for the longest "for" to be judged on real
+// samples.
+func (s *snapshot) readFrom(tx store.Tx, now time.Time, interval time.Duration) error {
+	floor := now.Add(-maxLookback)
+	for _, c := range s.rules {
+		if c.rule.Kind != alert.KindMetric {
+			continue
+		}
+		fresh := now.Add(-c.rule.Metric.For - 5*interval)
+		for _, a := range s.agents {
+			sts, err := schema.ListAlertStates(tx, s.tenant.GetId(), c.rule.ID, a.GetId())
+			if err != nil {
+				return err
+			}
+			from := fresh
+			for _, st := range sts {
+				if ls := st.GetLastSampleUnixMs(); ls != 0 && time.UnixMilli(ls+1).Before(from) {
+					from = time.UnixMilli(ls + 1)
+				}
+			}
+			if from.Before(floor) {
+				from = floor
+			}
+			if cur, ok := s.from[a.GetId()]; !ok || from.Before(cur) {
+				s.from[a.GetId()] = from
+			}
+		}
+	}
+	return nil
+}
+
+// findOrphans lists the states of rules that no longer run and of agents
+// that are gone or revoked; dropOrphans deletes them and closes their open
+// alerts.
+func (s *snapshot) findOrphans(tx store.Tx, enabled map[string]bool) error {
+	refs, err := schema.ListAlertStateRefs(tx, s.tenant.GetId())
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		agent, _, _ := strings.Cut(r.Target, "|")
+		if _, active := s.hosts[agent]; !enabled[r.Rule] || (agent != "" && !active) {
+			s.orphans = append(s.orphans, r)
+		}
+	}
+	return nil
+}
+
+// readInputs reads presence and samples, outside any transaction.
+func (e *Engine) readInputs(ctx context.Context, s *snapshot, now time.Time) error {
+	s.seen = map[string]time.Time{}
+	s.samples = map[string][]metrics.Sample{}
+	for _, a := range s.agents {
+		id := a.GetId()
+		online, fleetSeen := e.cfg.Presence.Online(id)
+		if online {
+			s.seen[id] = now
+		} else {
+			// The controller's own downtime does not count against an
+			// agent: nobody could see it then.
+			ls := max(fleetSeen, s.lastSeen[id], a.GetEnrolledUnix(), a.GetLastSeenUnix(), e.started.Unix())
+			s.seen[id] = time.Unix(ls, 0)
+		}
+		from, ok := s.from[id]
+		if !ok {
+			continue
+		}
+		samples, _, err := e.cfg.Metrics.Query(ctx, id, from, now.Add(time.Millisecond), sampleBatch)
+		if err != nil {
+			return fmt.Errorf("samples of %s: %w", id, err)
+		}
+		sort.SliceStable(samples, func(i, j int) bool { return samples[i].TimeMS < samples[j].TimeMS })
+		s.samples[id] = samples
+	}
+	return nil
+}
