@@ -79,6 +79,31 @@ Signing and tasks (docs/cli.md, "Setting up signing"):
   task list [--agent A] [--tenant T] [--state S] | task show ID [--follow]
   task cancel ID [--reason R]                  stop a task that has not finished
   plugins list AGENT                           an agent's plugins and tier
+
+Alerts, checks and notifications (docs/alerts.md, docs/checks.md, docs/notifications.md):
+  rule list [--tenant T] | rule show RULE      alert rules (every tenant starts with six defaults)
+  rule create --tenant T --kind KIND [condition flags] [--days mon-fri] [--hours 08:00-18:00]
+              [--repeat-every 30m --repeat-count 3|--repeat-forever] [--escalate-to CONTACT --escalate-after 30m]
+              [--contacts C,...] [--consecutive 2]
+                                               kinds: metric, offline, updates, reboot, scan, check, task, verify
+  rule update RULE [flags] | rule enable|disable|delete RULE
+  alert list [--tenant T] [--open] [--since 7d] | alert show ALERT | alert ack ALERT
+  maintenance start AGENT --until TIME [--reason R] | maintenance stop AGENT | maintenance list
+                                               no notifications about AGENT until TIME
+  contact create --tenant T (--email ADDR | --sms +33... | --webhook URL [--format json|slack|teams])
+                 [--name N] [--default]        who notifications go to
+  contact list [--tenant T] | contact show|update|delete|test CONTACT
+  sms credits --tenant T [--add N]             SMS balance (adding is admin only)
+  notifications list [--tenant T] [--state S] | notifications show ID
+                                               every delivery and attempt
+  check create --tenant T --target HOST --type ping|tcp|http|dns [--port 443] [--interval 5m]
+               [--from controller|agent:ID,...]
+                                               a network check: OK, NG, WR or ERR every interval
+  check list [--tenant T] | check show CHECK | check update|delete|pause|resume CHECK
+  check history CHECK [--since 10d] [-o table|csv|json]
+                                               results and uptime % per day
+  report --tenant T [--since 10d] [--until TIME] [--format json|csv] [--out FILE|DIR] [--section NAME]
+                                               availability, metric summaries, alerts, compliance
   version
 
 Global flags:

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,8 +21,6 @@ import (
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
-// errNotYet marks a stub; removed when every command is implemented.
-var errNotYet = errors.New("not implemented")
 
 // The CSV sections of a report, in order; each is also a file name
 // (NAME.csv) in the --out directory.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/vigil-rmm/vigil/controller/controllertest"
+	"github.com/vigil-rmm/vigil/controller/internal/alert"
 	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
 	"github.com/vigil-rmm/vigil/internal/envelope"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -159,6 +160,16 @@ func TestTenantIsolation(t *testing.T) {
 		return r.GetId()
 	}
 	checkB := newCheckB()
+	alertB := (&alertFixture{c: c}).seedAlert(t, agentB)
+	alertAPI := managev1.NewAlertServiceClient(adminConn)
+	newRuleB := func() string {
+		r, err := alertAPI.CreateAlertRule(ctx, &managev1.CreateAlertRuleRequest{Tenant: "tenant-b",
+			Spec: &managev1.AlertRuleSpec{Kind: "verify_failed", Enabled: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetId()
+	}
 
 	// Requests that name a tenant-B object.
 	aimedAtB := map[string]func() proto.Message{
@@ -226,6 +237,28 @@ func TestTenantIsolation(t *testing.T) {
 		"PauseNetCheck":       func() proto.Message { return &managev1.PauseNetCheckRequest{Id: checkB} },
 		"ResumeNetCheck":      func() proto.Message { return &managev1.ResumeNetCheckRequest{Id: checkB} },
 		"ListNetCheckHistory": func() proto.Message { return &managev1.ListNetCheckHistoryRequest{Id: checkB} },
+
+		"ListAlertRules": func() proto.Message { return &managev1.ListAlertRulesRequest{Tenant: "tenant-b"} },
+		"GetAlertRule":   func() proto.Message { return &managev1.GetAlertRuleRequest{Tenant: "tenant-b", Id: alert.DefaultCPU} },
+		"CreateAlertRule": func() proto.Message {
+			return &managev1.CreateAlertRuleRequest{Tenant: "tenant-b", Spec: &managev1.AlertRuleSpec{Kind: "verify_failed"}}
+		},
+		"UpdateAlertRule": func() proto.Message {
+			return &managev1.UpdateAlertRuleRequest{Tenant: "tenant-b", Id: alert.DefaultCPU,
+				Spec: &managev1.AlertRuleSpec{Threshold: 96}, UpdateFields: []string{"threshold"}}
+		},
+		"SetAlertRuleEnabled": func() proto.Message {
+			return &managev1.SetAlertRuleEnabledRequest{Tenant: "tenant-b", Id: alert.DefaultCPU, Enabled: true}
+		},
+		"DeleteAlertRule": func() proto.Message { return &managev1.DeleteAlertRuleRequest{Tenant: "tenant-b", Id: newRuleB()} },
+		"ListAlerts":      func() proto.Message { return &managev1.ListAlertsRequest{Tenant: "tenant-b"} },
+		"GetAlert":        func() proto.Message { return &managev1.GetAlertRequest{Id: alertB} },
+		"AckAlert":        func() proto.Message { return &managev1.AckAlertRequest{Id: alertB} },
+		"ListMaintenance": func() proto.Message { return &managev1.ListMaintenanceRequest{Tenant: "tenant-b"} },
+		"StartMaintenance": func() proto.Message {
+			return &managev1.StartMaintenanceRequest{AgentId: agentB.ID, UntilUnix: time.Now().Add(time.Hour).Unix()}
+		},
+		"StopMaintenance": func() proto.Message { return &managev1.StopMaintenanceRequest{AgentId: agentB.ID} },
 	}
 	// Methods that name no object: allowed, but nothing of B may show.
 	global := map[string]func() proto.Message{
@@ -244,6 +277,9 @@ func TestTenantIsolation(t *testing.T) {
 		"ListContacts":       func() proto.Message { return &managev1.ListContactsRequest{} },
 		"ListNotifications":  func() proto.Message { return &managev1.ListNotificationsRequest{} },
 		"ListNetChecks":      func() proto.Message { return &managev1.ListNetChecksRequest{} },
+		"ListAlertRules":     func() proto.Message { return &managev1.ListAlertRulesRequest{} },
+		"ListAlerts":         func() proto.Message { return &managev1.ListAlertsRequest{} },
+		"ListMaintenance":    func() proto.Message { return &managev1.ListMaintenanceRequest{} },
 	}
 
 	admin := dialAs(t, c, c.AdminToken)
