@@ -21,7 +21,6 @@ import (
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 )
 
-
 // The CSV sections of a report, in order; each is also a file name
 // (NAME.csv) in the --out directory.
 var reportSections = []string{"availability-agents", "availability-checks", "metrics", "alerts", "compliance"}
