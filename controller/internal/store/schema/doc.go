@@ -31,6 +31,19 @@
 //	                               (the item, a mount or a check name, may hold "/")
 //	alerts/<tenant>/<alert-id>     storev1.AlertRecord: one incident (alert.Notice.AlertID)
 //	maintenance/<agent-id>         storev1.Maintenance: the agent's latest maintenance
+//	contacts/<contact-id>          storev1.Contact (contact ids are unique across tenants)
+//	contactidx/<tenant>/<id>       empty: the tenant's contacts, for listing
+//	notifications/<id>             storev1.Notification with its deliveries and attempts
+//	                               (id: the event's stable id; the queue keeps one per id)
+//	notifylog/<tenant>/<ms>/<id>   empty: a tenant's notifications in time order
+//	notifyq/<due-ms>/<idx>/<id>    empty: a queued delivery (idx: its index in the
+//	                               notification) due at due-ms; the dispatcher scans this
+//	notifysending/<idx>/<id>       empty: a delivery whose attempt is under way
+//	notifyunrouted/<id>            empty: a notification with no contact to go to
+//	smscredits/<tenant>            storev1.SmsCredits
+//	checks/<check-id>              storev1.Check: a network check's definition
+//	checkstate/<check-id>          storev1.CheckState: per-vantage state machines
+//	checkres/<check-id>/<t>/<n>    storev1.CheckResultRecord: one run from one vantage
 //
 // In history keys t is unix seconds as 16 lower-case hex digits and n a
 // 4-hex-digit counter within that second, so a prefix scan returns an
