@@ -88,6 +88,12 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# A network check on the controller's own API port, run from the controller
+# and from the local agent (a vantage point), run once now.
+check_id=$("$BIN/vigilctl" check create --tenant demo --name "controller API" --target "${API_ADDR%:*}" \
+  --type tcp --port "${API_ADDR##*:}" --from "controller,agent:$agent_id" -o json | json_field id | head -n 1)
+"$BIN/vigilctl" check resume "$check_id" >/dev/null 2>&1 || true
+
 cat <<MSG
 
 vigil demo is running.
@@ -113,6 +119,15 @@ Try, in another terminal:
   $BIN/vigilctl task list
   $BIN/vigilctl plugins list $agent_id
   (reboot tasks run $DIR/fake-reboot.sh here, logging to $DIR/reboot.log, not a real reboot)
+  $BIN/vigilctl rule list --tenant demo                                  # the six default alert rules
+  $BIN/vigilctl rule create --tenant demo --kind metric --when 'cpu > 50% for 2m'
+  $BIN/vigilctl alert list --open
+  $BIN/vigilctl check list                                              # $check_id: the controller's API port
+  $BIN/vigilctl check history $check_id -o csv
+  $BIN/vigilctl contact create --tenant demo --email you@example.com --default
+  $BIN/vigilctl notifications list
+  $BIN/vigilctl maintenance start $agent_id --until 1h
+  $BIN/vigilctl report --tenant demo --since 1d --format json
   $BIN/vigilctl principal create alice --role client-viewer --tenant demo --write-config $DIR/alice.json
   $BIN/vigil-agent status --state $DIR/agent
 
