@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,10 @@ func printAlertRules(e *env, o string, vs []*managev1.AlertRuleView, single bool
 		if v.EscalateTo != "" {
 			rows = append(rows, []string{"escalation", fmt.Sprintf("%s after %s", v.EscalateTo, time.Duration(v.EscalateAfter)*time.Second)})
 		}
-		rows = append(rows, []string{"updated", v.CreatedAt.Format(time.RFC3339) + " " + dash(v.UpdatedBy)})
+		rows = append(rows, []string{"created", v.CreatedAt.Format(time.RFC3339)})
+		if v.UpdatedAt != nil {
+			rows = append(rows, []string{"updated", v.UpdatedAt.Format(time.RFC3339) + " by " + dash(v.UpdatedBy)})
+		}
 		return table(e.stdout, []string{"FIELD", "VALUE"}, rows)
 	}
 	var rows [][]string
@@ -446,6 +450,13 @@ func ruleUpdate(e *env, args []string) error {
 	sp, fields, err := rf.spec()
 	if err != nil {
 		return err
+	}
+	// --when names the kind of its condition; on an update that is not a
+	// change of kind (which the controller refuses), only --kind is.
+	kindGiven := false
+	fs.Visit(func(f *flag.Flag) { kindGiven = kindGiven || f.Name == "kind" })
+	if !kindGiven {
+		fields = slices.DeleteFunc(fields, func(f string) bool { return f == "kind" })
 	}
 	if len(fields) == 0 {
 		return cli.Usagef("rule update: nothing to change; give the flags of the fields to change")

@@ -76,6 +76,11 @@ func TestAlertCommandsEndToEnd(t *testing.T) {
 	if cpu.Condition != "cpu > 85% for 20m" || !cpu.Enabled {
 		t.Fatalf("updated rule %+v", cpu)
 	}
+	// The compact form names the condition's kind, which is no change.
+	a.json(t, &cpu, "rule", "update", "default-cpu", "--tenant", "acme", "--when", "cpu > 90% for 10m", "--days", "mon-fri")
+	if cpu.Condition != "cpu > 90% for 10m" || !strings.Contains(cpu.Activation, "mon") {
+		t.Fatalf("rule updated with --when: %+v", cpu)
+	}
 	var mem alertRuleJSON
 	a.json(t, &mem, "rule", "disable", "default-memory", "--tenant", "acme")
 	if mem.Enabled {
