@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -39,8 +40,18 @@ func Title(n *storev1.Notification) string {
 	if s == "" {
 		s = n.GetSummary()
 	}
-	return label(n.GetKind()) + ": " + oneLine(s)
+	s = oneLine(s)
+	// The checker and alert evaluation start their subjects with the kind
+	// ("DOWN: tcp db01:5432", "REPEAT 2: cpu > 95% ..."), which reads well
+	// in a notification list; the label is not added again.
+	if producerPrefix.MatchString(s) {
+		return s
+	}
+	return label(n.GetKind()) + ": " + s
 }
+
+// producerPrefix matches the kind prefixes producers write.
+var producerPrefix = regexp.MustCompile(`^(FIRING|REPEAT( [0-9]+)?|ESCALATION|RESOLVED|DOWN|UP|SUSPENDED|RESUMED): `)
 
 // EmailSubject is "[vigil] " and the title.
 func EmailSubject(n *storev1.Notification) string { return "[vigil] " + Title(n) }

@@ -19,6 +19,9 @@ type NotifyConfig struct {
 	// MaxAge is how long after its first attempt a delivery is retried
 	// (default 24h).
 	MaxAge duration.Duration `json:"max_age"`
+	// RetryBase is the delay before the first retry of a failed delivery
+	// (default 30s, 1s to 10m); each next one doubles, up to 30m.
+	RetryBase duration.Duration `json:"retry_base"`
 	// SMTP is the relay email goes through; without it email deliveries
 	// fail ("not configured").
 	SMTP *notify.SMTPConfig `json:"smtp"`
@@ -41,6 +44,9 @@ func (c NotifyConfig) validate() []error {
 	if d := time.Duration(c.MaxAge); d < 0 || (d > 0 && d < time.Minute) || d > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("notify.max_age: %s: want 1m to 168h (0: %s)", d, notify.DefaultMaxAge))
 	}
+	if d := time.Duration(c.RetryBase); d < 0 || (d > 0 && d < time.Second) || d > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("notify.retry_base: %s: want 1s to 10m (0: %s)", d, notify.DefaultBackoffBase))
+	}
 	if c.SMTP != nil {
 		errs = append(errs, c.SMTP.Validate("notify.smtp")...)
 	}
@@ -55,7 +61,8 @@ func (c NotifyConfig) validate() []error {
 // to the server and the manage API.
 func (s *Server) wireNotify(mcfg *manageapi.Config) error {
 	c := s.cfg.Notify
-	o := notify.Options{Store: s.store, Logger: s.logger, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxAge: time.Duration(c.MaxAge)}
+	o := notify.Options{Store: s.store, Logger: s.logger, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxAge: time.Duration(c.MaxAge),
+		BackoffBase: time.Duration(c.RetryBase)}
 	if c.SMTP != nil {
 		m, err := notify.NewMailer(*c.SMTP)
 		if err != nil {
