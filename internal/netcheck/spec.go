@@ -186,10 +186,17 @@ func specString(field, s string, max int) error {
 	return nil
 }
 
-// specHost checks that h is an IP address or a DNS name: at most 253
-// bytes of letters, digits, '-', '_' and '.', no empty label.
+// specHost checks that h is an IP address without an IPv6 zone or a DNS
+// name: at most 253 bytes of letters, digits, '-', '_' and '.', no empty
+// label. A zone ("fe80::1%eth0") is refused: it picks an interface of the
+// machine that runs the check, which the controller cannot know, and a
+// zoned address matches no CIDR prefix of an agent's checks.allow or
+// checks.deny.
 func specHost(field, h string) error {
-	if _, err := netip.ParseAddr(h); err == nil {
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.Zone() != "" {
+			return fmt.Errorf("%w: %s: %q has an IPv6 zone (%%%s); give the address without it", ErrBadSpec, field, h, a.Zone())
+		}
 		return nil
 	}
 	name := strings.TrimSuffix(h, ".")

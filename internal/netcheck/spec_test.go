@@ -89,6 +89,13 @@ func TestFromSpecRefusesMalformed(t *testing.T) {
 		{"record type", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_DNS, Target: "a", DnsRecordType: "SRV"}, "dns_record_type: \"SRV\""},
 		{"dns server", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_DNS, Target: "a", DnsServer: "ns1"}, "dns_server: \"ns1\""},
 		{"dns server port", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_DNS, Target: "a", DnsServer: "ns1:0"}, "dns_server: port \"0\""},
+		// A zoned address matches no CIDR prefix, so it would pass every
+		// checks.deny entry of an agent.
+		{"zoned ping", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_PING, Target: "::1%lo"}, `target: "::1%lo" has an IPv6 zone`},
+		{"zoned tcp", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_TCP, Target: "fd00::10%eth0", Port: 22}, `target: "fd00::10%eth0" has an IPv6 zone`},
+		{"zoned url", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_HTTP, Target: "http://[fe80::1%25eth0]:8080/"}, `target: "fe80::1%eth0" has an IPv6 zone`},
+		{"zoned dns server", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_DNS, Target: "a", DnsServer: "fe80::53%eth0"}, `dns_server: "fe80::53%eth0" has an IPv6 zone`},
+		{"zoned dns server port", &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_DNS, Target: "a", DnsServer: "[fe80::53%eth0]:53"}, `dns_server: "fe80::53%eth0" has an IPv6 zone`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

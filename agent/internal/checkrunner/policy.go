@@ -39,7 +39,7 @@ func ParseRule(s string) (Rule, error) {
 		return Rule{text: text, prefix: p.Masked()}, nil
 	}
 	if a, err := netip.ParseAddr(text); err == nil {
-		a = a.Unmap()
+		a = plainAddr(a)
 		return Rule{text: text, prefix: netip.PrefixFrom(a, a.BitLen())}, nil
 	}
 	pat := strings.ToLower(strings.TrimSuffix(text, "."))
@@ -82,7 +82,17 @@ func (r Rule) matchName(name string) bool {
 	return ok
 }
 
-func (r Rule) matchAddr(a netip.Addr) bool { return r.prefix.IsValid() && r.prefix.Contains(a.Unmap()) }
+// matchAddr reports whether a is in the rule's prefix. The zone of an
+// IPv6 address is dropped first: Prefix.Contains is false for every
+// zoned address, so "fd00::10%eth0" would otherwise slip past a deny
+// entry for fd00::/8.
+func (r Rule) matchAddr(a netip.Addr) bool {
+	return r.prefix.IsValid() && r.prefix.Contains(plainAddr(a))
+}
+
+// plainAddr returns a without an IPv6 zone, an IPv4-mapped IPv6 address
+// as IPv4: the form policy prefixes are matched against.
+func plainAddr(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }
 
 // Policy is the agent's local say over vantage checks, from the checks
 // section of its config on the client's server. The controller cannot
@@ -108,7 +118,9 @@ const resolveTimeout = 5 * time.Second
 func (p Policy) decide(ctx context.Context, res netcheck.Resolver, host string) (addrs []netip.Addr, reason string) {
 	var name string
 	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{a.Unmap()}
+		// netcheck.FromSpec refuses zoned addresses; the zone is dropped
+		// here too so that no spelling of an address escapes the lists.
+		addrs = []netip.Addr{plainAddr(a)}
 	} else {
 		name = strings.ToLower(strings.TrimSuffix(host, "."))
 	}
@@ -136,7 +148,7 @@ func (p Policy) decide(ctx context.Context, res netcheck.Resolver, host string) 
 			return nil, fmt.Sprintf("target %s does not resolve, so it cannot be checked against checks.allow and checks.deny: %v", host, err)
 		}
 		for _, ip := range ips {
-			addrs = append(addrs, ip.Unmap())
+			addrs = append(addrs, plainAddr(ip))
 		}
 	}
 	for _, a := range addrs {

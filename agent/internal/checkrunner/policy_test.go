@@ -60,6 +60,7 @@ func TestPolicyDecide(t *testing.T) {
 		"web.corp.lan":    {"10.2.0.7"},
 		"split.corp.lan":  {"10.1.0.6", "192.168.9.9"},
 		"outside.example": {"203.0.113.4"},
+		"zoned.corp.lan":  {"fe80::5%eth0"},
 	}
 	cases := []struct {
 		name   string
@@ -87,6 +88,14 @@ func TestPolicyDecide(t *testing.T) {
 		{"deny address", Policy{Deny: rules(t, "169.254.169.254")}, "169.254.169.254", "denied by checks.deny", ""},
 		{"deny CIDR, IPv4-mapped address", Policy{Deny: rules(t, "10.0.0.0/8")}, "::ffff:10.0.0.1", "denied by checks.deny", ""},
 		{"deny CIDR, name does not resolve", Policy{Deny: rules(t, "10.0.0.0/8")}, "nowhere.lan", "does not resolve", ""},
+		// Prefix.Contains is false for every zoned address: the zone must
+		// not let an address past a deny entry, nor keep it out of an
+		// allow entry.
+		{"deny CIDR, zoned address", Policy{Deny: rules(t, "fd00::/8")}, "fd00::10%eth0", "(fd00::10) is denied by checks.deny entry \"fd00::/8\"", ""},
+		{"deny loopback, zoned address", Policy{Deny: rules(t, "::1/128")}, "::1%lo", "denied by checks.deny", ""},
+		{"deny address, zoned address", Policy{Deny: rules(t, "fe80::1")}, "fe80::1%eth0", "denied by checks.deny", ""},
+		{"deny CIDR, zoned resolved address", Policy{Deny: rules(t, "fe80::/10")}, "zoned.corp.lan", "(fe80::5) is denied", ""},
+		{"allow CIDR, zoned address", Policy{Allow: rules(t, "fd00::/8")}, "fd00::10%eth0", "", "fd00::10"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

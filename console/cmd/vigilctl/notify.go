@@ -116,7 +116,7 @@ func contactCreate(e *env, args []string) error {
 	webhook := fs.String("webhook", "", "an http(s) URL receiving a signed POST")
 	format := fs.String("format", "", "webhook body: json (default), slack or teams")
 	name := fs.String("name", "", "a display name")
-	id := fs.String("id", "", "the contact id, a slug such as oncall-acme (default: ct- and a random suffix)")
+	id := fs.String("id", "", "the contact id, a slug such as oncall-acme (MSP staff only; default: ct- and a random suffix)")
 	def := fs.Bool("default", false, "one of the tenant's default contacts: notices naming no contact go to it")
 	fallback := fs.String("fallback-email", "", "for an SMS contact: where its messages go when SMS credits run out")
 	_, o, err := parse(fs, args, []string{"table", "json"})

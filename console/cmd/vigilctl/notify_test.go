@@ -86,7 +86,12 @@ func TestNotifyCommands(t *testing.T) {
 	if !strings.HasPrefix(mail.ID, "ct-") || !mail.Default || mail.Kind != "email" || mail.WebhookSecret != "" {
 		t.Fatalf("email contact %+v", mail)
 	}
-	out := n.run(carol, 0, "contact", "create", "--tenant", "acme", "--webhook", n.url, "--format", "teams", "--id", "acme-teams")
+	// Contact ids are unique across tenants: only the MSP's staff choose
+	// one (a client would learn which ids other tenants use).
+	if out := n.run(carol, 1, "contact", "create", "--tenant", "acme", "--webhook", n.url, "--id", "acme-teams"); !strings.Contains(out, "InvalidArgument: invalid argument: id") {
+		t.Fatalf("client chooses an id: %s", out)
+	}
+	out := n.run(admin, 0, "contact", "create", "--tenant", "acme", "--webhook", n.url, "--format", "teams", "--id", "acme-teams")
 	m := regexp.MustCompile(`shown once.*\n\s+(vgl_whsec_\S+)`).FindStringSubmatch(out)
 	if m == nil || !strings.Contains(out, "webhook (teams)") {
 		t.Fatalf("create printed no secret:\n%s", out)

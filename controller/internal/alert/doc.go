@@ -13,7 +13,7 @@
 //	updates_pending  a critical or security update pending more than N days
 //	reboot_pending   a reboot pending more than N days (the notice lists the reasons)
 //	scan_failing     the patch scan failed N times in a row
-//	check_status     a check warning or critical (one alert per check)
+//	check_status     a check warning or critical (one alert per check id and vantage)
 //	task_failed      the agent's latest finished task (of a plugin) failed
 //	verify_failed    the latest post-maintenance verification failed
 //

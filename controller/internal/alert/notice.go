@@ -9,14 +9,19 @@ import (
 )
 
 // Target is what one alert is about: an agent, and for rules with one
-// alert per item, the item (a volume's mount, a check's name).
+// alert per item, the item (a volume's mount, a check's id).
 type Target struct {
-	// Agent is the agent id.
+	// Agent is the agent id: for a check, the agent vantage point it is
+	// seen from, empty for the controller.
 	Agent string
 	// Host is the hostname notices show; empty shows Agent.
 	Host string
-	// Item is the volume or check, or empty.
+	// Item is the volume or check id, or empty.
 	Item string
+	// Label is the item as people know it (a check's name); empty shows
+	// Item. Like Host it is not part of Key: a renamed check is the same
+	// target.
+	Label string
 }
 
 // Key identifies the target within a rule; the store keys alert state by
@@ -26,6 +31,14 @@ func (t Target) Key() string {
 		return t.Agent
 	}
 	return t.Agent + "|" + t.Item
+}
+
+// ItemLabel is the item as notices show it: Label, or Item.
+func (t Target) ItemLabel() string {
+	if t.Label != "" {
+		return t.Label
+	}
+	return t.Item
 }
 
 func (t Target) host() string {

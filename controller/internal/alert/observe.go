@@ -173,9 +173,12 @@ func (e *Evaluator) Scan(t Target, rec *storev1.PatchRecord, now time.Time) (Obs
 	return o, true
 }
 
-// CheckResult is a check's latest result on an agent.
+// CheckResult is a check's latest result from one vantage point.
 type CheckResult struct {
-	// Check is the check's name.
+	// ID is the check's id: the alert's item, so two checks of one name
+	// never share an alert and a renamed check keeps its own.
+	ID string
+	// Check is the check's name, which rules select and notices show.
 	Check string
 	// Level is its status; Unknown marks a check that could not run.
 	Level   CheckLevel
@@ -184,16 +187,21 @@ type CheckResult struct {
 	Output string
 }
 
-// Check observes one check result; Target.Item becomes the check's name.
+// Check observes one check result: Target.Item becomes the check's id
+// (its name when it has none) and Target.Label its name. A rule's
+// pattern selects checks by name or id.
 func (e *Evaluator) Check(t Target, res CheckResult, now time.Time) (Observation, bool) {
 	if e.rule.Kind != KindCheckStatus {
 		return Observation{}, false
 	}
 	c := e.rule.checkParams()
-	if !selects(c.Check, res.Check) {
+	if !selects(c.Check, res.Check) && (res.ID == "" || !selects(c.Check, res.ID)) {
 		return Observation{}, false
 	}
-	t.Item = res.Check
+	t.Item, t.Label = res.ID, res.Check
+	if t.Item == "" {
+		t.Item, t.Label = res.Check, ""
+	}
 	status := res.Level.String()
 	if res.Unknown {
 		status = "unknown"

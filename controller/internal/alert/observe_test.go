@@ -151,6 +151,14 @@ func TestStateObservations(t *testing.T) {
 		{"check not selected", check(&alert.CheckParams{Check: "http-*"}), func(e *alert.Evaluator) (alert.Observation, bool) {
 			return e.Check(web01, alert.CheckResult{Check: "smart", Level: alert.CheckCritical}, now)
 		}, `skipped`},
+		// A check with an id is keyed by it, so two checks of one name
+		// never share an alert; the name stays in the detail.
+		{"check keyed by id", check(nil), func(e *alert.Evaluator) (alert.Observation, bool) {
+			return e.Check(web01, alert.CheckResult{ID: "ck-7", Check: "db", Level: alert.CheckCritical}, now)
+		}, `"ck-7" breach=true 2.0 check db critical`},
+		{"check selected by id", check(&alert.CheckParams{Check: "ck-7"}), func(e *alert.Evaluator) (alert.Observation, bool) {
+			return e.Check(web01, alert.CheckResult{ID: "ck-7", Check: "db", Level: alert.CheckCritical}, now)
+		}, `"ck-7" breach=true 2.0 check db critical`},
 		{"latest reboot task failed", task("reboot"), func(e *alert.Evaluator) (alert.Observation, bool) {
 			return e.Task(web01, tasks, now)
 		}, `"" breach=true 0.0 task tk-1 (reboot) failed: server did not come back`},

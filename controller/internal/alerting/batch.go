@@ -243,8 +243,8 @@ func Subject(n alert.Notice, r *alert.Rule) string {
 		prefix = string(n.Kind)
 	}
 	s := prefix + ": " + r.Condition() + " on " + hostOf(n.Target)
-	if n.Target.Item != "" {
-		s += " [" + n.Target.Item + "]"
+	if item := n.Target.ItemLabel(); item != "" {
+		s += " [" + item + "]"
 	}
 	return oneLine(s, 200)
 }
@@ -328,7 +328,7 @@ func (l *incidents) step(before alert.State, st *alert.State, at time.Time, ns [
 		id := l.id(st)
 		l.touch(id, &storev1.AlertRecord{
 			Id: id, Tenant: l.tenant, Rule: l.c.rule.ID, RuleKind: string(l.c.rule.Kind),
-			Agent: st.Target.Agent, Host: st.Target.Host, Item: st.Target.Item, Incident: st.Incident,
+			Agent: st.Target.Agent, Host: st.Target.Host, Item: st.Target.Item, ItemLabel: st.Target.Label, Incident: st.Incident,
 			StartUnixMs: st.Since.UnixMilli(), Summary: l.c.ev.Summary(st), Suppressed: l.quiet(st.Target, st.Since),
 			LastUnixMs: ms(st.LastAt), Value: st.Value,
 		})
@@ -339,7 +339,8 @@ func (l *incidents) step(before alert.State, st *alert.State, at time.Time, ns [
 			return err
 		}
 		if r != nil {
-			r.LastUnixMs, r.Value = ms(st.LastAt), st.Value
+			// A check renamed during the incident shows its new name.
+			r.LastUnixMs, r.Value, r.ItemLabel = ms(st.LastAt), st.Value, st.Target.Label
 			l.touch(id, r)
 		}
 	}

@@ -55,14 +55,44 @@ func RuleToStore(r alert.Rule) *storev1.AlertRule {
 	return s
 }
 
+// MaxDurationSeconds bounds every duration of a stored rule (ten years).
+// Seconds are range-checked before they become a time.Duration: a larger
+// count of seconds would wrap around int64 nanoseconds and come back as a
+// small, valid-looking duration (18446744674 s as about ten minutes).
+const MaxDurationSeconds = 10 * 365 * 24 * 60 * 60
+
+// DurationFields are the fields of a stored rule that hold seconds, by
+// their names in the API's rule spec.
+var DurationFields = []string{"for_seconds", "after_seconds", "repeat_interval_seconds", "escalation_after_seconds"}
+
+// durationValues returns the values of DurationFields in s, in order.
+func durationValues(s *storev1.AlertRule) []int64 {
+	return []int64{s.GetForSeconds(), s.GetAfterSeconds(), s.GetRepeatIntervalSeconds(), s.GetEscalationAfterSeconds()}
+}
+
+// CheckDurations returns an error naming the first field of s whose
+// seconds are outside -MaxDurationSeconds..MaxDurationSeconds, and the
+// field's name; nil and "" when every one is in range.
+func CheckDurations(s *storev1.AlertRule) (string, error) {
+	for i, v := range durationValues(s) {
+		if v > MaxDurationSeconds || v < -MaxDurationSeconds {
+			return DurationFields[i], fmt.Errorf("%d seconds is out of range: at most %d (ten years)", v, MaxDurationSeconds)
+		}
+	}
+	return "", nil
+}
+
 // RuleFromStore converts a stored rule back. The optional parameter
 // structs come back only when they say something: a scan_failing rule
 // with 0 failures, a check_status rule with no pattern, level or unknown,
 // a task_failed rule with no plugin all come back with nil parameters,
 // which alert reads the same way. It fails only on malformed stored
-// values (an hour range or a check level it cannot parse); the result is
-// not validated.
+// values (an hour range or a check level it cannot parse, a duration
+// beyond MaxDurationSeconds); the result is not validated.
 func RuleFromStore(s *storev1.AlertRule) (alert.Rule, error) {
+	if field, err := CheckDurations(s); err != nil {
+		return alert.Rule{}, fmt.Errorf("rule %s/%s: %s: %w", s.GetTenant(), s.GetId(), field, err)
+	}
 	r := alert.Rule{
 		ID: s.GetId(), Tenant: s.GetTenant(), Name: s.GetName(), Kind: alert.Kind(s.GetKind()), Enabled: s.GetEnabled(),
 		Consecutive: int(s.GetConsecutive()),
@@ -134,7 +164,7 @@ func ParseCheckLevel(s string) (alert.CheckLevel, error) {
 // milliseconds, 0 for none).
 func StateToStore(st *alert.State) *storev1.AlertState {
 	s := &storev1.AlertState{
-		Agent: st.Target.Agent, Host: st.Target.Host, Item: st.Target.Item,
+		Agent: st.Target.Agent, Host: st.Target.Host, Item: st.Target.Item, ItemLabel: st.Target.Label,
 		LastUnixMs: ms(st.LastAt), Firing: st.Firing, Streak: int32(st.Streak), BreachSinceUnixMs: ms(st.BreachSince),
 		LastSampleUnixMs: ms(st.LastSample), Value: st.Value, Detail: st.Detail,
 		Incident: st.Incident, SinceUnixMs: ms(st.Since), NotifiedUnixMs: ms(st.Notified), LastSentUnixMs: ms(st.LastSent),
@@ -150,7 +180,7 @@ func StateToStore(st *alert.State) *storev1.AlertState {
 // StateFromStore converts a stored state back.
 func StateFromStore(s *storev1.AlertState) *alert.State {
 	st := &alert.State{
-		Target: alert.Target{Agent: s.GetAgent(), Host: s.GetHost(), Item: s.GetItem()},
+		Target: alert.Target{Agent: s.GetAgent(), Host: s.GetHost(), Item: s.GetItem(), Label: s.GetItemLabel()},
 		LastAt: at(s.GetLastUnixMs()), Firing: s.GetFiring(), Streak: int(s.GetStreak()), BreachSince: at(s.GetBreachSinceUnixMs()),
 		LastSample: at(s.GetLastSampleUnixMs()), Value: s.GetValue(), Detail: s.GetDetail(),
 		Incident: s.GetIncident(), Since: at(s.GetSinceUnixMs()), Notified: at(s.GetNotifiedUnixMs()), LastSent: at(s.GetLastSentUnixMs()),
@@ -165,6 +195,7 @@ func StateFromStore(s *storev1.AlertState) *alert.State {
 
 func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
+// dur converts seconds RuleFromStore range-checked (CheckDurations).
 func dur(s int64) time.Duration { return time.Duration(s) * time.Second }
 
 // ms is t in unix milliseconds, 0 for the zero time.

@@ -1,7 +1,9 @@
 package alerting_test
 
 import (
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/alert"
 	"github.com/vigil-rmm/vigil/controller/internal/alerting"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
 )
 
 // TestRuleRoundTrip converts a rule of every kind, with every shared
@@ -85,5 +88,39 @@ func TestStateRoundTrip(t *testing.T) {
 	empty := alerting.StateFromStore(alerting.StateToStore(&alert.State{}))
 	if !reflect.DeepEqual(empty, &alert.State{}) {
 		t.Fatalf("empty state: %+v", empty)
+	}
+}
+
+// TestRuleFromStoreRefusesHugeDurations: seconds that would wrap around
+// int64 nanoseconds (18446744674 s comes back as about ten minutes) are
+// refused with the field named, never converted.
+func TestRuleFromStoreRefusesHugeDurations(t *testing.T) {
+	cases := []struct {
+		field string
+		set   func(*storev1.AlertRule, int64)
+	}{
+		{"for_seconds", func(s *storev1.AlertRule, v int64) { s.ForSeconds = v }},
+		{"after_seconds", func(s *storev1.AlertRule, v int64) { s.AfterSeconds = v }},
+		{"repeat_interval_seconds", func(s *storev1.AlertRule, v int64) { s.RepeatIntervalSeconds = v }},
+		{"escalation_after_seconds", func(s *storev1.AlertRule, v int64) { s.EscalationAfterSeconds = v }},
+	}
+	for _, tc := range cases {
+		for _, v := range []int64{18446744674, math.MaxInt64, math.MinInt64, alerting.MaxDurationSeconds + 1} {
+			s := alerting.RuleToStore(alert.Rule{ID: "m", Tenant: "acme", Kind: alert.KindMetric,
+				Metric: &alert.MetricParams{Metric: alert.MetricCPU, Op: alert.OpAbove, Threshold: 90}})
+			tc.set(s, v)
+			field, err := alerting.CheckDurations(s)
+			if field != tc.field || err == nil {
+				t.Errorf("%s = %d: CheckDurations = %q, %v; want the field named", tc.field, v, field, err)
+			}
+			if _, err := alerting.RuleFromStore(s); err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("%s = %d: RuleFromStore = %v; want an error naming the field", tc.field, v, err)
+			}
+		}
+	}
+	ok := alerting.RuleToStore(alert.Rule{ID: "o", Tenant: "acme", Kind: alert.KindOffline,
+		Offline: &alert.OfflineParams{After: time.Duration(alerting.MaxDurationSeconds) * time.Second}})
+	if r, err := alerting.RuleFromStore(ok); err != nil || r.Offline.After != time.Duration(alerting.MaxDurationSeconds)*time.Second {
+		t.Errorf("ten years: %v %v", r.Offline, err)
 	}
 }

@@ -28,7 +28,8 @@
 //	scan_failing     the patch record
 //	check_status     each check's state per vantage: down is critical, suspended
 //	                 unknown, up OK; the target is the vantage's agent ("" for the
-//	                 controller) and the check's name
+//	                 controller) and the check's id, labelled with its name. The
+//	                 checks are read once per evaluation for every tenant.
 //	task_failed      the latest succeeded, failed or interrupted task per plugin
 //	verify_failed    the agent's post-maintenance verification
 //
@@ -39,6 +40,16 @@
 // half-confirmed stays half-confirmed, an incident keeps its number and
 // clocks. Notice ids are stable and the queue keeps one notification per
 // id, so an evaluation replayed after a crash queues nothing twice.
+//
+// # Orphans and retention
+//
+// Before it evaluates a tenant, an evaluation drops the states that no
+// longer have a subject (a rule disabled or deleted, an agent gone or
+// revoked, a check deleted or no longer run from that vantage point) and
+// closes their open alerts without a recovery notice. Run deletes alert
+// records closed longer ago than Config.Retention (400 days by default)
+// after its first evaluation and then every hour, in transactions of at
+// most PruneBatch records; open alerts are never deleted.
 //
 // # Maintenance
 //

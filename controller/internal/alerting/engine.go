@@ -49,6 +49,17 @@ const (
 	// sampleBatch bounds the samples read per agent and evaluation; the
 	// rest are read by the next evaluations.
 	sampleBatch = 1500
+	// DefaultRetention is how long closed alert records are kept, like
+	// patch history: long enough for a yearly report with margin.
+	DefaultRetention = 400 * 24 * time.Hour
+	// PruneEvery is how often Run deletes expired alert records.
+	PruneEvery = time.Hour
+	// PruneBatch is how many alert records one retention transaction
+	// deletes.
+	PruneBatch = 1000
+	// pruneScan bounds the ids one read of a tenant's records collects;
+	// a longer backlog is read again.
+	pruneScan = 100 * PruneBatch
 )
 
 // Config wires an Engine.
@@ -70,6 +81,9 @@ type Config struct {
 	VerifyGrace time.Duration
 	// BatchAgents: see DefaultBatchAgents.
 	BatchAgents int
+	// Retention is how long a closed alert record is kept after it
+	// closed; 0 means DefaultRetention. Open alerts are never deleted.
+	Retention time.Duration
 }
 
 // Engine evaluates every enabled rule of every tenant about once an
@@ -79,6 +93,8 @@ type Engine struct {
 	cfg     Config
 	started time.Time
 	nudge   chan struct{}
+	// pruned is when Run last deleted expired records (zero: never).
+	pruned time.Time
 }
 
 // New returns an engine; Run starts it.
@@ -97,6 +113,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.BatchAgents <= 0 {
 		cfg.BatchAgents = DefaultBatchAgents
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
@@ -118,6 +137,8 @@ func (e *Engine) Nudge() {
 }
 
 // Run evaluates at once, then every interval or nudge, until ctx ends.
+// After the first evaluation, and then every PruneEvery, it deletes the
+// alert records closed longer ago than the retention.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
@@ -127,6 +148,14 @@ func (e *Engine) Run(ctx context.Context) {
 			e.cfg.Logger.ErrorContext(ctx, "alert evaluation", "err", err)
 		} else if st.Queued > 0 {
 			e.cfg.Logger.InfoContext(ctx, "alert notices queued", "notices", st.Queued, "tenants", st.Tenants)
+		}
+		if now := e.cfg.Now(); e.pruned.IsZero() || now.Sub(e.pruned) >= PruneEvery {
+			e.pruned = now
+			if n, err := e.Prune(ctx); err != nil && ctx.Err() == nil {
+				e.cfg.Logger.ErrorContext(ctx, "delete expired alert records", "err", err)
+			} else if n > 0 {
+				e.cfg.Logger.InfoContext(ctx, "expired alert records deleted", "alerts", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -187,11 +216,33 @@ func (e *Engine) Evaluate(ctx context.Context) (Stats, error) {
 
 // fleetView is what one evaluation reads once for every tenant: the
 // agents that are not revoked by tenant, the flushed last-seen times and
-// the maintenance records.
+// the maintenance records, and the network checks by tenant (read by the
+// first tenant with a check_status rule, so a pass decodes every check
+// once, not once per tenant).
 type fleetView struct {
 	agents   map[string][]*storev1.Agent
 	lastSeen map[string]int64
 	maint    map[string]*storev1.Maintenance
+
+	checks     map[string][]*storev1.Check
+	checksRead bool
+}
+
+// tenantChecks returns tenant's checks, reading every tenant's in tx the
+// first time it is asked.
+func (fv *fleetView) tenantChecks(tx store.Tx, tenant string) ([]*storev1.Check, error) {
+	if !fv.checksRead {
+		all, err := schema.ListChecks(tx)
+		if err != nil {
+			return nil, err
+		}
+		fv.checks = map[string][]*storev1.Check{}
+		for _, c := range all {
+			fv.checks[c.GetTenant()] = append(fv.checks[c.GetTenant()], c)
+		}
+		fv.checksRead = true
+	}
+	return fv.checks[tenant], nil
 }
 
 func readFleet(tx store.Tx) (*fleetView, error) {
@@ -265,6 +316,13 @@ func (e *Engine) evalTenant(ctx context.Context, t *storev1.Tenant, fv *fleetVie
 			e.cfg.Wake()
 		}
 	}()
+	// Orphans go first: a state whose agent, rule or check is gone must
+	// not be ticked into one more repeat or escalation on its way out.
+	if len(snap.orphans) > 0 {
+		if err := commit(func(b *batch) error { return b.dropOrphans() }); err != nil {
+			return err
+		}
+	}
 	for i := 0; i < len(snap.agents); i += e.cfg.BatchAgents {
 		chunk := snap.agents[i:min(i+e.cfg.BatchAgents, len(snap.agents))]
 		if err := commit(func(b *batch) error { return b.agents(chunk, verified) }); err != nil {
@@ -273,11 +331,6 @@ func (e *Engine) evalTenant(ctx context.Context, t *storev1.Tenant, fv *fleetVie
 	}
 	if len(snap.checks) > 0 || snap.hasKind(alert.KindCheckStatus) {
 		if err := commit(func(b *batch) error { return b.checks() }); err != nil {
-			return err
-		}
-	}
-	if len(snap.orphans) > 0 {
-		if err := commit(func(b *batch) error { return b.dropOrphans() }); err != nil {
 			return err
 		}
 	}
@@ -294,15 +347,19 @@ type compiled struct {
 // snapshot is what a tenant's evaluation reads from the control store
 // before evaluating, plus (after readInputs) what it reads elsewhere.
 type snapshot struct {
-	tenant    *storev1.Tenant
-	rules     []*compiled
-	agents    []*storev1.Agent
-	hosts     map[string]string
-	lastSeen  map[string]int64
-	maint     map[string]*storev1.Maintenance
-	patches   map[string]*storev1.PatchRecord
-	reboots   map[string]*storev1.RebootRecord
-	checks    []checkInput
+	tenant   *storev1.Tenant
+	rules    []*compiled
+	agents   []*storev1.Agent
+	hosts    map[string]string
+	lastSeen map[string]int64
+	maint    map[string]*storev1.Maintenance
+	patches  map[string]*storev1.PatchRecord
+	reboots  map[string]*storev1.RebootRecord
+	checks   []checkInput
+	// vantages holds, for each of the tenant's checks, its vantage
+	// points ("controller", "agent:<id>"); read only when a check_status
+	// rule runs.
+	vantages  map[string]map[string]bool
 	from      map[string]time.Time
 	orphans   []schema.AlertStateRef
 	needTasks bool
@@ -367,7 +424,7 @@ func (e *Engine) snapshot(ctx context.Context, t *storev1.Tenant, fv *fleetView,
 		if err := s.readRecords(tx); err != nil {
 			return err
 		}
-		if err := s.readChecks(tx); err != nil {
+		if err := s.readChecks(tx, fv); err != nil {
 			return err
 		}
 		if err := s.readFrom(tx, now, e.cfg.SampleInterval); err != nil {
@@ -437,17 +494,27 @@ func (s *snapshot) readRecords(tx store.Tx) error {
 // readChecks turns the tenant's network checks into one input per check
 // and vantage point: a vantage that is down is critical, a suspended one
 // unknown (the check cannot run), an up one OK; a vantage with no verdict
-// yet, or a paused check, says nothing.
-func (s *snapshot) readChecks(tx store.Tx) error {
+// yet, or a paused check, says nothing. Each input is keyed by the check's
+// id and carries its name for the notices.
+func (s *snapshot) readChecks(tx store.Tx, fv *fleetView) error {
 	if !s.hasKind(alert.KindCheckStatus) {
 		return nil
 	}
-	checks, err := schema.ListChecks(tx)
+	checks, err := fv.tenantChecks(tx, s.tenant.GetId())
 	if err != nil {
 		return err
 	}
+	s.vantages = map[string]map[string]bool{}
 	for _, c := range checks {
-		if c.GetTenant() != s.tenant.GetId() || c.GetPaused() {
+		vs := map[string]bool{}
+		for _, v := range c.GetVantages() {
+			vs[v] = true
+		}
+		if len(vs) == 0 {
+			vs[controllerVantage] = true
+		}
+		s.vantages[c.GetId()] = vs
+		if c.GetPaused() {
 			continue
 		}
 		cs, err := schema.GetCheckState(tx, c.GetId())
@@ -462,7 +529,10 @@ func (s *snapshot) readChecks(tx store.Tx) error {
 			name = c.GetId()
 		}
 		for _, v := range cs.GetVantages() {
-			res := alert.CheckResult{Check: name, Output: v.GetLastDetail()}
+			if !vs[v.GetVantage()] {
+				continue // a vantage removed since the check last ran
+			}
+			res := alert.CheckResult{ID: c.GetId(), Check: name, Output: v.GetLastDetail()}
 			switch {
 			case v.GetSuspended():
 				res.Unknown = true
@@ -473,8 +543,8 @@ func (s *snapshot) readChecks(tx store.Tx) error {
 			default:
 				continue
 			}
-			t := alert.Target{Host: "controller"}
-			if id, ok := strings.CutPrefix(v.GetVantage(), "agent:"); ok {
+			t := alert.Target{Host: controllerVantage}
+			if id, ok := strings.CutPrefix(v.GetVantage(), agentVantagePrefix); ok {
 				t.Agent, t.Host = id, s.hosts[id]
 				if t.Host == "" {
 					t.Host = id
@@ -485,6 +555,12 @@ func (s *snapshot) readChecks(tx store.Tx) error {
 	}
 	return nil
 }
+
+// The vantage points of a network check, as the checker names them.
+const (
+	controllerVantage  = "controller"
+	agentVantagePrefix = "agent:"
+)
 
 // readFrom decides, per agent, from when samples are read: just after the
 // oldest last sample of the agent's metric states, or, for a target never
@@ -519,21 +595,44 @@ func (s *snapshot) readFrom(tx store.Tx, now time.Time, interval time.Duration) 
 	return nil
 }
 
-// findOrphans lists the states of rules that no longer run and of agents
-// that are gone or revoked; dropOrphans deletes them and closes their open
-// alerts.
+// findOrphans lists the states of rules that no longer run, of agents
+// that are gone or revoked, and of check_status rules on checks that were
+// deleted or no longer run from that vantage point; dropOrphans deletes
+// them and closes their open alerts without a recovery notice, as for a
+// rule disabled or deleted: nobody can see the check recover.
 func (s *snapshot) findOrphans(tx store.Tx, enabled map[string]bool) error {
 	refs, err := schema.ListAlertStateRefs(tx, s.tenant.GetId())
 	if err != nil {
 		return err
 	}
+	checkRules := map[string]bool{}
+	for _, c := range s.rules {
+		if c.rule.Kind == alert.KindCheckStatus {
+			checkRules[c.rule.ID] = true
+		}
+	}
 	for _, r := range refs {
-		agent, _, _ := strings.Cut(r.Target, "|")
-		if _, active := s.hosts[agent]; !enabled[r.Rule] || (agent != "" && !active) {
+		agent, item, _ := strings.Cut(r.Target, "|")
+		_, active := s.hosts[agent]
+		switch {
+		case !enabled[r.Rule], agent != "" && !active:
+			s.orphans = append(s.orphans, r)
+		case checkRules[r.Rule] && !s.checkRuns(item, agent):
 			s.orphans = append(s.orphans, r)
 		}
 	}
 	return nil
+}
+
+// checkRuns reports whether check id exists and runs from agent's vantage
+// point (the controller's for an empty agent). A state keyed by anything
+// else (a check's name, as before checks were keyed by id) has no check.
+func (s *snapshot) checkRuns(id, agent string) bool {
+	vantage := controllerVantage
+	if agent != "" {
+		vantage = agentVantagePrefix + agent
+	}
+	return s.vantages[id][vantage]
 }
 
 // readInputs reads presence and samples, outside any transaction.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -453,6 +455,188 @@ func BenchmarkEvaluate500Agents(b *testing.B) {
 		b.StartTimer()
 		if _, err := r.eng.Evaluate(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCheckAlertsFollowTheCheck: check_status alerts are keyed by check
+// id and vantage point. Two checks of one name have their own alerts; a
+// renamed check keeps its alert and shows the new name; an alert closes
+// without a notice when its vantage point is removed from the check, and
+// when the check is deleted.
+func TestCheckAlertsFollowTheCheck(t *testing.T) {
+	r := newAlertRig(t, t0)
+	r.rule(alert.Rule{ID: "checks", Kind: alert.KindCheckStatus, Consecutive: 1})
+	db := &storev1.Check{Id: "ck-1", Tenant: "acme", Name: "db", Vantages: []string{"controller", "agent:" + rigAgent}}
+	r.update(func(tx store.Tx) error {
+		if err := schema.PutCheck(tx, db); err != nil {
+			return err
+		}
+		if err := schema.PutCheck(tx, &storev1.Check{Id: "ck-2", Tenant: "acme", Name: "db"}); err != nil {
+			return err
+		}
+		if err := schema.PutCheckState(tx, &storev1.CheckState{Check: "ck-2", Vantages: []*storev1.VantageState{
+			{Vantage: "controller", State: "up"}}}); err != nil {
+			return err
+		}
+		return schema.PutCheckState(tx, &storev1.CheckState{Check: "ck-1", Vantages: []*storev1.VantageState{
+			{Vantage: "controller", State: "down", LastDetail: "connection refused"},
+			{Vantage: "agent:" + rigAgent, State: "down", LastDetail: "timed out"},
+		}})
+	})
+	r.step(time.Minute, -1)
+	ns := r.notifications()
+	if len(ns) != 2 || ns[0].GetSubject() == ns[1].GetSubject() {
+		t.Fatalf("two vantages of ck-1 down: notifications %v", ns)
+	}
+	for _, n := range ns {
+		if !strings.HasSuffix(n.GetSubject(), " [db]") || !strings.HasPrefix(n.GetSummary(), "check db critical") {
+			t.Errorf("notice %q / %q does not name the check", n.GetSubject(), n.GetSummary())
+		}
+	}
+	open := func() map[string]*storev1.AlertRecord {
+		out := map[string]*storev1.AlertRecord{}
+		for _, rec := range r.records() {
+			if rec.GetEndUnixMs() == 0 {
+				out[rec.GetAgent()+"|"+rec.GetItem()] = rec
+			}
+		}
+		return out
+	}
+	if got := open(); len(got) != 2 || got["|ck-1"] == nil || got[rigAgent+"|ck-1"] == nil || got["|ck-1"].GetItemLabel() != "db" {
+		t.Fatalf("open alerts %v, want ck-1 from the controller and from %s", got, rigAgent)
+	}
+	statesOf := func() []string {
+		var out []string
+		r.view(func(tx store.Tx) error {
+			refs, err := schema.ListAlertStateRefs(tx, "acme")
+			for _, ref := range refs {
+				out = append(out, ref.Target)
+			}
+			return err
+		})
+		return out
+	}
+	if got := statesOf(); !equalStrings(got, []string{rigAgent + "|ck-1", "|ck-1", "|ck-2"}) {
+		t.Fatalf("states %v: want one per check and vantage, the two checks named db apart", got)
+	}
+
+	// Renamed: the same alerts, nothing sent, the new name on the record.
+	db.Name = "db primary"
+	r.update(func(tx store.Tx) error { return schema.PutCheck(tx, db) })
+	r.step(time.Minute, -1)
+	if n := len(r.notifications()); n != 2 {
+		t.Fatalf("a rename sent notices: %v", r.kinds(t0))
+	}
+	if got := open(); len(got) != 2 || got["|ck-1"].GetItemLabel() != "db primary" {
+		t.Fatalf("after the rename: open alerts %v", got)
+	}
+
+	// The agent vantage is removed: its alert closes, silently.
+	db.Vantages = []string{"controller"}
+	r.update(func(tx store.Tx) error { return schema.PutCheck(tx, db) })
+	r.step(time.Minute, -1)
+	if got := open(); len(got) != 1 || got["|ck-1"] == nil {
+		t.Fatalf("after removing the agent vantage: open alerts %v", got)
+	}
+	if got := statesOf(); !equalStrings(got, []string{"|ck-1", "|ck-2"}) {
+		t.Fatalf("states after removing the vantage: %v", got)
+	}
+
+	// The check is deleted: its last alert closes, silently.
+	r.update(func(tx store.Tx) error { return schema.DeleteCheck(tx, "ck-1") })
+	r.step(time.Minute, -1)
+	if got := open(); len(got) != 0 {
+		t.Fatalf("after deleting the check: open alerts %v", got)
+	}
+	for _, rec := range r.records() {
+		if rec.GetEndUnixMs() == 0 || rec.GetEndUnixMs() > r.now.UnixMilli() {
+			t.Errorf("alert %s end %d, want closed by now", rec.GetId(), rec.GetEndUnixMs())
+		}
+	}
+	if got := statesOf(); !equalStrings(got, []string{"|ck-2"}) {
+		t.Fatalf("states after the delete: %v", got)
+	}
+	if n := len(r.notifications()); n != 2 {
+		t.Fatalf("closing alerts of a gone check sent notices: %v", r.kinds(t0))
+	}
+}
+
+// scanCounter wraps the real store and counts the scans of one key
+// prefix: how many times an evaluation reads every check.
+type scanCounter struct {
+	store.Store
+	prefix string
+	mu     sync.Mutex
+	scans  int
+}
+
+type countingTx struct {
+	store.Tx
+	c *scanCounter
+}
+
+func (c *scanCounter) View(ctx context.Context, fn func(store.Tx) error) error {
+	return c.Store.View(ctx, func(tx store.Tx) error { return fn(countingTx{tx, c}) })
+}
+
+func (c *scanCounter) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(countingTx{tx, c}) })
+}
+
+func (t countingTx) Scan(prefix string, fn func(string, []byte) error) error {
+	if prefix == t.c.prefix {
+		t.c.mu.Lock()
+		t.c.scans++
+		t.c.mu.Unlock()
+	}
+	return t.Tx.Scan(prefix, fn)
+}
+
+// TestChecksReadOncePerEvaluation: with check_status rules in several
+// tenants, one evaluation reads the check definitions once, not once per
+// tenant, and each tenant still sees only its own checks.
+func TestChecksReadOncePerEvaluation(t *testing.T) {
+	r := newAlertRig(t, t0)
+	tenants := []string{"acme", "beta", "gamma"}
+	r.update(func(tx store.Tx) error {
+		for i, tn := range tenants {
+			if tn != "acme" {
+				if err := schema.PutTenant(tx, &storev1.Tenant{Id: tn, Timezone: "UTC"}); err != nil {
+					return err
+				}
+			}
+			rule := alert.Rule{ID: "checks", Tenant: tn, Kind: alert.KindCheckStatus, Consecutive: 1, Enabled: true}
+			if err := schema.PutAlertRule(tx, alerting.RuleToStore(rule)); err != nil {
+				return err
+			}
+			id := fmt.Sprintf("ck-%d", i)
+			if err := schema.PutCheck(tx, &storev1.Check{Id: id, Tenant: tn, Name: "web " + tn}); err != nil {
+				return err
+			}
+			if err := schema.PutCheckState(tx, &storev1.CheckState{Check: id, Vantages: []*storev1.VantageState{
+				{Vantage: "controller", State: "down"}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	counter := &scanCounter{Store: r.st, prefix: "checks/"}
+	eng := alerting.New(alerting.Config{Store: counter, Metrics: r.mdb, Presence: r.presence, Now: r.clock})
+	r.now = r.now.Add(time.Minute)
+	if _, err := eng.Evaluate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if counter.scans != 1 {
+		t.Errorf("one evaluation of %d tenants read every check %d times, want once", len(tenants), counter.scans)
+	}
+	byTenant := map[string]string{}
+	for _, n := range r.notifications() {
+		byTenant[n.GetTenant()] += n.GetSubject()
+	}
+	for _, tn := range tenants {
+		if want := "FIRING: any check critical on controller [web " + tn + "]"; byTenant[tn] != want {
+			t.Errorf("tenant %s notified %q, want %q", tn, byTenant[tn], want)
 		}
 	}
 }

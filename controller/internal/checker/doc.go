@@ -17,8 +17,10 @@
 // the next failing run still sends the down notice, once.
 //
 // A notice's id is derived from the check, the vantage, the outage (or
-// suspension) number and the kind, so the same event always has the same
-// id and the notification queue keeps one.
+// suspension) number, its start and the kind, so the same event always
+// has the same id and the notification queue keeps one, while a vantage
+// removed and added back, whose counters start again, never reuses the id
+// of an earlier event.
 //
 // # Vantages that cannot run
 //
@@ -37,10 +39,21 @@
 // once. A paused check (a person's decision, Check.paused) is not
 // scheduled at all.
 //
-// # Retention
+// # Retention and deleted checks
 //
 // Prune deletes results older than the retention (Config.Retention, or a
 // check's own retention_days, at most MaxRetentionDays), check by check
 // in batches of PruneBatch results per transaction. Run calls it at start
 // and every hour.
+//
+// Deleting a check (schema.DeleteCheck) removes its definition and state
+// and marks its results; Purge deletes them in batches of PruneBatch per
+// transaction, at start, after Reload sees a check gone, and every hour,
+// so no single transaction grows with a check's history.
+//
+// # Start
+//
+// Run loads every check before it schedules any. A load that fails is
+// logged and tried again, after LoadRetryMin and then twice as long each
+// time up to LoadRetryMax, until it succeeds or the context ends.
 package checker

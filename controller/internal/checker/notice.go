@@ -10,10 +10,15 @@ import (
 )
 
 // NoticeID is the stable id of a check notice: the same event (check,
-// vantage, outage or suspension number, kind) always has the same id, so
-// the queue keeps one even if the event is recorded twice.
-func NoticeID(checkID, vantage string, seq uint64, kind string) string {
-	return fmt.Sprintf("%s.%s.%d.%s", checkID, vantage, seq, kind)
+// vantage, outage or suspension number and start, kind) always has the
+// same id, so the queue keeps one even if the event is recorded twice.
+// The start (the down or suspended notice's time, in milliseconds) keeps
+// ids of different events apart when a vantage's counters start again
+// from zero, as they do when a vantage is removed from a check and added
+// back: "ck-x.agent:ag-1.1.down" alone would name an outage the queue
+// already holds, and the new one would never be sent.
+func NoticeID(checkID, vantage string, seq uint64, start time.Time, kind string) string {
+	return fmt.Sprintf("%s.%s.%d.%d.%s", checkID, vantage, seq, start.UnixMilli(), kind)
 }
 
 // notification builds the queued notification of a notice.
@@ -24,11 +29,11 @@ func notification(def *storev1.Check, pn pendingNotice) *storev1.Notification {
 		group = "suspension"
 	}
 	n := &storev1.Notification{
-		Id:            NoticeID(def.GetId(), pn.vantage, pn.seq, kind),
+		Id:            NoticeID(def.GetId(), pn.vantage, pn.seq, pn.start, kind),
 		Tenant:        def.GetTenant(),
 		Source:        storev1.NotificationSource_NOTIFICATION_SOURCE_CHECK,
 		Kind:          kind,
-		AlertId:       fmt.Sprintf("%s.%s.%s%d", def.GetId(), pn.vantage, group, pn.seq),
+		AlertId:       fmt.Sprintf("%s.%s.%s%d.%d", def.GetId(), pn.vantage, group, pn.seq, pn.start.UnixMilli()),
 		Check:         def.GetId(),
 		Host:          hostOf(def.GetSpec()),
 		Subject:       fmt.Sprintf("%s: %s (from %s)", strings.ToUpper(kind), Describe(def.GetSpec()), pn.vantage),

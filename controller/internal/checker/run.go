@@ -104,7 +104,8 @@ func (r *Runner) probe(ctx context.Context, def *storev1.Check, vantage string, 
 type pendingNotice struct {
 	vantage string
 	n       check.Notice
-	seq     uint64 // outage or suspension number
+	seq     uint64    // outage or suspension number
+	start   time.Time // when the outage or suspension began (its down or suspended notice)
 }
 
 // commit feeds the outcomes to copies of the vantages' machines, writes
@@ -148,7 +149,7 @@ func (r *Runner) commit(ctx context.Context, def *storev1.Check, got map[string]
 		}
 		records = append(records, recordOf(id, name, o.res))
 		if pn, ok := v.observe(o.res); ok {
-			notices = append(notices, pendingNotice{vantage: name, n: pn.n, seq: pn.seq})
+			notices = append(notices, pn)
 		}
 	}
 	state := &storev1.CheckState{Check: id, LastRunUnixMs: start.UnixMilli(), EffectiveIntervalMs: stretch.Effective.Milliseconds(),
@@ -227,6 +228,9 @@ func (v *vantageRT) clone(def *storev1.Check) *vantageRT {
 // it.
 func (v *vantageRT) observe(res netcheck.Result) (pendingNotice, bool) {
 	prev := v.m.State()
+	// While a vantage is down, since is when its outage began: the time
+	// of the down notice, which the up notice's id repeats.
+	outageStart := time.UnixMilli(v.st.GetSinceUnixMs())
 	n, ok := v.m.Observe(res)
 	st := v.st
 	st.UnavailableSinceUnixMs, st.UnavailableReason = 0, ""
@@ -242,13 +246,13 @@ func (v *vantageRT) observe(res netcheck.Result) (pendingNotice, bool) {
 	switch n.Kind {
 	case check.NoticeDown:
 		st.Outage++
-		pn.seq = st.Outage
+		pn.seq, pn.start = st.Outage, n.At
 	case check.NoticeUp:
-		pn.seq = st.Outage
+		pn.seq, pn.start = st.Outage, outageStart
 	case check.NoticeSuspended:
 		st.Suspensions++
 		st.Suspended, st.SuspendedUnixMs = true, n.At.UnixMilli()
-		pn.seq = st.Suspensions
+		pn.seq, pn.start = st.Suspensions, n.At
 	}
 	return pn, true
 }
@@ -305,8 +309,9 @@ func (r *Runner) Resume(ctx context.Context, id, by string) (int, error) {
 		if !ok {
 			continue
 		}
+		start := time.UnixMilli(v.st.GetSuspendedUnixMs())
 		v.st.Suspended, v.st.SuspendedUnixMs = false, 0
-		notices = append(notices, pendingNotice{vantage: name, n: n, seq: v.st.GetSuspensions()})
+		notices = append(notices, pendingNotice{vantage: name, n: n, seq: v.st.GetSuspensions(), start: start})
 	}
 	state.Vantages = nil
 	for _, name := range vantagesOf(def) {

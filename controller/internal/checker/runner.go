@@ -26,8 +26,13 @@ const (
 	MaxRetentionDays = 90
 	// PruneEvery is how often Run deletes old results.
 	PruneEvery = time.Hour
-	// PruneBatch is how many results one retention transaction deletes.
+	// PruneBatch is how many results one retention transaction deletes;
+	// the results of a deleted check go in batches of the same size.
 	PruneBatch = 2000
+	// LoadRetryMin and LoadRetryMax bound the wait between attempts to
+	// load the checks when the store cannot be read at start.
+	LoadRetryMin = time.Second
+	LoadRetryMax = time.Minute
 )
 
 // Config wires a Runner. Zero values mean the defaults.
@@ -69,6 +74,9 @@ type Runner struct {
 	checks map[string]*checkRT
 
 	kick chan struct{}
+	// purgeKick wakes the loop that deletes the results of deleted
+	// checks.
+	purgeKick chan struct{}
 }
 
 // checkRT is a check as the runner holds it.
@@ -106,7 +114,8 @@ func New(cfg Config) *Runner {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Logger = cfg.Logger.With("component", "checker")
-	return &Runner{cfg: cfg, sched: check.NewScheduler(cfg.Workers), checks: map[string]*checkRT{}, kick: make(chan struct{}, 1)}
+	return &Runner{cfg: cfg, sched: check.NewScheduler(cfg.Workers), checks: map[string]*checkRT{}, kick: make(chan struct{}, 1),
+		purgeKick: make(chan struct{}, 1)}
 }
 
 // Workers is the size of the pool.
@@ -116,16 +125,19 @@ func (r *Runner) Workers() int { return r.cfg.Workers }
 func (r *Runner) Retention() time.Duration { return r.cfg.Retention }
 
 // Run loads every check and runs them until ctx ends; it returns after
-// the runs in progress have committed.
+// the runs in progress have committed. A load that fails is tried again,
+// waiting from LoadRetryMin up to LoadRetryMax between attempts: a store
+// busy or unreadable at start must not leave the checks unrun until the
+// next controller restart.
 func (r *Runner) Run(ctx context.Context) {
-	if err := r.load(ctx); err != nil {
-		r.cfg.Logger.ErrorContext(ctx, "load checks", "err", err)
+	if !r.loadRetrying(ctx) {
 		return
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); r.pruneLoop(ctx) }()
+	go func() { defer wg.Done(); r.purgeLoop(ctx) }()
 	for {
 		now := r.cfg.Clock.Now()
 		r.mu.Lock()
@@ -158,6 +170,27 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-r.kick:
 		case <-timer:
 		}
+	}
+}
+
+// loadRetrying calls load until it succeeds (true) or ctx ends (false).
+func (r *Runner) loadRetrying(ctx context.Context) bool {
+	wait := LoadRetryMin
+	for {
+		err := r.load(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		r.cfg.Logger.ErrorContext(ctx, "load checks; trying again", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.cfg.Clock.At(r.cfg.Clock.Now().Add(wait)):
+		}
+		wait = min(2*wait, LoadRetryMax)
 	}
 }
 
@@ -221,6 +254,7 @@ func (r *Runner) Reload(ctx context.Context, id string) error {
 	if def == nil {
 		delete(r.checks, id)
 		r.sched.Remove(id)
+		r.purgeSoon()
 	} else {
 		r.install(def, st, r.cfg.Clock.Now())
 	}

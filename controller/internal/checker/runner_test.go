@@ -340,7 +340,8 @@ func TestRunnerOutageAndRecovery(t *testing.T) {
 	if got := kinds(ns); !slices.Equal(got, []string{"down", "up"}) {
 		t.Fatalf("notices %v, want down, up", got)
 	}
-	if ns[1].GetId() != checker.NoticeID(id, "controller", 1, "up") || ns[1].GetAlertId() != ns[0].GetAlertId() {
+	if ns[0].GetId() != checker.NoticeID(id, "controller", 1, s.Add(3*iv), "down") ||
+		ns[1].GetId() != checker.NoticeID(id, "controller", 1, s.Add(3*iv), "up") || ns[1].GetAlertId() != ns[0].GetAlertId() {
 		t.Errorf("up notice %q (incident %q), down %q (incident %q)", ns[1].GetId(), ns[1].GetAlertId(), ns[0].GetId(), ns[0].GetAlertId())
 	}
 }
@@ -463,6 +464,57 @@ func TestRunnerVantages(t *testing.T) {
 	}
 	if off := vs["agent:ag-off"]; off.GetUnavailableSinceUnixMs() != s.UnixMilli() || off.GetUnavailableReason() != "agent offline" {
 		t.Errorf("offline vantage: %+v", off)
+	}
+}
+
+// TestRunnerVantageReAdded: a vantage removed from a check and added back
+// starts with fresh counters, so its next outage is again outage 1. Its
+// down notice must still be queued: the first outage's notice is in the
+// queue under the same number.
+func TestRunnerVantageReAdded(t *testing.T) {
+	g := newCheckerRig(t)
+	const id = "ck-readded"
+	c := tcpCheck(id, "127.0.0.1:1") // only the agents probe it
+	c.Vantages = []string{"agent:ag-x"}
+	g.put(c)
+	g.agents.status["ag-x"] = agentv1.CheckStatus_CHECK_STATUS_NG
+	g.agents.status["ag-y"] = agentv1.CheckStatus_CHECK_STATUS_OK
+	g.start()
+	s := firstSlot(id)
+	g.runAt(id, s, 1)
+	g.runAt(id, s.Add(iv), 2)
+	if got := kinds(g.notices("acme")); !slices.Equal(got, []string{"down"}) {
+		t.Fatalf("first outage: notices %v, want down", got)
+	}
+
+	reload := func(vantages ...string) {
+		t.Helper()
+		c.Vantages = vantages
+		g.put(c)
+		if err := g.r.Reload(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ag-x leaves; a run stores a state without it.
+	reload("agent:ag-y")
+	g.runAt(id, s.Add(2*iv), 3)
+	if vs := g.state(id).GetVantages(); len(vs) != 1 || vs[0].GetVantage() != "agent:ag-y" {
+		t.Fatalf("state after the removal: %v", vs)
+	}
+	// ag-x comes back, sees the target down again.
+	reload("agent:ag-y", "agent:ag-x")
+	g.runAt(id, s.Add(3*iv), 5)
+	g.runAt(id, s.Add(4*iv), 7)
+	ns := g.notices("acme")
+	if got := kinds(ns); !slices.Equal(got, []string{"down", "down"}) {
+		t.Fatalf("after the vantage came back: notices %v, want down, down", got)
+	}
+	if ns[0].GetId() == ns[1].GetId() || ns[0].GetAlertId() == ns[1].GetAlertId() ||
+		ns[1].GetId() != checker.NoticeID(id, "agent:ag-x", 1, s.Add(4*iv), "down") {
+		t.Errorf("notice ids %q (%q) and %q (%q): want two outages", ns[0].GetId(), ns[0].GetAlertId(), ns[1].GetId(), ns[1].GetAlertId())
+	}
+	if g.wakes.Load() != 2 {
+		t.Errorf("notifier woken %d times, want 2", g.wakes.Load())
 	}
 }
 
@@ -593,5 +645,109 @@ func TestRunnerBehind(t *testing.T) {
 	}
 	if g.r.Backlog() != 0 {
 		t.Errorf("backlog %d after both ran", g.r.Backlog())
+	}
+}
+
+// waiting counts the channels handed out by At that have not fired.
+func (c *fakeClock) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// eventually fails the test if cond does not hold within 15 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 15s: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRunnerRetriesLoad: a store whose checks cannot be read at start (a
+// record that does not decode) stops nothing for good: the runner tries
+// again with backoff and runs the checks once the load succeeds.
+func TestRunnerRetriesLoad(t *testing.T) {
+	g := newCheckerRig(t)
+	const id = "ck-later"
+	g.put(tcpCheck(id, "127.0.0.1:1"))
+	bad := func(tx store.Tx) error { return tx.Put("checks/ck-broken", []byte{0xff, 0xff, 0xff}) }
+	if err := g.st.Update(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	// Two failed loads: the runner waits LoadRetryMin, then twice that.
+	eventually(t, "the runner never waits to load again", func() bool { return g.clock.waiting() == 1 })
+	g.clock.set(t0.Add(checker.LoadRetryMin))
+	eventually(t, "the runner gave up after one retry", func() bool { return g.clock.waiting() == 1 })
+	if g.r.Scheduled(id) {
+		t.Fatal("scheduled although the load failed")
+	}
+
+	fix := func(tx store.Tx) error { return tx.Delete("checks/ck-broken") }
+	if err := g.st.Update(context.Background(), fix); err != nil {
+		t.Fatal(err)
+	}
+	g.clock.set(t0.Add(3 * checker.LoadRetryMin))
+	eventually(t, "the check is not scheduled after the store was repaired", func() bool { return g.r.Scheduled(id) })
+	g.runAt(id, firstSlot(id).Add(iv), 1)
+}
+
+// TestRunnerPurgesDeletedCheck: deleting a check removes its definition
+// and state in one small transaction; the runner deletes its results
+// afterwards in batches, and leaves other checks' results alone.
+func TestRunnerPurgesDeletedCheck(t *testing.T) {
+	g := newCheckerRig(t)
+	const gone, kept = "ck-gone", "ck-kept"
+	n := 2*checker.PruneBatch + 7
+	err := g.st.Update(context.Background(), func(tx store.Tx) error {
+		for _, id := range []string{gone, kept} {
+			c := tcpCheck(id, "127.0.0.1:1")
+			c.Paused = true // only the purge touches the store
+			if err := schema.PutCheck(tx, c); err != nil {
+				return err
+			}
+			rs := make([]*storev1.CheckResultRecord, n)
+			for i := range rs {
+				rs[i] = &storev1.CheckResultRecord{Check: id, Vantage: "controller", StartUnixMs: t0.Add(-time.Duration(i) * time.Second).UnixMilli()}
+			}
+			if _, err := schema.AppendCheckResults(tx, id, rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	// The retention and purge loops have done their first pass and wait.
+	eventually(t, "the runner's loops do not wait", func() bool { return g.clock.waiting() == 2 })
+	if err := g.st.Update(context.Background(), func(tx store.Tx) error { return schema.DeleteCheck(tx, gone) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(g.results(gone)); got != n {
+		t.Fatalf("%d results right after the delete, want all %d (deleted later)", got, n)
+	}
+	if err := g.r.Reload(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the deleted check's results are not deleted", func() bool { return len(g.results(gone)) == 0 })
+	eventually(t, "the deleted check is still marked", func() bool {
+		var ids []string
+		if err := g.st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			ids, err = schema.DeletedChecks(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return len(ids) == 0
+	})
+	if got := len(g.results(kept)); got != n {
+		t.Errorf("the other check keeps %d results, want %d", got, n)
 	}
 }

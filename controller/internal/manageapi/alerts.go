@@ -1,6 +1,7 @@
 package manageapi
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -308,38 +309,86 @@ func (s *Server) ListAlerts(ctx context.Context, req *managev1.ListAlertsRequest
 		limit = maxAlertList
 	}
 	p := auth.PrincipalFrom(ctx)
-	var recs []*storev1.AlertRecord
+	// A client principal sees only its tenant: read only that tenant's
+	// records, not every tenant's to filter them afterwards.
+	tenant := req.GetTenant()
+	if tenant == "" && auth.Role(p.GetRole()).TenantScoped() {
+		tenant = p.GetTenant()
+	}
+	sinceMs := req.GetSinceUnix() * 1000
+	newest := &alertHeap{limit: limit}
 	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
 		if err := checkTenant(tx, req.GetTenant()); err != nil {
 			return err
 		}
-		var err error
-		recs, err = schema.ListAlertRecords(tx, req.GetTenant())
-		return err
+		return schema.VisitAlertRecords(tx, tenant, func(r *storev1.AlertRecord) error {
+			open := r.GetEndUnixMs() == 0
+			if !auth.CanSeeTenant(p, r.GetTenant()) || (req.GetOpenOnly() && !open) || (!open && r.GetEndUnixMs() < sinceMs) {
+				return nil
+			}
+			newest.offer(r)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &managev1.ListAlertsResponse{}
-	sinceMs := req.GetSinceUnix() * 1000
-	for _, r := range recs {
-		open := r.GetEndUnixMs() == 0
-		if !auth.CanSeeTenant(p, r.GetTenant()) || (req.GetOpenOnly() && !open) || (!open && r.GetEndUnixMs() < sinceMs) {
-			continue
-		}
+	out := &managev1.ListAlertsResponse{Truncated: newest.matched > limit}
+	for _, r := range newest.sorted() {
 		out.Alerts = append(out.Alerts, alertView(r))
 	}
-	sort.SliceStable(out.Alerts, func(i, j int) bool {
-		a, b := out.Alerts[i], out.Alerts[j]
-		if a.StartUnixMs != b.StartUnixMs {
-			return a.StartUnixMs > b.StartUnixMs
-		}
-		return a.Id < b.Id
-	})
-	if len(out.Alerts) > limit {
-		out.Alerts, out.Truncated = out.Alerts[:limit], true
-	}
 	return out, nil
+}
+
+// alertHeap keeps the newest limit alert records offered to it (latest
+// start first, then id), so a list holds at most limit records however
+// many it reads. Its root is the record that would be listed last.
+type alertHeap struct {
+	limit   int
+	matched int
+	recs    []*storev1.AlertRecord
+}
+
+// alertListedBefore is the list's order: latest start first, then id.
+func alertListedBefore(a, b *storev1.AlertRecord) bool {
+	if a.GetStartUnixMs() != b.GetStartUnixMs() {
+		return a.GetStartUnixMs() > b.GetStartUnixMs()
+	}
+	return a.GetId() < b.GetId()
+}
+
+func (h *alertHeap) Len() int           { return len(h.recs) }
+func (h *alertHeap) Less(i, j int) bool { return alertListedBefore(h.recs[j], h.recs[i]) }
+func (h *alertHeap) Swap(i, j int)      { h.recs[i], h.recs[j] = h.recs[j], h.recs[i] }
+func (h *alertHeap) Push(x any)         { h.recs = append(h.recs, x.(*storev1.AlertRecord)) }
+func (h *alertHeap) Pop() any {
+	last := h.recs[len(h.recs)-1]
+	h.recs = h.recs[:len(h.recs)-1]
+	return last
+}
+
+// offer counts r and keeps it if it is among the newest limit so far.
+func (h *alertHeap) offer(r *storev1.AlertRecord) {
+	h.matched++
+	switch {
+	case len(h.recs) < h.limit:
+		heap.Push(h, r)
+	case h.limit > 0 && alertListedBefore(r, h.recs[0]):
+		h.recs[0] = r
+		heap.Fix(h, 0)
+	}
+}
+
+// sorted returns the kept records in list order.
+func (h *alertHeap) sorted() []*storev1.AlertRecord {
+	out := slices.Clone(h.recs)
+	slices.SortFunc(out, func(a, b *storev1.AlertRecord) int {
+		if alertListedBefore(a, b) {
+			return -1
+		}
+		return 1
+	})
+	return out
 }
 
 // GetAlert implements managev1.AlertServiceServer.
@@ -592,6 +641,11 @@ func checkRule(tx store.Tx, sr *storev1.AlertRule, spec *managev1.AlertRuleSpec)
 				return apierr.Invalid(f, "set for a rule of kind %s, which takes only %s", sr.GetKind(), orNone(own))
 			}
 		}
+	}
+	// Seconds are checked as given, before they become durations that a
+	// huge value would wrap into a small valid-looking one.
+	if field, err := alerting.CheckDurations(sr); err != nil {
+		return apierr.Invalid(field, "%v", err)
 	}
 	for i, h := range sr.GetActivationHours() {
 		if _, err := alert.ParseHours(h); err != nil {

@@ -2,6 +2,9 @@ package manageapi_test
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +144,16 @@ func TestAlertRuleValidationNamesFields(t *testing.T) {
 		{"escalation without delay", cpu(func(s *managev1.AlertRuleSpec) { s.EscalationContact = "ct-x" }), "escalation_after_seconds"},
 		{"parameter of another kind", &managev1.AlertRuleSpec{Kind: "offline", AfterSeconds: 600, Threshold: 5}, "threshold"},
 		{"offline too short", &managev1.AlertRuleSpec{Kind: "offline", AfterSeconds: 5}, "after_seconds"},
+		// Seconds that wrap around int64 nanoseconds: 18446744674 s would
+		// become about ten minutes, a valid value.
+		{"for wraps to ten minutes", cpu(func(s *managev1.AlertRuleSpec) { s.ForSeconds = 18446744674 }), "for_seconds"},
+		{"for MaxInt64", cpu(func(s *managev1.AlertRuleSpec) { s.ForSeconds = math.MaxInt64 }), "for_seconds"},
+		{"offline after wraps", &managev1.AlertRuleSpec{Kind: "offline", AfterSeconds: 18446744674}, "after_seconds"},
+		{"offline after MaxInt64", &managev1.AlertRuleSpec{Kind: "offline", AfterSeconds: math.MaxInt64}, "after_seconds"},
+		{"repeat interval wraps", cpu(func(s *managev1.AlertRuleSpec) { s.RepeatIntervalSeconds, s.RepeatCount = 18446744674, 2 }), "repeat_interval_seconds"},
+		{"repeat interval MaxInt64", cpu(func(s *managev1.AlertRuleSpec) { s.RepeatIntervalSeconds, s.RepeatCount = math.MaxInt64, 2 }), "repeat_interval_seconds"},
+		{"escalation wraps", cpu(func(s *managev1.AlertRuleSpec) { s.EscalationAfterSeconds = 18446744674 }), "escalation_after_seconds"},
+		{"escalation MaxInt64", cpu(func(s *managev1.AlertRuleSpec) { s.EscalationAfterSeconds = math.MaxInt64 }), "escalation_after_seconds"},
 		{"unknown kind", &managev1.AlertRuleSpec{Kind: "weather"}, "kind"},
 	}
 	for _, tc := range cases {
@@ -358,4 +371,47 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestAlertListNewestFirstWithinLimit: the list keeps the newest alerts
+// (latest start first) up to the limit and says it was cut; a client
+// principal who names no tenant gets only its own tenant's alerts.
+func TestAlertListNewestFirstWithinLimit(t *testing.T) {
+	f := newAlertFixture(t)
+	ctx := context.Background()
+	base := time.Now().Add(-48 * time.Hour).Truncate(time.Millisecond)
+	err := f.c.Server().Store().Update(ctx, func(tx store.Tx) error {
+		for i := range 40 {
+			for _, tenant := range []string{"acme", "beta"} {
+				// Ids run against start times, so id order is not list order.
+				r := &storev1.AlertRecord{Id: fmt.Sprintf("al-%s-%02d", tenant, 99-i), Tenant: tenant, Rule: alert.DefaultCPU,
+					StartUnixMs: base.Add(time.Duration(i) * time.Minute).UnixMilli(), EndUnixMs: base.Add(time.Hour).UnixMilli()}
+				if i%2 == 0 {
+					r.EndUnixMs = 0
+				}
+				if err := schema.PutAlertRecord(tx, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := f.viewer.ListAlerts(ctx, &managev1.ListAlertsRequest{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range l.GetAlerts() {
+		got = append(got, a.GetId())
+	}
+	if want := []string{"al-acme-60", "al-acme-61", "al-acme-62", "al-acme-63", "al-acme-64"}; !slices.Equal(got, want) || !l.GetTruncated() {
+		t.Fatalf("viewer's list with limit 5: %v (truncated %v), want %v, truncated", got, l.GetTruncated(), want)
+	}
+	open, err := f.tech.ListAlerts(ctx, &managev1.ListAlertsRequest{Tenant: "beta", OpenOnly: true, Limit: 100})
+	if err != nil || len(open.GetAlerts()) != 20 || open.GetTruncated() || open.GetAlerts()[0].GetId() != "al-beta-61" {
+		t.Fatalf("beta's open alerts: %d, truncated %v, first %v, %v", len(open.GetAlerts()), open.GetTruncated(), open.GetAlerts()[:1], err)
+	}
 }

@@ -266,6 +266,12 @@ func buildCheck(tx store.Tx, tenant string, in *managev1.NetCheckInput, c *store
 		return apierr.Invalid("port", "required for a tcp check: a number or one of http, https, ftp, pop3, smtp, dns")
 	}
 
+	// The seconds are checked as given: multiplied into a Duration, a
+	// huge value wraps around int64 into a small valid-looking interval.
+	if sec := in.GetIntervalSeconds(); sec < 0 || sec > int64(MaxCheckInterval/time.Second) {
+		return apierr.Invalid("interval", "%d seconds: want %d to %d (%s to %s)", sec,
+			int64(MinCheckInterval/time.Second), int64(MaxCheckInterval/time.Second), MinCheckInterval, MaxCheckInterval)
+	}
 	interval := time.Duration(in.GetIntervalSeconds()) * time.Second
 	if interval == 0 {
 		interval = check.DefaultInterval

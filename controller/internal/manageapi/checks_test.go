@@ -3,6 +3,7 @@ package manageapi_test
 import (
 	"context"
 	"crypto/tls"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -163,6 +164,11 @@ func TestNetCheckCreateAndValidation(t *testing.T) {
 		{"no type", "type", "acme", withIn(func(in *managev1.NetCheckInput) { in.Type = 0 })},
 		{"interval too short", "interval", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds = 30 })},
 		{"interval too long", "interval", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds = 2 * 86400 })},
+		// Seconds that wrap around int64 nanoseconds: 18446744674 s would
+		// become an interval of about ten minutes.
+		{"interval wraps to ten minutes", "interval", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds = 18446744674 })},
+		{"interval MaxInt64", "interval", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds = math.MaxInt64 })},
+		{"interval negative", "interval", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds = math.MinInt64 })},
 		{"timeout too long", "timeout", "acme", withIn(func(in *managev1.NetCheckInput) { in.TimeoutMs = 61000 })},
 		{"timeout not below interval", "timeout", "acme", withIn(func(in *managev1.NetCheckInput) { in.IntervalSeconds, in.TimeoutMs = 60, 60000 })},
 		{"eleven vantages", "vantages", "acme", withIn(func(in *managev1.NetCheckInput) {
@@ -344,5 +350,55 @@ func TestNetCheckResumeRunsAtOnce(t *testing.T) {
 	}
 	if _, err := r.viewer.ListNetCheckHistory(ctx, &managev1.ListNetCheckHistoryRequest{Id: nc.GetId(), Vantage: "the moon"}); code(err) != codes.InvalidArgument {
 		t.Errorf("bad vantage filter: %v", err)
+	}
+}
+
+// TestNetCheckDeleteLeavesResultsToTheChecker: deleting a check answers
+// once its definition and state are gone; the controller's checker then
+// deletes its results in the background.
+func TestNetCheckDeleteLeavesResultsToTheChecker(t *testing.T) {
+	r := newNetCheckRig(t)
+	ctx := context.Background()
+	nc, err := r.tech.CreateNetCheck(ctx, &managev1.CreateNetCheckRequest{Tenant: "acme", Check: r.tcpInput()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stored = 5000
+	err = r.c.Server().Store().Update(ctx, func(tx store.Tx) error {
+		rs := make([]*storev1.CheckResultRecord, stored)
+		for i := range rs {
+			rs[i] = &storev1.CheckResultRecord{Check: nc.GetId(), Vantage: "controller", Status: agentv1.CheckStatus_CHECK_STATUS_OK,
+				StartUnixMs: time.Now().Add(-time.Duration(i) * time.Minute).UnixMilli()}
+		}
+		_, err := schema.AppendCheckResults(tx, nc.GetId(), rs)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tech.DeleteNetCheck(ctx, &managev1.DeleteNetCheckRequest{Id: nc.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.GetNetCheck(ctx, &managev1.GetNetCheckRequest{Id: nc.GetId()}); code(err) != codes.NotFound {
+		t.Fatalf("deleted check: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var left int
+		err := r.c.Server().Store().View(ctx, func(tx store.Tx) error {
+			rs, err := schema.ListCheckResults(tx, nc.GetId(), 0)
+			left = len(rs)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d results of the deleted check left after 15s", left)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/vigil-rmm/vigil/controller/internal/apierr"
 	"github.com/vigil-rmm/vigil/controller/internal/auth"
 	"github.com/vigil-rmm/vigil/controller/internal/notify"
@@ -31,6 +34,16 @@ const (
 	maxCreditDelta = 1_000_000
 	// webhookSecretPrefix starts every webhook signing secret.
 	webhookSecretPrefix = "vgl_whsec_"
+	// MaxContactTests is how many test notifications a tenant may queue
+	// in ContactTestWindow: a test sends real mail, SMS and HTTP requests
+	// from the MSP's relay and provider, so a client approver must not be
+	// able to turn it into an unmetered relay.
+	MaxContactTests   = 10
+	ContactTestWindow = 10 * time.Minute
+	// MaxPendingTestDeliveries is how many deliveries of a tenant's test
+	// notifications may be waiting (queued or sending) at once: a test to
+	// a failing receiver is retried for hours.
+	MaxPendingTestDeliveries = 5
 )
 
 // notifyRules authorizes the notify service's methods. Clients manage who
@@ -125,10 +138,35 @@ func notifyReverse[K, V comparable](m map[K]V, v V) K {
 	return zero
 }
 
-func contactProto(c *storev1.Contact) *managev1.NotifyContact {
+// notifySeesURLs reports whether p sees tenant's webhook URLs whole. A
+// webhook URL is a credential (Slack and Teams put the secret in its
+// path): admins, technicians and the tenant's client approvers, who may
+// create webhooks anyway, see it; client viewers see it redacted.
+func notifySeesURLs(p *storev1.Principal, tenant string) bool {
+	switch auth.Role(p.GetRole()) {
+	case auth.RoleAdmin, auth.RoleTechnician:
+		return true
+	case auth.RoleClientApprover:
+		return p.GetTenant() == tenant
+	}
+	return false
+}
+
+// notifyAddress is addr as p may see it (see notifySeesURLs).
+func notifyAddress(p *storev1.Principal, tenant string, kind storev1.ContactKind, addr string) string {
+	if kind != storev1.ContactKind_CONTACT_KIND_WEBHOOK || notifySeesURLs(p, tenant) {
+		return addr
+	}
+	return notify.RedactURL(addr)
+}
+
+// contactProto converts c for p: never its secret, and its URL redacted
+// unless p may see it.
+func contactProto(p *storev1.Principal, c *storev1.Contact) *managev1.NotifyContact {
 	return &managev1.NotifyContact{Id: c.GetId(), Tenant: c.GetTenant(), Name: c.GetName(), Kind: notifyReverse(contactKinds, c.GetKind()),
-		Address: c.GetAddress(), Format: notifyReverse(webhookFormats, c.GetFormat()), DefaultContact: c.GetDefaultContact(),
-		FallbackEmail: c.GetFallbackEmail(), CreatedUnix: c.GetCreatedUnix(), CreatedBy: c.GetCreatedBy(), UpdatedUnix: c.GetUpdatedUnix()}
+		Address: notifyAddress(p, c.GetTenant(), c.GetKind(), c.GetAddress()), Format: notifyReverse(webhookFormats, c.GetFormat()),
+		DefaultContact: c.GetDefaultContact(), FallbackEmail: c.GetFallbackEmail(), CreatedUnix: c.GetCreatedUnix(), CreatedBy: c.GetCreatedBy(),
+		UpdatedUnix: c.GetUpdatedUnix()}
 }
 
 func checkContactName(name string) error {
@@ -189,6 +227,11 @@ func (s *Server) CreateContact(ctx context.Context, req *managev1.CreateContactR
 		return nil, err
 	}
 	id := req.GetId()
+	if id != "" && auth.Role(caller.GetRole()).TenantScoped() {
+		// Contact ids are unique across tenants: answering "taken" would
+		// tell a client that another tenant has a contact by that name.
+		return nil, apierr.Invalid("id", "only the MSP's staff choose contact ids; leave it out and one is generated")
+	}
 	if id == "" {
 		var err error
 		if id, err = auth.NewID("ct"); err != nil {
@@ -233,7 +276,7 @@ func (s *Server) CreateContact(ctx context.Context, req *managev1.CreateContactR
 	}
 	s.cfg.Logger.InfoContext(ctx, "contact created", "contact", c.Id, "tenant", c.Tenant, "kind", contactKindWord(c.Kind),
 		"default", c.DefaultContact, "by", caller.GetName())
-	return &managev1.CreateContactResponse{Contact: contactProto(c), WebhookSecret: secret}, nil
+	return &managev1.CreateContactResponse{Contact: contactProto(caller, c), WebhookSecret: secret}, nil
 }
 
 func contactKindWord(k storev1.ContactKind) string {
@@ -264,7 +307,7 @@ func (s *Server) ListContacts(ctx context.Context, req *managev1.ListContactsReq
 	out := &managev1.ListContactsResponse{}
 	for _, c := range cs {
 		if auth.CanSeeTenant(p, c.GetTenant()) {
-			out.Contacts = append(out.Contacts, contactProto(c))
+			out.Contacts = append(out.Contacts, contactProto(p, c))
 		}
 	}
 	sort.SliceStable(out.Contacts, func(i, j int) bool {
@@ -296,7 +339,7 @@ func (s *Server) GetContact(ctx context.Context, req *managev1.GetContactRequest
 	if err != nil {
 		return nil, err
 	}
-	return contactProto(c), nil
+	return contactProto(auth.PrincipalFrom(ctx), c), nil
 }
 
 // UpdateContact implements managev1.NotifyServiceServer.
@@ -358,7 +401,7 @@ func (s *Server) UpdateContact(ctx context.Context, req *managev1.UpdateContactR
 	}
 	s.cfg.Logger.InfoContext(ctx, "contact updated", "contact", c.Id, "tenant", c.Tenant, "secret_rotated", secret != "",
 		"by", caller.GetName())
-	return &managev1.UpdateContactResponse{Contact: contactProto(c), WebhookSecret: secret}, nil
+	return &managev1.UpdateContactResponse{Contact: contactProto(caller, c), WebhookSecret: secret}, nil
 }
 
 // DeleteContact implements managev1.NotifyServiceServer. Deliveries
@@ -398,12 +441,17 @@ func (s *Server) TestContact(ctx context.Context, req *managev1.TestContactReque
 		} else if err != nil {
 			return err
 		}
+		if err := notifyTestAllowed(tx, c.GetTenant(), now); err != nil {
+			return err
+		}
 		n = &storev1.Notification{Id: suffix + "-" + c.GetId(), Tenant: c.GetTenant(), Source: storev1.NotificationSource_NOTIFICATION_SOURCE_SYSTEM,
 			Kind: "test", Subject: "test notification to " + cmp.Or(c.GetName(), c.GetId()),
 			Summary:  fmt.Sprintf("This is a test of contact %s, asked by %s. If you read it, vigil can reach you.", c.GetId(), caller.GetName()),
 			Contacts: []string{c.GetId()}, CreatedUnixMs: now.UnixMilli()}
-		_, err = notify.Enqueue(tx, n)
-		return err
+		if ok, err := notify.Enqueue(tx, n); err != nil || !ok {
+			return err
+		}
+		return schema.MarkTestNotification(tx, n)
 	})
 	if err != nil {
 		return nil, err
@@ -411,6 +459,66 @@ func (s *Server) TestContact(ctx context.Context, req *managev1.TestContactReque
 	s.notifyWake()
 	s.cfg.Logger.InfoContext(ctx, "contact test queued", "contact", req.GetId(), "notification", n.GetId(), "by", caller.GetName())
 	return &managev1.TestContactResponse{NotificationId: n.GetId()}, nil
+}
+
+// notifyTestAllowed refuses a test notification for tenant beyond
+// MaxContactTests in ContactTestWindow, or while MaxPendingTestDeliveries
+// of its tests are still waiting. It reads the tenant's test marks and
+// deletes those no limit needs any more (finished and out of the window,
+// or pruned), so they stay few.
+func notifyTestAllowed(tx store.Tx, tenant string, now time.Time) error {
+	windowStart := now.Add(-ContactTestWindow).UnixMilli()
+	recent, pending := 0, 0
+	oldest := int64(0)
+	type mark struct {
+		id string
+		ms int64
+	}
+	var drop []mark
+	err := schema.TestNotifications(tx, tenant, func(id string, ms int64) error {
+		n, err := schema.GetNotification(tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			drop = append(drop, mark{id, ms})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, final := schema.NotificationFinal(n)
+		if ms >= windowStart {
+			if recent == 0 {
+				oldest = ms
+			}
+			recent++
+		} else if final {
+			drop = append(drop, mark{id, ms})
+		}
+		for _, d := range n.GetDeliveries() {
+			if st := d.GetState(); st == storev1.DeliveryState_DELIVERY_STATE_QUEUED || st == storev1.DeliveryState_DELIVERY_STATE_SENDING {
+				pending++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range drop {
+		if err := schema.UnmarkTestNotification(tx, tenant, m.ms, m.id); err != nil {
+			return err
+		}
+	}
+	if recent >= MaxContactTests {
+		wait := time.UnixMilli(oldest).Add(ContactTestWindow).Sub(now).Round(time.Second)
+		return status.Errorf(codes.ResourceExhausted, "tenant %s queued %d test notifications in the last %s, the limit; try again in %s",
+			tenant, recent, ContactTestWindow, max(wait, time.Second))
+	}
+	if pending >= MaxPendingTestDeliveries {
+		return status.Errorf(codes.ResourceExhausted,
+			"tenant %s has %d test deliveries still waiting (at most %d); let them finish or fail first (vigilctl notifications list --tenant %s --state queued)",
+			tenant, pending, MaxPendingTestDeliveries, tenant)
+	}
+	return nil
 }
 
 func smsCreditsProto(c *storev1.SmsCredits) *managev1.NotifySmsCredits {
@@ -495,14 +603,17 @@ var notifyDeliveryStates = map[storev1.DeliveryState]managev1.NotifyDeliveryStat
 	storev1.DeliveryState_DELIVERY_STATE_UNKNOWN:    managev1.NotifyDeliveryState_NOTIFY_DELIVERY_STATE_UNKNOWN,
 }
 
-// notificationProto converts n; the webhook secrets deliveries copied are
-// never part of it.
-func notificationProto(n *storev1.Notification, attempts bool) *managev1.NotifyNotification {
+// notificationProto converts n for p; the webhook secrets deliveries
+// copied are never part of it, and webhook URLs are redacted unless p may
+// see them (in attempt errors too: a record written by an earlier version
+// may name the URL).
+func notificationProto(p *storev1.Principal, n *storev1.Notification, attempts bool) *managev1.NotifyNotification {
 	out := &managev1.NotifyNotification{Id: n.GetId(), Tenant: n.GetTenant(), Source: notify.SourceName(n.GetSource()), Kind: n.GetKind(),
 		AlertId: n.GetAlertId(), Rule: n.GetRule(), Check: n.GetCheck(), Agent: n.GetAgent(), Host: n.GetHost(), Subject: n.GetSubject(),
 		Summary: n.GetSummary(), CreatedUnixMs: n.GetCreatedUnixMs()}
 	for _, d := range n.GetDeliveries() {
-		pd := &managev1.NotifyDelivery{Contact: d.GetContact(), Kind: notifyReverse(contactKinds, d.GetKind()), Address: d.GetAddress(),
+		addr := notifyAddress(p, n.GetTenant(), d.GetKind(), d.GetAddress())
+		pd := &managev1.NotifyDelivery{Contact: d.GetContact(), Kind: notifyReverse(contactKinds, d.GetKind()), Address: addr,
 			State: notifyDeliveryStates[d.GetState()], NextAttemptUnixMs: d.GetNextAttemptUnixMs(), AttemptCount: int32(len(d.GetAttempts())),
 			RedirectOf: d.GetRedirectOf()}
 		if d.GetState() != storev1.DeliveryState_DELIVERY_STATE_QUEUED {
@@ -510,8 +621,12 @@ func notificationProto(n *storev1.Notification, attempts bool) *managev1.NotifyN
 		}
 		if attempts {
 			for _, a := range d.GetAttempts() {
+				msg := a.GetError()
+				if addr != d.GetAddress() && d.GetAddress() != "" {
+					msg = strings.ReplaceAll(msg, d.GetAddress(), addr)
+				}
 				pd.Attempts = append(pd.Attempts, &managev1.NotifyAttempt{StartUnixMs: a.GetStartUnixMs(), EndUnixMs: a.GetEndUnixMs(),
-					Ok: a.GetOk(), Error: a.GetError(), Permanent: a.GetPermanent()})
+					Ok: a.GetOk(), Error: msg, Permanent: a.GetPermanent()})
 			}
 		}
 		out.Deliveries = append(out.Deliveries, pd)
@@ -573,7 +688,7 @@ func (s *Server) ListNotifications(ctx context.Context, req *managev1.ListNotifi
 				out.Truncated = true
 				return nil
 			}
-			out.Notifications = append(out.Notifications, notificationProto(n, false))
+			out.Notifications = append(out.Notifications, notificationProto(p, n, false))
 		}
 		return nil
 	})
@@ -609,5 +724,5 @@ func (s *Server) GetNotification(ctx context.Context, req *managev1.GetNotificat
 	if err != nil {
 		return nil, err
 	}
-	return notificationProto(n, true), nil
+	return notificationProto(auth.PrincipalFrom(ctx), n, true), nil
 }

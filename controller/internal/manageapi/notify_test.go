@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,9 +18,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/vigil-rmm/vigil/controller/controllertest"
+	"github.com/vigil-rmm/vigil/controller/internal/manageapi"
 	"github.com/vigil-rmm/vigil/controller/internal/notify"
 	"github.com/vigil-rmm/vigil/controller/internal/server"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
@@ -236,5 +239,156 @@ func TestSmsCreditsAPI(t *testing.T) {
 	}
 	if _, err := viewer.GetSmsCredits(ctx, &managev1.GetSmsCreditsRequest{Tenant: "beta"}); code(err) != codes.NotFound {
 		t.Fatalf("viewer reads beta: %v", err)
+	}
+}
+
+// notifyWaitSent waits until notification id's first delivery is SENT.
+func notifyWaitSent(t *testing.T, nc managev1.NotifyServiceClient, id string) *managev1.NotifyNotification {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := nc.GetNotification(context.Background(), &managev1.GetNotificationRequest{Id: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := n.GetDeliveries(); len(d) == 1 && d[0].GetState() == managev1.NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENT {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notification %s not sent: %v", id, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNotifyWebhookRedacted: a webhook URL is a credential. Client
+// viewers see it as scheme://host/… in contacts and notifications;
+// admins, technicians and the tenant's client approvers see it whole.
+func TestNotifyWebhookRedacted(t *testing.T) {
+	hook := newNotifyHook(t)
+	c := notifyController(t, hook)
+	ctx := context.Background()
+	tech := notifyClientFor(t, c, c.Principal(t, "alice", managev1.Role_ROLE_TECHNICIAN, ""))
+	approver := notifyClientFor(t, c, c.Principal(t, "carol", managev1.Role_ROLE_CLIENT_APPROVER, "acme"))
+	viewer := notifyClientFor(t, c, c.Principal(t, "vic", managev1.Role_ROLE_CLIENT_VIEWER, "acme"))
+	full := hook.srv.URL + "/services/T0/B0/XXsecretXX"
+	redacted := hook.srv.URL + "/…"
+	created, err := tech.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Id: "acme-chat", Address: full,
+		Kind: managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_WEBHOOK, Format: managev1.NotifyWebhookFormat_NOTIFY_WEBHOOK_FORMAT_SLACK})
+	if err != nil || created.GetContact().GetAddress() != full {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	tr, err := approver.TestContact(ctx, &managev1.TestContactRequest{Id: "acme-chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifyWaitSent(t, viewer, tr.GetNotificationId())
+	for _, who := range []struct {
+		name string
+		nc   managev1.NotifyServiceClient
+		want string
+	}{{"technician", tech, full}, {"approver", approver, full}, {"viewer", viewer, redacted}} {
+		got, err := who.nc.GetContact(ctx, &managev1.GetContactRequest{Id: "acme-chat"})
+		if err != nil || got.GetAddress() != who.want {
+			t.Errorf("%s reads the contact: %q %v, want %q", who.name, got.GetAddress(), err, who.want)
+		}
+		l, err := who.nc.ListContacts(ctx, &managev1.ListContactsRequest{Tenant: "acme"})
+		if err != nil || len(l.GetContacts()) != 1 || l.GetContacts()[0].GetAddress() != who.want {
+			t.Errorf("%s lists contacts: %v %v, want %q", who.name, l, err, who.want)
+		}
+		n, err := who.nc.GetNotification(ctx, &managev1.GetNotificationRequest{Id: tr.GetNotificationId()})
+		if err != nil || n.GetDeliveries()[0].GetAddress() != who.want {
+			t.Errorf("%s reads the notification: %v %v, want %q", who.name, n, err, who.want)
+		}
+		ln, err := who.nc.ListNotifications(ctx, &managev1.ListNotificationsRequest{Tenant: "acme"})
+		if err != nil || len(ln.GetNotifications()) != 1 || ln.GetNotifications()[0].GetDeliveries()[0].GetAddress() != who.want {
+			t.Errorf("%s lists notifications: %v %v, want %q", who.name, ln, err, who.want)
+		}
+		if who.nc == viewer && strings.Contains(prototext.Format(n)+prototext.Format(ln)+prototext.Format(l)+prototext.Format(got), "XXsecretXX") {
+			t.Error("the viewer was shown the webhook's secret path")
+		}
+	}
+}
+
+// TestNotifyContactTestLimits: contact tests are metered per tenant: at
+// most MaxContactTests in ContactTestWindow, and none while
+// MaxPendingTestDeliveries of earlier tests are still waiting.
+func TestNotifyContactTestLimits(t *testing.T) {
+	hook := newNotifyHook(t)
+	c := notifyController(t, hook)
+	ctx := context.Background()
+	admin := notifyClientFor(t, c, c.AdminToken)
+	acme := notifyClientFor(t, c, c.Principal(t, "carol", managev1.Role_ROLE_CLIENT_APPROVER, "acme"))
+	beta := notifyClientFor(t, c, c.Principal(t, "dave", managev1.Role_ROLE_CLIENT_APPROVER, "beta"))
+	// A receiver that refuses connections: its deliveries stay queued
+	// for retries.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	webhook := managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_WEBHOOK
+	if _, err := admin.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Id: "acme-down", Kind: webhook, Address: "https://" + down + "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "beta", Id: "beta-up", Kind: webhook, Address: hook.srv.URL + "/b"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range manageapi.MaxPendingTestDeliveries {
+		if _, err := acme.TestContact(ctx, &managev1.TestContactRequest{Id: "acme-down"}); err != nil {
+			t.Fatalf("test %d: %v", i+1, err)
+		}
+	}
+	_, err = acme.TestContact(ctx, &managev1.TestContactRequest{Id: "acme-down"})
+	if code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "still waiting") {
+		t.Fatalf("a test while %d are waiting: %v", manageapi.MaxPendingTestDeliveries, err)
+	}
+	for i := range manageapi.MaxContactTests {
+		tr, err := beta.TestContact(ctx, &managev1.TestContactRequest{Id: "beta-up"})
+		if err != nil {
+			t.Fatalf("beta test %d: %v", i+1, err)
+		}
+		notifyWaitSent(t, beta, tr.GetNotificationId())
+	}
+	_, err = beta.TestContact(ctx, &managev1.TestContactRequest{Id: "beta-up"})
+	if code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "try again in") {
+		t.Fatalf("test %d within %s: %v", manageapi.MaxContactTests+1, manageapi.ContactTestWindow, err)
+	}
+	// Each tenant has its own meter: the admin's tests count for beta.
+	if _, err := admin.TestContact(ctx, &managev1.TestContactRequest{Id: "beta-up"}); code(err) != codes.ResourceExhausted {
+		t.Fatalf("admin test for beta: %v", err)
+	}
+}
+
+// TestNotifyClientContactIDs: contact ids are unique across tenants, so a
+// client choosing one could learn that another tenant uses it. Clients
+// get generated ids; a taken id and a free one get the same answer.
+func TestNotifyClientContactIDs(t *testing.T) {
+	c := notifyController(t, newNotifyHook(t))
+	ctx := context.Background()
+	admin := notifyClientFor(t, c, c.AdminToken)
+	beta := notifyClientFor(t, c, c.Principal(t, "dave", managev1.Role_ROLE_CLIENT_APPROVER, "beta"))
+	email := managev1.NotifyContactKind_NOTIFY_CONTACT_KIND_EMAIL
+	if _, err := admin.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "acme", Id: "acme-ops", Kind: email, Address: "ops@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	for _, id := range []string{"acme-ops", "free-name"} {
+		_, err := beta.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "beta", Id: id, Kind: email, Address: "x@beta.example"})
+		if code(err) != codes.InvalidArgument {
+			t.Fatalf("client chooses id %s: %v", id, err)
+		}
+		answers = append(answers, status.Convert(err).Message())
+	}
+	if answers[0] != answers[1] {
+		t.Fatalf("a taken id and a free one answered differently: %q, %q", answers[0], answers[1])
+	}
+	got, err := beta.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "beta", Kind: email, Address: "x@beta.example"})
+	if err != nil || !strings.HasPrefix(got.GetContact().GetId(), "ct-") {
+		t.Fatalf("client creates with a generated id: %v %v", got, err)
+	}
+	if _, err := admin.CreateContact(ctx, &managev1.CreateContactRequest{Tenant: "beta", Id: "acme-ops", Kind: email, Address: "x@beta.example"}); code(err) != codes.AlreadyExists {
+		t.Fatalf("staff reuses an id: %v", err)
 	}
 }

@@ -42,6 +42,12 @@ type ReportDeps struct {
 // time values (year 9999), so no arithmetic on them can overflow.
 const maxReportSeconds = 253402300799
 
+// maxReportPeriodSeconds bounds period_seconds (ten years) before it
+// becomes a time.Duration: seconds times time.Second wraps around int64
+// beyond about 292 years, and 18446744674 s would come back as about ten
+// minutes and pass every later check.
+const maxReportPeriodSeconds = 10 * 365 * 24 * 60 * 60
+
 // GetReport implements managev1.ReportServiceServer.
 func (s *Server) GetReport(ctx context.Context, req *managev1.GetReportRequest) (*managev1.Report, error) {
 	if s.cfg.Report.Reports == nil {
@@ -82,14 +88,15 @@ func reportRequest(ctx context.Context, req *managev1.GetReportRequest) (report.
 	for _, f := range []struct {
 		name string
 		v    int64
+		max  int64
 		set  func(int64)
 	}{
-		{"since_unix", req.GetSinceUnix(), func(v int64) { r.Since = time.Unix(v, 0) }},
-		{"until_unix", req.GetUntilUnix(), func(v int64) { r.Until = time.Unix(v, 0) }},
-		{"period_seconds", req.GetPeriodSeconds(), func(v int64) { r.Period = time.Duration(v) * time.Second }},
+		{"since_unix", req.GetSinceUnix(), maxReportSeconds, func(v int64) { r.Since = time.Unix(v, 0) }},
+		{"until_unix", req.GetUntilUnix(), maxReportSeconds, func(v int64) { r.Until = time.Unix(v, 0) }},
+		{"period_seconds", req.GetPeriodSeconds(), maxReportPeriodSeconds, func(v int64) { r.Period = time.Duration(v) * time.Second }},
 	} {
-		if f.v < 0 || f.v > maxReportSeconds {
-			return report.Request{}, apierr.Invalid(f.name, "%d is out of range; use 0 for the default", f.v)
+		if f.v < 0 || f.v > f.max {
+			return report.Request{}, apierr.Invalid(f.name, "%d is out of range (0 to %d); use 0 for the default", f.v, f.max)
 		}
 		if f.v != 0 {
 			f.set(f.v)

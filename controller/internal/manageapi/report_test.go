@@ -3,6 +3,7 @@ package manageapi_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,6 +230,12 @@ func TestGetReportRefusals(t *testing.T) {
 			codes.InvalidArgument, "retention horizon"},
 		{"negative since", w.c.AdminToken, &managev1.GetReportRequest{Tenant: "acme", SinceUnix: -1}, codes.InvalidArgument, "since_unix: "},
 		{"huge until", w.c.AdminToken, &managev1.GetReportRequest{Tenant: "acme", UntilUnix: 1 << 62}, codes.InvalidArgument, "until_unix: "},
+		// Seconds that wrap around int64 nanoseconds: 18446744674 s would
+		// become a period of about ten minutes.
+		{"period wraps to ten minutes", w.c.AdminToken, &managev1.GetReportRequest{Tenant: "acme", PeriodSeconds: 18446744674},
+			codes.InvalidArgument, "period_seconds: 18446744674 is out of range"},
+		{"period MaxInt64", w.c.AdminToken, &managev1.GetReportRequest{Tenant: "acme", PeriodSeconds: math.MaxInt64},
+			codes.InvalidArgument, "period_seconds: "},
 		{"future until", w.c.AdminToken, &managev1.GetReportRequest{Tenant: "acme", UntilUnix: now.Add(2 * time.Hour).Unix()},
 			codes.InvalidArgument, "in the future"},
 	}

@@ -38,6 +38,12 @@ func AddCredits(tx store.Tx, tenant string, delta int64, threshold int64, by, no
 	if err != nil {
 		return nil, err
 	}
+	if c.GetBalance()+delta < 0 {
+		// The correction is cut at 0: it absorbed every credit, the ones
+		// SMS under way took included, so their refunds must not bring
+		// any back (refundCredit).
+		c.Clamps++
+	}
 	c.Balance = max(c.GetBalance()+delta, 0)
 	if delta > 0 {
 		c.LowWarnedUnix = 0
@@ -56,10 +62,12 @@ func AddCredits(tx store.Tx, tenant string, delta int64, threshold int64, by, no
 }
 
 // takeCredit takes one SMS credit of tenant, in the transaction that marks
-// the SMS SENDING, and reports whether there was one. It queues the
-// low-credit warning when the balance is (or falls) at or below the
-// threshold and the tenant was not warned in this run of low balance.
-func takeCredit(tx store.Tx, tenant string, now time.Time) (bool, *storev1.Notification, error) {
+// the SMS SENDING, and reports whether there was one; a taken credit is
+// recorded in the attempt a (with the tenant's count of cut corrections,
+// for refundCredit). It queues the low-credit warning when the balance is
+// (or falls) at or below the threshold and the tenant was not warned in
+// this run of low balance.
+func takeCredit(tx store.Tx, tenant string, a *storev1.Attempt, now time.Time) (bool, *storev1.Notification, error) {
 	c, err := schema.GetSmsCredits(tx, tenant)
 	if err != nil {
 		return false, nil, err
@@ -68,6 +76,7 @@ func takeCredit(tx store.Tx, tenant string, now time.Time) (bool, *storev1.Notif
 	if took {
 		c.Balance--
 		c.Used++
+		a.CreditTaken, a.CreditClamps = true, c.GetClamps()
 	}
 	var warn *storev1.Notification
 	if c.GetBalance() <= Threshold(c) && c.GetLowWarnedUnix() == 0 {
@@ -79,14 +88,24 @@ func takeCredit(tx store.Tx, tenant string, now time.Time) (bool, *storev1.Notif
 	return took, warn, schema.PutSmsCredits(tx, c)
 }
 
-// refundCredit gives back the credit of an SMS the provider refused.
-func refundCredit(tx store.Tx, tenant string) error {
+// refundCredit gives back the credit attempt a took for an SMS the
+// provider refused. The balance ends where it would be had the SMS never
+// been charged: if a correction was cut at 0 since the charge, that
+// correction already took this credit away, so it is not given back (and
+// the balance never exceeds what the history allows).
+func refundCredit(tx store.Tx, tenant string, a *storev1.Attempt) error {
+	if !a.GetCreditTaken() {
+		return nil
+	}
 	c, err := schema.GetSmsCredits(tx, tenant)
 	if err != nil {
 		return err
 	}
-	c.Balance++
+	if c.GetClamps() == a.GetCreditClamps() {
+		c.Balance++
+	}
 	c.Used = max(c.GetUsed()-1, 0)
+	a.CreditTaken = false
 	return schema.PutSmsCredits(tx, c)
 }
 
@@ -105,8 +124,8 @@ func lowCreditWarning(tx store.Tx, c *storev1.SmsCredits, now time.Time) (*store
 	if err := normalize(n); err != nil {
 		return nil, err
 	}
-	if _, err := schema.GetNotification(tx, n.GetId()); err == nil {
-		return nil, nil
+	if known, err := schema.NotificationKnown(tx, n.GetId()); err != nil || known {
+		return nil, err
 	}
 	// Default email contacts only: an SMS about running out of SMS would
 	// spend what is left, or go nowhere.

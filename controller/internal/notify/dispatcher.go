@@ -2,9 +2,12 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -22,10 +25,26 @@ const (
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultBackoffBase = 30 * time.Second
 	DefaultBackoffMax  = 30 * time.Minute
+	// DefaultRetention is how long a notification is kept once its last
+	// delivery is final.
+	DefaultRetention = 30 * 24 * time.Hour
 	// sendTimeout bounds one attempt whatever the channel.
 	sendTimeout = 2 * time.Minute
-	// scanBatch bounds the due deliveries read in one pass.
-	scanBatch = 256
+	// scanLimit bounds the queue entries one pass examines, so a backlog
+	// blocked behind busy addresses costs a bounded scan of index keys
+	// (never a notification read) per pass.
+	scanLimit = 1024
+	// recoverEvery is how often deliveries left SENDING by no worker are
+	// settled while the dispatcher runs.
+	recoverEvery = time.Minute
+	// pruneEvery is how often notifications past their retention are
+	// deleted, pruneBatch how many in one transaction.
+	pruneEvery = time.Hour
+	pruneBatch = 1000
+	// finishRetryFirst and finishRetryMax bound the delays between
+	// attempts to record a send's outcome.
+	finishRetryFirst = time.Second
+	finishRetryMax   = time.Minute
 )
 
 // Options configure a Dispatcher. Zero values mean the defaults.
@@ -44,6 +63,12 @@ type Options struct {
 	// BackoffBase is the first retry delay; each next one doubles, up to
 	// BackoffMax, with ±10% jitter.
 	BackoffBase, BackoffMax time.Duration
+	// Retention is how long a notification is kept after its last
+	// delivery became final (sent, failed, redirected or unknown); the
+	// dispatcher deletes older ones every hour. Its id stays refused by
+	// Enqueue for another Retention (a tombstone), so an event a producer
+	// replays is never told twice.
+	Retention time.Duration
 	// Now is the clock, After the timer (time.After by default) and Jitter
 	// a random number in [0, 1): tests replace them.
 	Now    func() time.Time
@@ -60,11 +85,18 @@ type Dispatcher struct {
 	sem  chan struct{}
 
 	mu sync.Mutex
-	// inflight holds the deliveries a worker has, and busy the addresses
-	// being sent to: one send per address at a time, so a slow receiver
-	// holds one worker, never all of them.
-	inflight map[schema.DeliveryRef]bool
+	// inflight holds the deliveries a worker has, from launch until its
+	// outcome is recorded, and busy the lanes (addresses) being sent to:
+	// one send per address at a time, so a slow receiver holds one worker,
+	// never all of them. Only Run's goroutine adds to them.
+	inflight map[deliveryKey]bool
 	busy     map[string]bool
+}
+
+// deliveryKey names one delivery whatever its due time.
+type deliveryKey struct {
+	notification string
+	index        int
 }
 
 // New returns a dispatcher; Run starts it.
@@ -96,8 +128,11 @@ func New(o Options) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
 	return &Dispatcher{o: o, log: o.Logger.With("component", "notify"), wake: make(chan struct{}, 1), done: make(chan struct{}, 1),
-		sem: make(chan struct{}, o.Workers), inflight: map[schema.DeliveryRef]bool{}, busy: map[string]bool{}}
+		sem: make(chan struct{}, o.Workers), inflight: map[deliveryKey]bool{}, busy: map[string]bool{}}
 }
 
 // Wake makes the dispatcher look at its queue now. It never blocks.
@@ -122,13 +157,15 @@ func Backoff(n int, base, maxDelay time.Duration, jitter float64) time.Duration 
 }
 
 // Run delivers until ctx ends, then waits for the sends under way. It
-// first settles the deliveries a previous run left SENDING.
+// first settles the deliveries a previous run left SENDING; then, besides
+// sending, it settles every minute the SENDING deliveries no worker holds
+// and prunes every hour the notifications past their retention.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer d.closeIdle()
 	defer wg.Wait()
 	for ctx.Err() == nil {
-		if err := d.recoverSending(ctx); err == nil {
+		if err := d.recoverSending(ctx, nil); err == nil {
 			break
 		} else if ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "recover interrupted deliveries", "err", err)
@@ -138,65 +175,106 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			}
 		}
 	}
+	nextRecover, nextPrune := d.o.Now().Add(recoverEvery), d.o.Now()
 	for ctx.Err() == nil {
 		d.logUnrouted(ctx)
+		if now := d.o.Now(); !now.Before(nextPrune) {
+			d.prune(ctx, now)
+			nextPrune = now.Add(pruneEvery)
+		}
+		if now := d.o.Now(); !now.Before(nextRecover) {
+			d.mu.Lock()
+			held := maps.Clone(d.inflight)
+			d.mu.Unlock()
+			if err := d.recoverSending(ctx, held); err != nil && ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "settle interrupted deliveries", "err", err)
+			}
+			nextRecover = now.Add(recoverEvery)
+		}
 		wait, err := d.launchDue(ctx, &wg)
 		if err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "read notification queue", "err", err)
 			wait = 5 * time.Second
 		}
-		var timer <-chan time.Time
-		if wait >= 0 {
-			timer = d.o.After(wait)
+		chores := max(min(nextPrune.Sub(d.o.Now()), nextRecover.Sub(d.o.Now())), 0)
+		if wait < 0 || wait > chores {
+			wait = chores
 		}
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-d.done:
-		case <-timer:
+		case <-d.o.After(wait):
 		}
 	}
 }
 
 // launchDue starts a worker for each due delivery while workers are free,
 // and returns how long to wait before the next pass: until the next due
-// time, or -1 to wait for a worker to finish (or a wake).
+// time, or -1 to wait for a worker to finish (or a wake). It examines at
+// most scanLimit queue entries and reads no notification for an entry
+// whose lane is busy; the store is read without holding d.mu (the maps
+// are copied first: only this goroutine adds to them, and an entry freed
+// meanwhile is found at the pass its worker's finish brings).
 func (d *Dispatcher) launchDue(ctx context.Context, wg *sync.WaitGroup) (time.Duration, error) {
+	free := cap(d.sem) - len(d.sem)
+	if free <= 0 {
+		return -1, nil
+	}
 	now := d.o.Now()
+	d.mu.Lock()
+	inflight, busy := maps.Clone(d.inflight), maps.Clone(d.busy)
+	d.mu.Unlock()
 	type job struct {
 		ref  schema.DeliveryRef
-		addr string
+		lane string
 	}
 	var jobs []job
 	blocked := false
 	next, hasNext := int64(0), false
 	err := d.o.Store.View(ctx, func(tx store.Tx) error {
 		jobs, blocked = nil, false
-		d.mu.Lock()
-		defer d.mu.Unlock()
 		taken := map[string]bool{}
+		examined := 0
+		var readErr error
 		err := schema.DueDeliveries(tx, now.UnixMilli(), func(r schema.DeliveryRef) bool {
-			if d.inflight[r] {
+			if examined++; examined > scanLimit {
+				// The rest waits: workers finishing bring the next pass.
+				blocked = true
+				return false
+			}
+			if inflight[deliveryKey{r.Notification, r.Index}] {
 				// Its worker has not committed the claim yet: a finishing
 				// worker brings the next pass.
 				blocked = true
 				return true
 			}
-			n, err := schema.GetNotification(tx, r.Notification)
-			addr := ""
-			if err == nil && r.Index < len(n.GetDeliveries()) {
-				addr = n.GetDeliveries()[r.Index].GetAddress()
+			lane := r.Lane
+			if lane == "" {
+				// Queued by an earlier version: the notification names
+				// the address.
+				n, err := schema.GetNotification(tx, r.Notification)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					readErr = err
+					return false
+				}
+				if err == nil && r.Index < len(n.GetDeliveries()) {
+					lane = laneOf(n.GetDeliveries()[r.Index])
+				}
 			}
-			if addr != "" && (d.busy[addr] || taken[addr]) {
+			if lane != "" && (busy[lane] || taken[lane]) {
 				blocked = true
 				return true
 			}
-			taken[addr] = true
-			jobs = append(jobs, job{r, addr})
-			return len(jobs) < scanBatch
+			taken[lane] = true
+			jobs = append(jobs, job{r, lane})
+			return len(jobs) < free
 		})
 		if err != nil {
 			return err
+		}
+		if readErr != nil {
+			return readErr
 		}
 		next, hasNext, err = schema.NextDue(tx)
 		return err
@@ -211,10 +289,11 @@ func (d *Dispatcher) launchDue(ctx context.Context, wg *sync.WaitGroup) (time.Du
 			// Every worker is busy: the rest waits for one to finish.
 			return -1, nil
 		}
+		key := deliveryKey{j.ref.Notification, j.ref.Index}
 		d.mu.Lock()
-		d.inflight[j.ref] = true
-		if j.addr != "" {
-			d.busy[j.addr] = true
+		d.inflight[key] = true
+		if j.lane != "" {
+			d.busy[j.lane] = true
 		}
 		d.mu.Unlock()
 		wg.Add(1)
@@ -222,8 +301,8 @@ func (d *Dispatcher) launchDue(ctx context.Context, wg *sync.WaitGroup) (time.Du
 			defer wg.Done()
 			defer func() {
 				d.mu.Lock()
-				delete(d.inflight, j.ref)
-				delete(d.busy, j.addr)
+				delete(d.inflight, key)
+				delete(d.busy, j.lane)
 				d.mu.Unlock()
 				<-d.sem
 				signal(d.done)
@@ -240,6 +319,50 @@ func (d *Dispatcher) launchDue(ctx context.Context, wg *sync.WaitGroup) (time.Du
 		return -1, nil
 	default:
 		return max(time.UnixMilli(next).Sub(now), 0), nil
+	}
+}
+
+// laneOf names the address of d for DeliveryRef.Lane: a hash, so the
+// queue index never holds an address (a webhook URL is a credential).
+func laneOf(d *storev1.Delivery) string {
+	h := sha256.Sum256([]byte(kindName(d.GetKind()) + "\x00" + d.GetAddress()))
+	return hex.EncodeToString(h[:16])
+}
+
+// queue indexes delivery idx of n under its due time.
+func queue(tx store.Tx, n *storev1.Notification, idx int) error {
+	dl := n.GetDeliveries()[idx]
+	return schema.QueueDelivery(tx, schema.DeliveryRef{Notification: n.GetId(), Index: idx, DueMS: dl.GetNextAttemptUnixMs(), Lane: laneOf(dl)})
+}
+
+// prune deletes the notifications whose last delivery became final more
+// than the retention ago, in transactions of pruneBatch.
+func (d *Dispatcher) prune(ctx context.Context, now time.Time) {
+	before, until := now.Add(-d.o.Retention).UnixMilli(), now.Add(d.o.Retention).UnixMilli()
+	total := 0
+	for ctx.Err() == nil {
+		var (
+			n    int
+			more bool
+		)
+		err := d.o.Store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			n, more, err = schema.PruneNotifications(tx, before, until, now.UnixMilli(), pruneBatch)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.ErrorContext(ctx, "prune notifications", "err", err)
+			}
+			break
+		}
+		total += n
+		if !more {
+			break
+		}
+	}
+	if total > 0 {
+		d.log.InfoContext(ctx, "notifications past their retention deleted", "count", total, "retention", d.o.Retention)
 	}
 }
 
@@ -296,13 +419,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ref schema.DeliveryRef) {
 	sendErr := c.send.Send(sctx, c.msg)
 	cancel()
 	end := d.o.Now()
-	err = d.o.Store.Update(rec, func(tx store.Tx) error {
-		var err error
-		woke, err = d.finish(tx, ref, sendErr, end)
-		return err
-	})
-	if err != nil {
-		d.log.ErrorContext(ctx, "record delivery outcome", "notification", ref.Notification, "delivery", ref.Index, "err", err)
+	if !d.record(ctx, ref, sendErr, end, &woke) {
 		return
 	}
 	if woke {
@@ -313,6 +430,40 @@ func (d *Dispatcher) deliver(ctx context.Context, ref schema.DeliveryRef) {
 		d.log.InfoContext(ctx, "delivery attempt failed", append(attrs, "err", oneLine(sendErr.Error()), "permanent", IsPermanent(sendErr))...)
 	} else {
 		d.log.InfoContext(ctx, "notification delivered", attrs...)
+	}
+}
+
+// record commits the outcome of a send, retrying with backoff while ctx
+// lives: a delivery left SENDING would otherwise wait for a restart (and
+// an SMS would then be recorded UNKNOWN although its outcome is known).
+// The worker keeps the delivery in flight meanwhile, so the periodic
+// recovery leaves it alone. It reports whether the outcome was recorded;
+// if ctx ends first the delivery stays SENDING and the next start
+// settles it.
+func (d *Dispatcher) record(ctx context.Context, ref schema.DeliveryRef, sendErr error, end time.Time, woke *bool) bool {
+	rec := context.WithoutCancel(ctx)
+	delay := finishRetryFirst
+	for {
+		err := d.o.Store.Update(rec, func(tx store.Tx) error {
+			var err error
+			*woke, err = d.finish(tx, ref, sendErr, end)
+			return err
+		})
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			d.log.ErrorContext(rec, "record delivery outcome; left for the next start to settle", "notification", ref.Notification,
+				"delivery", ref.Index, "err", err)
+			return false
+		}
+		d.log.ErrorContext(ctx, "record delivery outcome; retrying", "notification", ref.Notification, "delivery", ref.Index,
+			"retry_in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-d.o.After(delay):
+		}
+		delay = min(delay*2, finishRetryMax)
 	}
 }
 
@@ -344,8 +495,9 @@ func (d *Dispatcher) claim(tx store.Tx, ref schema.DeliveryRef, now time.Time) (
 		return nil, false, schema.PutNotification(tx, n)
 	}
 	woke := false
+	a := &storev1.Attempt{StartUnixMs: now.UnixMilli()}
 	if dl.GetKind() == storev1.ContactKind_CONTACT_KIND_SMS {
-		took, warn, err := takeCredit(tx, n.GetTenant(), now)
+		took, warn, err := takeCredit(tx, n.GetTenant(), a, now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -356,13 +508,13 @@ func (d *Dispatcher) claim(tx store.Tx, ref schema.DeliveryRef, now time.Time) (
 			if err != nil {
 				return nil, false, err
 			}
-			dl.Attempts = append(dl.Attempts, &storev1.Attempt{StartUnixMs: now.UnixMilli(), EndUnixMs: now.UnixMilli(), Permanent: true,
-				Error: "no SMS credit left: " + to})
+			a.EndUnixMs, a.Permanent, a.Error = now.UnixMilli(), true, "no SMS credit left: "+to
+			dl.Attempts = append(dl.Attempts, a)
 			return nil, true, schema.PutNotification(tx, n)
 		}
 	}
 	dl.State = storev1.DeliveryState_DELIVERY_STATE_SENDING
-	dl.Attempts = append(dl.Attempts, &storev1.Attempt{StartUnixMs: now.UnixMilli()})
+	dl.Attempts = append(dl.Attempts, a)
 	if err := schema.MarkSending(tx, ref); err != nil {
 		return nil, false, err
 	}
@@ -420,15 +572,16 @@ func (d *Dispatcher) finish(tx store.Tx, ref schema.DeliveryRef, sendErr error, 
 		a.Error = truncateBytes(oneLine(sendErr.Error()), 500)
 		a.Permanent = IsPermanent(sendErr)
 		if sms {
-			// The provider refused it: the message was not sent, and the
-			// next attempt takes a credit again.
-			if err := refundCredit(tx, n.GetTenant()); err != nil {
+			// The provider refused it (a 3xx or 4xx answer, or no
+			// request sent): the message was not sent, and the next
+			// attempt takes a credit again.
+			if err := refundCredit(tx, n.GetTenant(), a); err != nil {
 				return false, err
 			}
 		}
 		d.retryOrFail(tx, n, ref.Index, now)
 		if dl.GetState() == storev1.DeliveryState_DELIVERY_STATE_QUEUED {
-			if err := schema.QueueDelivery(tx, schema.DeliveryRef{Notification: n.GetId(), Index: ref.Index, DueMS: dl.GetNextAttemptUnixMs()}); err != nil {
+			if err := queue(tx, n, ref.Index); err != nil {
 				return false, err
 			}
 		}
@@ -463,23 +616,33 @@ func (d *Dispatcher) retryOrFail(_ store.Tx, n *storev1.Notification, idx int, n
 // Email and webhooks are queued again (their idempotency key lets the
 // receiver drop a duplicate); an SMS is not (it cannot be recalled and it
 // costs a credit): it is recorded UNKNOWN and goes by email instead.
-func (d *Dispatcher) recoverSending(ctx context.Context) error {
+//
+// At start held is nil; later it holds the deliveries workers have, which
+// are left alone: their worker knows the outcome and records it. The
+// others were left SENDING by a worker that could not record its outcome.
+func (d *Dispatcher) recoverSending(ctx context.Context, held map[deliveryKey]bool) error {
 	now := d.o.Now()
-	var refs []schema.DeliveryRef
+	settled := 0
 	err := d.o.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		if refs, err = schema.SendingDeliveries(tx); err != nil {
+		settled = 0
+		refs, err := schema.SendingDeliveries(tx)
+		if err != nil {
 			return err
 		}
 		for _, ref := range refs {
+			if held[deliveryKey{ref.Notification, ref.Index}] {
+				continue
+			}
 			if err := d.recoverOne(tx, ref, now); err != nil {
 				return fmt.Errorf("%s delivery %d: %w", ref.Notification, ref.Index, err)
 			}
+			settled++
 		}
 		return nil
 	})
-	if err == nil && len(refs) > 0 {
-		d.log.InfoContext(ctx, "deliveries interrupted by a stop settled", "count", len(refs))
+	if err == nil && settled > 0 {
+		d.log.InfoContext(ctx, "interrupted deliveries settled", "count", settled)
+		d.Wake()
 	}
 	return err
 }
@@ -521,7 +684,7 @@ func (d *Dispatcher) recoverOne(tx store.Tx, ref schema.DeliveryRef, now time.Ti
 	d.retryOrFail(tx, n, ref.Index, now)
 	if dl.GetState() == storev1.DeliveryState_DELIVERY_STATE_QUEUED {
 		dl.NextAttemptUnixMs = now.UnixMilli()
-		if err := schema.QueueDelivery(tx, schema.DeliveryRef{Notification: n.GetId(), Index: ref.Index, DueMS: dl.GetNextAttemptUnixMs()}); err != nil {
+		if err := queue(tx, n, ref.Index); err != nil {
 			return err
 		}
 	}
@@ -561,7 +724,7 @@ func (d *Dispatcher) redirect(tx store.Tx, n *storev1.Notification, idx int, now
 		x.RedirectOf = int32(idx + 1)
 		x.WebhookSecret, x.FallbackEmail = "", ""
 		n.Deliveries = append(n.Deliveries, x)
-		if err := schema.QueueDelivery(tx, schema.DeliveryRef{Notification: n.GetId(), Index: len(n.Deliveries) - 1, DueMS: x.GetNextAttemptUnixMs()}); err != nil {
+		if err := queue(tx, n, len(n.Deliveries)-1); err != nil {
 			return "", err
 		}
 		sent = append(sent, x.GetAddress())

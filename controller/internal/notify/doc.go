@@ -18,5 +18,11 @@
 //	QUEUED (SMS, no credit) ─────────────────► REDIRECTED (+ email)
 //
 // SMS credits are taken in the transaction that marks an SMS SENDING and
-// given back when the provider refuses the message.
+// given back when the provider clearly refuses the message (a 5xx answer
+// leaves the outcome unknown, like a timeout).
+//
+// While it runs the dispatcher also settles, every minute, SENDING
+// deliveries none of its workers holds, and deletes, every hour,
+// notifications finished more than Options.Retention ago, leaving a
+// tombstone so their ids are not queued again for as long.
 package notify

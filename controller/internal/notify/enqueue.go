@@ -34,7 +34,8 @@ const (
 const NoSuchContact = "no such contact"
 
 // Enqueue queues n in tx unless a notification with the same id is already
-// queued (or was delivered), and reports whether it queued it. The caller
+// queued (or was delivered, or was pruned less than a retention period
+// ago), and reports whether it queued it. The caller
 // commits tx, then wakes the dispatcher.
 //
 // n names its contacts by id; with none it goes to the tenant's default
@@ -46,9 +47,9 @@ func Enqueue(tx store.Tx, n *storev1.Notification) (bool, error) {
 	if err := normalize(n); err != nil {
 		return false, err
 	}
-	if _, err := schema.GetNotification(tx, n.GetId()); err == nil {
-		return false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	// A notification pruned after its retention keeps a tombstone as
+	// long again, so a producer replaying the event is still refused.
+	if known, err := schema.NotificationKnown(tx, n.GetId()); err != nil || known {
 		return false, err
 	}
 	ds, err := expand(tx, n.GetTenant(), n.GetContacts(), nil)
@@ -70,7 +71,7 @@ func put(tx store.Tx, n *storev1.Notification) (bool, error) {
 	}
 	for i, d := range n.GetDeliveries() {
 		if d.GetState() == storev1.DeliveryState_DELIVERY_STATE_QUEUED {
-			if err := schema.QueueDelivery(tx, schema.DeliveryRef{Notification: n.GetId(), Index: i, DueMS: d.GetNextAttemptUnixMs()}); err != nil {
+			if err := queue(tx, n, i); err != nil {
 				return false, err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -354,6 +356,11 @@ type twilioFake struct {
 	mu       sync.Mutex
 	messages []map[string]string
 	status   int // an error status to answer with, 0: 201
+	hits     int // well-formed requests received, answered or not
+	// arrived and release, if set, hold each well-formed request: the
+	// fake sends on arrived, then waits for release before answering.
+	arrived chan struct{}
+	release chan struct{}
 }
 
 func startTwilioFake(t testing.TB) *twilioFake {
@@ -381,6 +388,14 @@ func (f *twilioFake) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]any{"code": 21604, "message": "A 'To' phone number is required."})
 		return
+	}
+	f.mu.Lock()
+	f.hits++
+	arrived, release := f.arrived, f.release
+	f.mu.Unlock()
+	if arrived != nil {
+		arrived <- struct{}{}
+		<-release
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -464,4 +479,66 @@ func newHookServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// notifyStore wraps a real store to watch and disturb the dispatcher: it
+// counts reads of notification records and fails the next failUpdates
+// read-write transactions (as a full disk or an I/O error would).
+type notifyStore struct {
+	store.Store
+	mu          sync.Mutex
+	reads       int
+	failUpdates int
+}
+
+// errNotifyDisk is the error of a transaction notifyStore fails.
+var errNotifyDisk = errors.New("injected: no space left on device")
+
+func (s *notifyStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.View(ctx, func(tx store.Tx) error { return fn(&notifyStoreTx{Tx: tx, s: s}) })
+}
+
+func (s *notifyStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	s.mu.Lock()
+	fail := s.failUpdates > 0
+	if fail {
+		s.failUpdates--
+	}
+	s.mu.Unlock()
+	if fail {
+		return errNotifyDisk
+	}
+	return s.Store.Update(ctx, func(tx store.Tx) error { return fn(&notifyStoreTx{Tx: tx, s: s}) })
+}
+
+func (s *notifyStore) notificationReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+func (s *notifyStore) failNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failUpdates = n
+}
+
+func (s *notifyStore) failing() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failUpdates
+}
+
+type notifyStoreTx struct {
+	store.Tx
+	s *notifyStore
+}
+
+func (t *notifyStoreTx) Get(key string) ([]byte, error) {
+	if strings.HasPrefix(key, "notifications/") {
+		t.s.mu.Lock()
+		t.s.reads++
+		t.s.mu.Unlock()
+	}
+	return t.Tx.Get(key)
 }

@@ -62,8 +62,10 @@ type twilioError struct {
 }
 
 // Send implements Sender. An error after the request left (a timeout
-// waiting for the answer) wraps ErrOutcomeUnknown: the provider may have
-// taken the message, and an SMS is never sent twice.
+// waiting for the answer) and a 5xx answer wrap ErrOutcomeUnknown: the
+// provider may have taken the message (a gateway failing after its
+// upstream accepted it answers 5xx too), and an SMS is never sent twice.
+// Only a 3xx or 4xx answer is a clear refusal: the message was not sent.
 func (s *SMS) Send(ctx context.Context, m *Message) error {
 	form := url.Values{"To": {m.Delivery.GetAddress()}, "From": {s.from}, "Body": {SMSBody(m.Notification)}}
 	var wrote atomic.Bool
@@ -94,6 +96,9 @@ func (s *SMS) Send(ctx context.Context, m *Message) error {
 		return nil
 	}
 	err = httpStatus("sms", resp)
+	if resp.StatusCode >= 500 {
+		err = fmt.Errorf("sms: %w: HTTP %d after the message was sent", ErrOutcomeUnknown, resp.StatusCode)
+	}
 	var te twilioError
 	if json.Unmarshal(b, &te) == nil && (te.Code != 0 || te.Message != "") {
 		err = fmt.Errorf("%w: provider error %d: %s", err, te.Code, truncateBytes(oneLine(te.Message), 300))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-rmm/vigil/controller/internal/notify"
@@ -147,5 +148,70 @@ func TestSMSBodyFits(t *testing.T) {
 	b := notify.SMSBody(&storev1.Notification{Kind: "down", Summary: strings.Repeat("é", 300)})
 	if utf8.RuneCountInString(b) != notify.MaxSMS || !strings.HasSuffix(b, "…") {
 		t.Fatalf("%d characters: %q", utf8.RuneCountInString(b), b)
+	}
+}
+
+// TestSMSProvider5xxOutcomeUnknown: a 5xx answer comes after the
+// provider read the message, which it may have sent: the SMS is not
+// retried nor refunded, and the message goes by email instead.
+func TestSMSProvider5xxOutcomeUnknown(t *testing.T) {
+	ca := newTestCA(t)
+	relay := startTestRelay(t, ca, "vigil", "s3cret")
+	tw := startTwilioFake(t)
+	tw.status = 502
+	r := startNotifyRig(t, notify.Options{Email: relay.mailer(t, ca, "s3cret"), SMS: tw.sender(t)})
+	r.contact(&storev1.Contact{Id: "pager", Tenant: "acme", Kind: storev1.ContactKind_CONTACT_KIND_SMS, Address: "+33612345678",
+		FallbackEmail: "pager@acme.example"})
+	r.addCredits("acme", 50)
+	r.enqueue(firing("n1", "acme", "pager"))
+	n := r.waitState("n1", 1, storev1.DeliveryState_DELIVERY_STATE_SENT)
+	sms := n.GetDeliveries()[0]
+	if sms.GetState() != storev1.DeliveryState_DELIVERY_STATE_UNKNOWN || len(sms.GetAttempts()) != 1 ||
+		!strings.Contains(sms.GetAttempts()[0].GetError(), "outcome unknown") || !strings.Contains(sms.GetAttempts()[0].GetError(), "502") {
+		t.Fatalf("sms delivery %v", sms)
+	}
+	if d := n.GetDeliveries()[1]; d.GetAddress() != "pager@acme.example" || d.GetRedirectOf() != 1 {
+		t.Fatalf("redirect %v", d)
+	}
+	r.clock.Advance(time.Hour)
+	tw.mu.Lock()
+	hits := tw.hits
+	tw.mu.Unlock()
+	if hits != 1 {
+		t.Fatalf("the provider was asked %d times; an SMS is never sent twice", hits)
+	}
+	if c := r.credits("acme"); c.GetBalance() != 49 || c.GetUsed() != 1 {
+		t.Fatalf("credits %v: the credit of a message that may have gone stays taken", c)
+	}
+}
+
+// TestSMSRefundAfterClampedCorrection: an admin correction cut at 0
+// while an SMS was being sent took that SMS's credit too; when the
+// provider then refuses the SMS, the refund does not bring it back.
+// Without such a correction a refusal gives the credit back.
+func TestSMSRefundAfterClampedCorrection(t *testing.T) {
+	tw := startTwilioFake(t)
+	tw.status = 400
+	tw.arrived, tw.release = make(chan struct{}), make(chan struct{})
+	r := startNotifyRig(t, notify.Options{SMS: tw.sender(t)})
+	r.contact(&storev1.Contact{Id: "pager", Tenant: "acme", Kind: storev1.ContactKind_CONTACT_KIND_SMS, Address: "+33612345678"})
+	r.addCredits("acme", 5)
+
+	r.enqueue(firing("n1", "acme", "pager"))
+	<-tw.arrived
+	r.addCredits("acme", 2) // a top-up meanwhile: the refund stands
+	tw.release <- struct{}{}
+	r.waitState("n1", 0, storev1.DeliveryState_DELIVERY_STATE_FAILED)
+	if c := r.credits("acme"); c.GetBalance() != 7 || c.GetUsed() != 0 {
+		t.Fatalf("after a refused SMS and a top-up: %v, want balance 7", c)
+	}
+
+	r.enqueue(firing("n2", "acme", "pager"))
+	<-tw.arrived
+	r.addCredits("acme", -100) // "remove every credit": cut at 0
+	tw.release <- struct{}{}
+	r.waitState("n2", 0, storev1.DeliveryState_DELIVERY_STATE_FAILED)
+	if c := r.credits("acme"); c.GetBalance() != 0 || c.GetUsed() != 0 {
+		t.Fatalf("after a refused SMS and a correction to 0: %v, want balance 0", c)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,22 +81,142 @@ func NewWebhooksWithClient(c *http.Client) *Webhooks {
 func (w *Webhooks) CloseIdleConnections() { w.client.CloseIdleConnections() }
 
 // errPrivate refuses a webhook peer inside the MSP's network.
-var errPrivate = errors.New("address is loopback, private or link-local (notify.webhook.allow_private_networks is off)")
+var errPrivate = errors.New("address is not globally reachable: loopback, private, link-local, shared, reserved or multicast (notify.webhook.allow_private_networks is off)")
 
-// publicOnly is a net.Dialer Control refusing non-public addresses. It
-// sees the resolved address, so a name that resolves to one is refused too.
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
+// nonGlobal are the prefixes a webhook may not reach unless
+// allow_private_networks is on: every IANA special-purpose block that is
+// not globally reachable (RFC 6890 and its updates), multicast and the
+// IPv6 transition blocks that carry no IPv4 address to check. IPv4
+// embedded in IPv6 (mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is
+// unwrapped first and checked as IPv4.
+var nonGlobal = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8",       // "this network"
+		"10.0.0.0/8",      // private
+		"100.64.0.0/10",   // shared address space (carrier-grade NAT)
+		"127.0.0.0/8",     // loopback
+		"169.254.0.0/16",  // link-local (cloud metadata services)
+		"172.16.0.0/12",   // private
+		"192.0.0.0/24",    // IETF protocol assignments
+		"192.0.2.0/24",    // documentation
+		"192.88.99.0/24",  // 6to4 relay anycast (deprecated)
+		"192.168.0.0/16",  // private
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"224.0.0.0/4",     // multicast
+		"240.0.0.0/4",     // reserved, and 255.255.255.255 broadcast
+		"::/96",           // unspecified, loopback, IPv4-compatible (deprecated)
+		"64:ff9b:1::/48",  // local-use NAT64
+		"100::/64",        // discard-only
+		"2001::/23",       // IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+		"2001:db8::/32",   // documentation
+		"3fff::/20",       // documentation
+		"5f00::/16",       // segment routing SIDs
+		"fc00::/7",        // unique local
+		"fe80::/10",       // link-local
+		"fec0::/10",       // site-local (deprecated)
+		"ff00::/8",        // multicast
+	} {
+		out = append(out, netip.MustParsePrefix(s))
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
-		return Permanent(fmt.Errorf("%s: %w", host, errPrivate))
+	return out
+}()
+
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// globalUnicast reports whether a webhook may reach ip: it is not in
+// nonGlobal, nor is the IPv4 address it embeds.
+func globalUnicast(ip netip.Addr) bool {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case nat64.Contains(ip):
+			ip = netip.AddrFrom4([4]byte(b[12:16]))
+		case sixToFour.Contains(ip):
+			ip = netip.AddrFrom4([4]byte(b[2:6]))
+		}
+	}
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range nonGlobal {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// publicOnly is a net.Dialer Control refusing addresses that are not
+// globally reachable. The dialer calls it with the resolved address of
+// each connection it opens, after the name lookup, so a name that
+// resolves (or is rebound between lookups) to such an address is refused
+// too.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return Permanent(fmt.Errorf("%s: %w", address, errPrivate))
+	}
+	if !globalUnicast(ap.Addr()) {
+		return Permanent(fmt.Errorf("%s: %w", ap.Addr(), errPrivate))
 	}
 	return nil
 }
+
+// RedactURL is a webhook URL without its credentials: chat services put
+// their secret in the path (Slack's /services/T…/B…/X…), so only the
+// scheme and host are kept, as "https://hooks.slack.com/…". Anything that
+// does not parse as a URL with a host becomes "…".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || strings.ContainsAny(u.Host, "@ ") {
+		return "…"
+	}
+	scheme := u.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + u.Host + "/…"
+}
+
+// webhookError is err without the URL: a *url.Error (what http.Client
+// and url.Parse return) names the full URL, credentials in the path
+// included, so it is replaced with its operation, the host and the inner
+// error, and any other mention of the URL or its path is redacted. The
+// result still wraps the inner error (Permanent marks included).
+func webhookError(raw string, err error) error {
+	msg, inner := err.Error(), err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		host := "…"
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			host = u.Host
+		}
+		msg, inner = ue.Op+" "+host+": "+ue.Err.Error(), ue.Err
+	}
+	if raw != "" {
+		msg = strings.ReplaceAll(msg, raw, RedactURL(raw))
+		if u, perr := url.Parse(raw); perr == nil && len(u.Path) > 1 {
+			msg = strings.ReplaceAll(msg, u.Path, "/…")
+		}
+	}
+	return &redactedError{msg: "webhook: " + msg, err: inner}
+}
+
+// redactedError is an error whose text was rewritten to hide a secret.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // Send implements Sender.
 func (w *Webhooks) Send(ctx context.Context, m *Message) error {
@@ -102,9 +224,10 @@ func (w *Webhooks) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Delivery.GetAddress(), bytes.NewReader(body))
+	addr := m.Delivery.GetAddress()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("webhook url: %w", err))
+		return Permanent(webhookError(addr, err))
 	}
 	ts := strconv.FormatInt(m.Now.Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -114,12 +237,9 @@ func (w *Webhooks) Send(ctx context.Context, m *Message) error {
 	req.Header.Set(HeaderSignature, Sign(m.Secret, ts, body))
 	resp, err := w.client.Do(req)
 	if err != nil {
-		if IsPermanent(err) {
-			return err
-		}
-		// The URL is the contact's address; the error text names it
-		// already, so it is not repeated.
-		return fmt.Errorf("webhook: %w", err)
+		// The error is logged and stored in the attempt record, which
+		// client viewers read: it must not carry the URL.
+		return webhookError(addr, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
@@ -136,8 +256,10 @@ func httpStatus(what string, resp *http.Response) error {
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
 		return fmt.Errorf("%s: HTTP %d", what, c)
 	case c >= 300 && c < 400:
-		return Permanent(fmt.Errorf("%s: HTTP %d redirect to %q not followed; configure the final URL", what, c,
-			truncateBytes(oneLine(resp.Header.Get("Location")), 200)))
+		// The target often repeats the secret path (http to https): only
+		// its scheme and host are shown.
+		return Permanent(fmt.Errorf("%s: HTTP %d redirect to %s not followed; configure the final URL", what, c,
+			truncateBytes(oneLine(RedactURL(resp.Header.Get("Location"))), 200)))
 	default:
 		return Permanent(fmt.Errorf("%s: HTTP %d", what, c))
 	}
@@ -273,15 +395,35 @@ func slackBody(n *storev1.Notification) map[string]any {
 	return map[string]any{"text": text, "blocks": blocks}
 }
 
+// teamsMarkdown lists the characters Adaptive Card text gives meaning to
+// (its Markdown subset: emphasis, links, lists, headings, code, HTML-like
+// tags); teamsEscape puts a backslash before each.
+const teamsMarkdown = "\\`*_{}[]()<>#+-.!|~"
+
+// teamsEscape escapes every Markdown metacharacter of s (flattened to one
+// line), so text from an agent (a host name, a check's detail) cannot
+// write a link, a list or emphasis into the card; it shows as typed.
+func teamsEscape(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(teamsMarkdown, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func teamsBody(n *storev1.Notification) map[string]any {
 	var fs []map[string]string
 	for _, f := range facts(n) {
-		fs = append(fs, map[string]string{"title": f[0], "value": f[1]})
+		fs = append(fs, map[string]string{"title": teamsEscape(f[0]), "value": teamsEscape(f[1])})
 	}
 	body := []map[string]any{
-		{"type": "TextBlock", "text": "[vigil] " + Title(n), "weight": "Bolder", "size": "Medium", "wrap": true},
+		{"type": "TextBlock", "text": teamsEscape("[vigil] " + Title(n)), "weight": "Bolder", "size": "Medium", "wrap": true},
 	}
-	if s := oneLine(n.GetSummary()); s != "" {
+	if s := teamsEscape(n.GetSummary()); s != "" {
 		body = append(body, map[string]any{"type": "TextBlock", "text": s, "wrap": true})
 	}
 	if len(fs) > 0 {

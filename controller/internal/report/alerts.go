@@ -18,19 +18,21 @@ import (
 // MaxAlerts are kept, and truncated says so.
 func (g *Generator) alertSection(ctx context.Context, tenant string, p period) (alerts []*managev1.ReportAlert, truncated bool, err error) {
 	var recs []*storev1.AlertRecord
+	since, until := p.since.UnixMilli(), p.until.UnixMilli()
 	err = g.opts.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		recs, err = schema.ListAlertRecords(tx, tenant)
-		return err
+		// Only the tenant's records are read, and only those of the
+		// period are kept.
+		return schema.VisitAlertRecords(tx, tenant, func(r *storev1.AlertRecord) error {
+			end := r.GetEndUnixMs()
+			if r.GetTenant() == tenant && r.GetStartUnixMs() < until && (end == 0 || end >= since) {
+				recs = append(recs, r)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("report: alerts: %w", err)
 	}
-	since, until := p.since.UnixMilli(), p.until.UnixMilli()
-	recs = slices.DeleteFunc(recs, func(r *storev1.AlertRecord) bool {
-		end := r.GetEndUnixMs()
-		return r.GetTenant() != tenant || r.GetStartUnixMs() >= until || (end != 0 && end < since)
-	})
 	slices.SortFunc(recs, func(a, b *storev1.AlertRecord) int {
 		return cmp.Or(cmp.Compare(a.GetStartUnixMs(), b.GetStartUnixMs()), strings.Compare(a.GetId(), b.GetId()))
 	})
@@ -44,7 +46,9 @@ func (g *Generator) alertSection(ctx context.Context, tenant string, p period) (
 			end = until
 		}
 		alerts = append(alerts, &managev1.ReportAlert{
-			Id: r.GetId(), Rule: r.GetRule(), Kind: r.GetRuleKind(), AgentId: r.GetAgent(), Host: r.GetHost(), Item: r.GetItem(),
+			Id: r.GetId(), Rule: r.GetRule(), Kind: r.GetRuleKind(), AgentId: r.GetAgent(), Host: r.GetHost(),
+			// A check's alert is about its id; the report shows its name.
+			Item:    cmp.Or(r.GetItemLabel(), r.GetItem()),
 			Summary: r.GetSummary(), StartUnixMs: r.GetStartUnixMs(), EndUnixMs: r.GetEndUnixMs(),
 			DurationSeconds: max(end-r.GetStartUnixMs(), 0) / 1000,
 			AckedBy:         r.GetAckedBy(), AckedUnixMs: r.GetAckedUnixMs(), Notified: r.GetNotified(),

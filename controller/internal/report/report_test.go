@@ -227,6 +227,9 @@ func (r *reportRig) seed(t *testing.T) {
 				StartUnixMs: ms(local(3, 31, 1, 0, 0, 0)), Notified: true},
 			{Id: "al-5", Tenant: "beta", Rule: "r-cpu", RuleKind: "metric", Agent: "ag-c", Host: "other",
 				StartUnixMs: ms(local(3, 29, 1, 0, 0, 0))},
+			// A check's alert is keyed by the check's id and shows its name.
+			{Id: "al-6", Tenant: "acme", Rule: "r-check", RuleKind: "check_status", Host: "controller", Item: "ck-web",
+				ItemLabel: "website", StartUnixMs: ms(local(3, 29, 12, 0, 0, 0)), EndUnixMs: ms(local(3, 29, 12, 30, 0, 0)), Notified: true},
 		}
 		for _, al := range alerts {
 			if err := schema.PutAlertRecord(tx, al); err != nil {
@@ -369,6 +372,7 @@ func TestReportFigures(t *testing.T) {
 	}
 	eq(t, "alerts", alerts, []string{
 		"al-2 r-off offline web1/ 03-27T23:00:00.000..03-28T01:00:00.000 7200s acked=@- notified=true",
+		"al-6 r-check check_status controller/website 03-29T12:00:00.000..03-29T12:30:00.000 1800s acked=@- notified=true",
 		"al-3 r-disk metric db1//var 03-30T09:00:00.000..- 54000s acked=tom@03-30T09:10:00.000 notified=false",
 	})
 	if rep.GetAlertsTruncated() || rep.GetCompliance() != nil {

@@ -196,6 +196,59 @@ func ListAlertRecords(tx store.Tx, tenant string) ([]*storev1.AlertRecord, error
 	return listProto(tx, p, func() *storev1.AlertRecord { return &storev1.AlertRecord{} })
 }
 
+// VisitAlertRecords calls fn with each of a tenant's alert records in id
+// order ("" visits every tenant's), decoding one at a time so that the
+// caller keeps only what it needs. Each call gets a new record; an error
+// from fn ends the visit and is returned.
+func VisitAlertRecords(tx store.Tx, tenant string, fn func(*storev1.AlertRecord) error) error {
+	p := alertsPrefix
+	if tenant != "" {
+		if !validRef(tenant) {
+			return nil
+		}
+		p += tenant + "/"
+	}
+	return tx.Scan(p, func(key string, v []byte) error {
+		r := &storev1.AlertRecord{}
+		if err := unmarshal(key, v, r); err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// errAlertScanDone ends a scan of alert records early; it never leaves
+// this file.
+var errAlertScanDone = errors.New("schema: alert records scan done")
+
+// ExpiredAlertRecords returns the ids of at most limit of a tenant's
+// alert records that closed before cutoffUnixMs. Open alerts never
+// expire.
+func ExpiredAlertRecords(tx store.Tx, tenant string, cutoffUnixMs int64, limit int) ([]string, error) {
+	var ids []string
+	err := VisitAlertRecords(tx, tenant, func(r *storev1.AlertRecord) error {
+		if len(ids) >= limit {
+			return errAlertScanDone
+		}
+		if end := r.GetEndUnixMs(); end != 0 && end < cutoffUnixMs {
+			ids = append(ids, r.GetId())
+		}
+		return nil
+	})
+	if errors.Is(err, errAlertScanDone) {
+		err = nil
+	}
+	return ids, err
+}
+
+// DeleteAlertRecord deletes one alert record.
+func DeleteAlertRecord(tx store.Tx, tenant, id string) error {
+	if !validRef(tenant, id) {
+		return nil
+	}
+	return tx.Delete(alertKey(tenant, id))
+}
+
 // GetMaintenance returns store.ErrNotFound if the agent has none.
 func GetMaintenance(tx store.Tx, agentID string) (*storev1.Maintenance, error) {
 	m := &storev1.Maintenance{}

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/vigil-rmm/vigil/controller/internal/store"
@@ -85,6 +86,8 @@ func TestCheckResults(t *testing.T) {
 		return nil
 	})
 
+	// Deleting a check removes its definition and state at once and
+	// leaves its results to batches of bounded transactions.
 	update(t, s, func(tx store.Tx) error { return schema.DeleteCheck(tx, "ck-b") })
 	view(t, s, func(tx store.Tx) error {
 		if _, err := schema.GetCheck(tx, "ck-b"); !errors.Is(err, store.ErrNotFound) {
@@ -93,11 +96,64 @@ func TestCheckResults(t *testing.T) {
 		if _, err := schema.GetCheckState(tx, "ck-b"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleted check's state: %v", err)
 		}
+		if rs, err := schema.ListCheckResults(tx, "ck-b", 0); err != nil || len(rs) != 20 {
+			t.Errorf("deleted check's results before the purge: %d %v, want 20", len(rs), err)
+		}
+		if ids, err := schema.DeletedChecks(tx); err != nil || !slices.Equal(ids, []string{"ck-b"}) {
+			t.Errorf("deleted checks: %v %v", ids, err)
+		}
+		return nil
+	})
+	var purged []int
+	for done := false; !done; {
+		var n int
+		update(t, s, func(tx store.Tx) error {
+			var err error
+			n, done, err = schema.PurgeDeletedCheck(tx, "ck-b", 8)
+			return err
+		})
+		purged = append(purged, n)
+		if len(purged) > 10 {
+			t.Fatalf("purge does not end: %v", purged)
+		}
+	}
+	if !slices.Equal(purged, []int{8, 8, 4}) {
+		t.Errorf("purge batches %v, want 8 8 4", purged)
+	}
+	view(t, s, func(tx store.Tx) error {
 		if rs, err := schema.ListCheckResults(tx, "ck-b", 0); err != nil || len(rs) != 0 {
 			t.Errorf("deleted check's results: %d %v", len(rs), err)
 		}
+		if ids, err := schema.DeletedChecks(tx); err != nil || len(ids) != 0 {
+			t.Errorf("deleted checks after the purge: %v %v", ids, err)
+		}
 		if rs, err := schema.ListCheckResults(tx, "ck-a", 0); err != nil || len(rs) != 4 {
 			t.Errorf("ck-a after deleting ck-b: %d %v", len(rs), err)
+		}
+		return nil
+	})
+
+	// A check deleted and written again under the same id before the
+	// purge keeps its results; only the mark is dropped.
+	update(t, s, func(tx store.Tx) error {
+		if err := schema.DeleteCheck(tx, "ck-a"); err != nil {
+			return err
+		}
+		return schema.PutCheck(tx, &storev1.Check{Id: "ck-a", Tenant: "acme"})
+	})
+	update(t, s, func(tx store.Tx) error {
+		n, done, err := schema.PurgeDeletedCheck(tx, "ck-a", 8)
+		if n != 0 || !done || err != nil {
+			t.Errorf("purge of a live check: %d %v %v", n, done, err)
+		}
+		return err
+	})
+	view(t, s, func(tx store.Tx) error {
+		if rs, err := schema.ListCheckResults(tx, "ck-a", 0); err != nil || len(rs) != 4 {
+			t.Errorf("live check's results after a stale purge: %d %v", len(rs), err)
+		}
+		if ids, _ := schema.DeletedChecks(tx); len(ids) != 0 {
+			t.Errorf("stale mark kept: %v", ids)
 		}
 		return nil
 	})

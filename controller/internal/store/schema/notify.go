@@ -16,16 +16,24 @@ import (
 //	contactidx/<tenant>/<contact-id>              empty: a tenant's contacts
 //	notifications/<notification-id>               storev1.Notification with its deliveries
 //	notifylog/<tenant>/<created-ms>/<id>          empty: a tenant's notifications in time order
-//	notifyq/<due-ms>/<index>/<id>                 empty: a queued delivery, by due time
+//	notifyq/<due-ms>/<index>/<id>                 lane: a queued delivery, by due time
 //	notifysending/<index>/<id>                    empty: a delivery whose send is under way
 //	notifyunrouted/<id>                           empty: a notification with no contact to go to
+//	notifydone/<final-ms>/<id>                    empty: a notification every delivery of which is final
+//	notifytomb/<id>                               <until-ms>: a pruned notification's id, still refused
+//	notifytombexp/<until-ms>/<id>                 empty: tombstones by expiry
+//	notifytest/<tenant>/<created-ms>/<id>         empty: a tenant's test notifications
 //	smscredits/<tenant>                           storev1.SmsCredits
 //
 // ms values are unix milliseconds as 16 lower-case hex digits and index is
 // the delivery's position in the notification (from 0) as 4 hex digits,
 // so a prefix scan of notifyq/ returns due work in time order without
-// reading any notification. The id comes last because a producer's id may
-// contain "/".
+// reading any notification; its value, the lane, names the delivery's
+// address (DeliveryRef.Lane) so the dispatcher can skip a busy address
+// without reading the notification either. notifydone/ orders finished
+// notifications by when they finished, for pruning, and notifytomb/ keeps
+// a pruned id from being queued again. The id comes last because a
+// producer's id may contain "/".
 
 const (
 	notificationsPrefix = "notifications/"
@@ -35,8 +43,15 @@ const (
 	notifyQueuePrefix   = "notifyq/"
 	notifySendingPrefix = "notifysending/"
 	notifyUnrouted      = "notifyunrouted/"
+	notifyDonePrefix    = "notifydone/"
+	notifyTombPrefix    = "notifytomb/"
+	notifyTombExpPrefix = "notifytombexp/"
+	notifyTestPrefix    = "notifytest/"
 	smsCreditsPrefix    = "smscredits/"
 )
+
+// maxLane bounds a queue entry's lane.
+const maxLane = 64
 
 // MaxDeliveries is the most deliveries a notification holds (its contacts
 // and the email redirects of its SMS deliveries); the index has 4 hex
@@ -56,60 +71,120 @@ func notifyLogKey(n *storev1.Notification) string {
 	return notifyLogPrefix + n.GetTenant() + "/" + hex16(n.GetCreatedUnixMs()) + "/" + n.GetId()
 }
 
+func notifyTestKey(n *storev1.Notification) string {
+	return notifyTestPrefix + n.GetTenant() + "/" + hex16(n.GetCreatedUnixMs()) + "/" + n.GetId()
+}
+
+func notifyTombKey(id string) string { return notifyTombPrefix + id }
+
 // GetNotification returns store.ErrNotFound if absent.
 func GetNotification(tx store.Tx, id string) (*storev1.Notification, error) {
 	n := &storev1.Notification{}
 	return n, getProto(tx, notificationKey(id), n)
 }
 
+// NotificationKnown reports whether a notification with id is stored, or
+// was stored and pruned less than a retention period ago (its tombstone
+// is still there): either way, queueing it again would tell people twice
+// about one event.
+func NotificationKnown(tx store.Tx, id string) (bool, error) {
+	for _, k := range []string{notificationKey(id), notifyTombKey(id)} {
+		if _, err := tx.Get(k); err == nil {
+			return true, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // PutNotificationIfAbsent stores n and its tenant's log entry unless a
-// notification with its id exists, and reports whether it stored it. It
-// does not queue the deliveries: see QueueDelivery.
+// notification with its id is known (NotificationKnown), and reports
+// whether it stored it. It does not queue the deliveries: see
+// QueueDelivery.
 func PutNotificationIfAbsent(tx store.Tx, n *storev1.Notification) (bool, error) {
-	if _, err := tx.Get(notificationKey(n.GetId())); err == nil {
-		return false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if known, err := NotificationKnown(tx, n.GetId()); err != nil || known {
 		return false, err
 	}
 	if err := tx.Put(notifyLogKey(n), nil); err != nil {
 		return false, err
 	}
-	return true, putProto(tx, notificationKey(n.GetId()), n)
+	return true, PutNotification(tx, n)
 }
 
 // PutNotification rewrites a stored notification (its deliveries change;
-// its tenant and creation time never do).
+// its tenant and creation time never do). Once every delivery is final it
+// indexes the notification under the time it finished, for pruning.
 func PutNotification(tx store.Tx, n *storev1.Notification) error {
+	if ms, ok := NotificationFinal(n); ok {
+		if err := tx.Put(notifyDoneKey(ms, n.GetId()), nil); err != nil {
+			return err
+		}
+	}
 	return putProto(tx, notificationKey(n.GetId()), n)
+}
+
+func notifyDoneKey(ms int64, id string) string { return notifyDonePrefix + hex16(ms) + "/" + id }
+
+// NotificationFinal reports whether every delivery of n is final (sent,
+// failed, redirected or unknown; a notification without deliveries is
+// final at once) and, if so, when the last one ended: the latest attempt
+// time, or its creation time if later.
+func NotificationFinal(n *storev1.Notification) (int64, bool) {
+	last := n.GetCreatedUnixMs()
+	for _, d := range n.GetDeliveries() {
+		switch d.GetState() {
+		case storev1.DeliveryState_DELIVERY_STATE_SENT, storev1.DeliveryState_DELIVERY_STATE_FAILED,
+			storev1.DeliveryState_DELIVERY_STATE_REDIRECTED, storev1.DeliveryState_DELIVERY_STATE_UNKNOWN:
+		default:
+			return 0, false
+		}
+		for _, a := range d.GetAttempts() {
+			last = max(last, a.GetStartUnixMs(), a.GetEndUnixMs())
+		}
+	}
+	return last, true
 }
 
 // NotificationIDs calls fn with the ids of tenant's notifications created
 // at or after sinceMS, oldest first ("" visits every tenant's, ordered by
-// tenant then time). It reads only the log index.
+// tenant then time). It reads only the log index, from sinceMS on: the
+// time is part of the key, so older entries are never visited.
 func NotificationIDs(tx store.Tx, tenant string, sinceMS int64, fn func(id string, createdMS int64) error) error {
-	prefix := notifyLogPrefix
 	if tenant != "" {
-		prefix += tenant + "/"
+		return notificationIDsOf(tx, tenant, sinceMS, fn)
 	}
-	return tx.Scan(prefix, func(key string, _ []byte) error {
-		// tenant/<ms>/<id>; the tenant has no "/", the id may.
-		parts := strings.SplitN(strings.TrimPrefix(key, notifyLogPrefix), "/", 3)
-		if len(parts) != 3 {
+	var tenants []string
+	if err := tx.Scan(tenantKey(""), func(key string, _ []byte) error {
+		tenants = append(tenants, strings.TrimPrefix(key, tenantKey("")))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if err := notificationIDsOf(tx, t, sinceMS, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func notificationIDsOf(tx store.Tx, tenant string, sinceMS int64, fn func(id string, createdMS int64) error) error {
+	base := notifyLogPrefix + tenant + "/"
+	return scanFrom(tx, base, hex16(sinceMS), func(key string, _ []byte) error {
+		// <ms>/<id>; the id may hold "/".
+		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, base), "/")
+		ms, err := strconv.ParseInt(msPart, 16, 64)
+		if !ok || err != nil {
 			return fmt.Errorf("schema: bad notification log key %q", key)
 		}
-		ms, err := strconv.ParseInt(parts[1], 16, 64)
-		if err != nil {
-			return fmt.Errorf("schema: bad notification log key %q: %w", key, err)
-		}
-		if ms < sinceMS {
-			return nil
-		}
-		return fn(parts[2], ms)
+		return fn(id, ms)
 	})
 }
 
 // DeleteNotification deletes a notification, its log entry and every
-// queue entry of its deliveries.
+// index entry naming it: the queue and sending entries of its deliveries,
+// its unrouted, finished and test marks.
 func DeleteNotification(tx store.Tx, n *storev1.Notification) error {
 	for i, d := range n.GetDeliveries() {
 		ref := DeliveryRef{Notification: n.GetId(), Index: i, DueMS: d.GetNextAttemptUnixMs()}
@@ -120,12 +195,152 @@ func DeleteNotification(tx store.Tx, n *storev1.Notification) error {
 			return err
 		}
 	}
-	for _, k := range []string{notificationKey(n.GetId()), notifyLogKey(n), notifyUnrouted + n.GetId()} {
+	keys := []string{notificationKey(n.GetId()), notifyLogKey(n), notifyUnrouted + n.GetId(), notifyTestKey(n)}
+	if ms, ok := NotificationFinal(n); ok {
+		keys = append(keys, notifyDoneKey(ms, n.GetId()))
+	}
+	for _, k := range keys {
 		if err := tx.Delete(k); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// PruneNotifications deletes, in one transaction, up to limit
+// notifications that finished before beforeMS (NotificationFinal), with
+// every index entry naming them. If tombstoneUntilMS is above 0 each
+// pruned id keeps a tombstone until then, so NotificationKnown still
+// refuses it; tombstones past nowMS are deleted too (up to limit). It
+// reports how many notifications it pruned and whether more remain for
+// another transaction.
+func PruneNotifications(tx store.Tx, beforeMS, tombstoneUntilMS, nowMS int64, limit int) (int, bool, error) {
+	type entry struct {
+		key, id string
+	}
+	var es []entry
+	more := false
+	err := tx.Scan(notifyDonePrefix, func(key string, _ []byte) error {
+		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, notifyDonePrefix), "/")
+		ms, err := strconv.ParseInt(msPart, 16, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("schema: bad finished-notification key %q", key)
+		}
+		if ms >= beforeMS {
+			return errScanDone
+		}
+		if len(es) == limit {
+			more = true
+			return errScanDone
+		}
+		es = append(es, entry{key, id})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errScanDone) {
+		return 0, false, err
+	}
+	pruned := 0
+	for _, e := range es {
+		n, err := GetNotification(tx, e.id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, false, err
+		}
+		ms, final := NotificationFinal(n)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case !final || ms >= beforeMS:
+			// A stale mark: the record has moved on and has, or will
+			// get, a mark of its own.
+		default:
+			if err := DeleteNotification(tx, n); err != nil {
+				return 0, false, err
+			}
+			pruned++
+			if tombstoneUntilMS > 0 {
+				if err := errors.Join(tx.Put(notifyTombKey(e.id), []byte(hex16(tombstoneUntilMS))),
+					tx.Put(notifyTombExpPrefix+hex16(tombstoneUntilMS)+"/"+e.id, nil)); err != nil {
+					return 0, false, err
+				}
+			}
+		}
+		// The mark itself (DeleteNotification removed it unless it was
+		// stale).
+		if err := tx.Delete(e.key); err != nil {
+			return 0, false, err
+		}
+	}
+	moreTombs, err := pruneTombstones(tx, nowMS, limit)
+	return pruned, more || moreTombs, err
+}
+
+// pruneTombstones deletes up to limit tombstones that expired before
+// nowMS, and reports whether more remain.
+func pruneTombstones(tx store.Tx, nowMS int64, limit int) (bool, error) {
+	type entry struct {
+		key, until, id string
+	}
+	var es []entry
+	more := false
+	err := tx.Scan(notifyTombExpPrefix, func(key string, _ []byte) error {
+		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, notifyTombExpPrefix), "/")
+		ms, err := strconv.ParseInt(msPart, 16, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("schema: bad tombstone key %q", key)
+		}
+		if ms >= nowMS {
+			return errScanDone
+		}
+		if len(es) == limit {
+			more = true
+			return errScanDone
+		}
+		es = append(es, entry{key, msPart, id})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errScanDone) {
+		return false, err
+	}
+	for _, e := range es {
+		// The id's tombstone may name a later expiry (queued again once
+		// the first expired, then pruned again): it stays then.
+		v, err := tx.Get(notifyTombKey(e.id))
+		switch {
+		case err == nil && string(v) == e.until:
+			if err := tx.Delete(notifyTombKey(e.id)); err != nil {
+				return false, err
+			}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return false, err
+		}
+		if err := tx.Delete(e.key); err != nil {
+			return false, err
+		}
+	}
+	return more, nil
+}
+
+// MarkTestNotification records n as a test notification of its tenant,
+// for the limits on tests (TestNotifications).
+func MarkTestNotification(tx store.Tx, n *storev1.Notification) error {
+	return tx.Put(notifyTestKey(n), nil)
+}
+
+// UnmarkTestNotification removes a test mark (absent: no error).
+func UnmarkTestNotification(tx store.Tx, tenant string, createdMS int64, id string) error {
+	return tx.Delete(notifyTestKey(&storev1.Notification{Id: id, Tenant: tenant, CreatedUnixMs: createdMS}))
+}
+
+// TestNotifications calls fn with tenant's test marks, oldest first.
+func TestNotifications(tx store.Tx, tenant string, fn func(id string, createdMS int64) error) error {
+	base := notifyTestPrefix + tenant + "/"
+	return tx.Scan(base, func(key string, _ []byte) error {
+		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, base), "/")
+		ms, err := strconv.ParseInt(msPart, 16, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("schema: bad test notification key %q", key)
+		}
+		return fn(id, ms)
+	})
 }
 
 // DeliveryRef names one delivery of one notification.
@@ -136,6 +351,11 @@ type DeliveryRef struct {
 	Index int
 	// DueMS is when it is due (unix milliseconds), for queue entries.
 	DueMS int64
+	// Lane names the delivery's address (at most 64 bytes), stored as the
+	// queue entry's value: the dispatcher sends to one address at a time
+	// and skips entries whose lane is busy without reading their
+	// notification. "" (entries queued by an earlier version): unknown.
+	Lane string
 }
 
 func (r DeliveryRef) indexPart() string { return fmt.Sprintf("%04x", r.Index) }
@@ -155,26 +375,32 @@ func checkRef(r DeliveryRef) error {
 	return nil
 }
 
-// QueueDelivery indexes a queued delivery under its due time.
+// QueueDelivery indexes a queued delivery under its due time, with its
+// lane as the value.
 func QueueDelivery(tx store.Tx, r DeliveryRef) error {
 	if err := checkRef(r); err != nil {
 		return err
 	}
-	return tx.Put(queueKey(r), nil)
+	if len(r.Lane) > maxLane {
+		return fmt.Errorf("schema: delivery lane of %d bytes, at most %d", len(r.Lane), maxLane)
+	}
+	return tx.Put(queueKey(r), []byte(r.Lane))
 }
 
 // UnqueueDelivery removes a delivery's queue entry (absent: no error).
 func UnqueueDelivery(tx store.Tx, r DeliveryRef) error { return tx.Delete(queueKey(r)) }
 
 // DueDeliveries calls fn for queued deliveries due at or before nowMS,
-// earliest first, until fn returns false. It stops at the first entry not
-// yet due, so it reads only due entries and the next one.
+// earliest first, with their lanes, until fn returns false. It stops at
+// the first entry not yet due, so it reads only due entries and the next
+// one, and never a notification.
 func DueDeliveries(tx store.Tx, nowMS int64, fn func(DeliveryRef) bool) error {
-	err := tx.Scan(notifyQueuePrefix, func(key string, _ []byte) error {
+	err := tx.Scan(notifyQueuePrefix, func(key string, v []byte) error {
 		r, err := parseQueueKey(key)
 		if err != nil {
 			return err
 		}
+		r.Lane = string(v)
 		if r.DueMS > nowMS || !fn(r) {
 			return errScanDone
 		}

@@ -217,7 +217,10 @@ type NotifyContact struct {
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// kind is email, sms or webhook.
 	Kind NotifyContactKind `protobuf:"varint,4,opt,name=kind,proto3,enum=vigil.manage.v1.NotifyContactKind" json:"kind,omitempty"`
-	// address is the email address, phone number or URL.
+	// address is the email address, phone number or URL. A webhook URL is
+	// a credential (chat services put their secret in its path): only
+	// admins, technicians and the tenant's client approvers see it whole;
+	// others get it redacted to "scheme://host/…".
 	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
 	// format is the webhook body format (webhooks only).
 	Format NotifyWebhookFormat `protobuf:"varint,6,opt,name=format,proto3,enum=vigil.manage.v1.NotifyWebhookFormat" json:"format,omitempty"`
@@ -348,7 +351,8 @@ type CreateContactRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// tenant owns the contact (required).
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// id is an optional slug; empty picks "ct-" and a random suffix.
+	// id is an optional slug (admins and technicians only: a client's
+	// contacts get generated ids); empty picks "ct-" and a random suffix.
 	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	// name is an optional display name (at most 128 bytes).
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -1523,7 +1527,8 @@ type NotifyDelivery struct {
 	Contact string `protobuf:"bytes,1,opt,name=contact,proto3" json:"contact,omitempty"`
 	// kind is how it is sent.
 	Kind NotifyContactKind `protobuf:"varint,2,opt,name=kind,proto3,enum=vigil.manage.v1.NotifyContactKind" json:"kind,omitempty"`
-	// address is the address copied at enqueue.
+	// address is the address copied at enqueue; a webhook URL is redacted
+	// as in NotifyContact.address.
 	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	// state is where it is.
 	State NotifyDeliveryState `protobuf:"varint,4,opt,name=state,proto3,enum=vigil.manage.v1.NotifyDeliveryState" json:"state,omitempty"`

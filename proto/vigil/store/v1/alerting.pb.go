@@ -321,8 +321,11 @@ type AlertState struct {
 	HeldEscalated   bool    `protobuf:"varint,23,opt,name=held_escalated,json=heldEscalated,proto3" json:"held_escalated,omitempty"`
 	HeldValue       float64 `protobuf:"fixed64,24,opt,name=held_value,json=heldValue,proto3" json:"held_value,omitempty"`
 	HeldDetail      string  `protobuf:"bytes,25,opt,name=held_detail,json=heldDetail,proto3" json:"held_detail,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// item_label is the item as people know it (a check's name; item is
+	// the check's id); empty shows item.
+	ItemLabel     string `protobuf:"bytes,26,opt,name=item_label,json=itemLabel,proto3" json:"item_label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AlertState) Reset() {
@@ -530,6 +533,13 @@ func (x *AlertState) GetHeldDetail() string {
 	return ""
 }
 
+func (x *AlertState) GetItemLabel() string {
+	if x != nil {
+		return x.ItemLabel
+	}
+	return ""
+}
+
 // AlertRecord is one incident, kept for the alert list and reports. Key:
 // alerts/<tenant>/<alert-id>.
 type AlertRecord struct {
@@ -558,7 +568,10 @@ type AlertRecord struct {
 	// maintenance.
 	Suppressed bool `protobuf:"varint,17,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	// ack_comment is the note given with the acknowledgement.
-	AckComment    string `protobuf:"bytes,18,opt,name=ack_comment,json=ackComment,proto3" json:"ack_comment,omitempty"`
+	AckComment string `protobuf:"bytes,18,opt,name=ack_comment,json=ackComment,proto3" json:"ack_comment,omitempty"`
+	// item_label is the item as people know it (a check's name when the
+	// alert fired; item is the check's id); empty shows item.
+	ItemLabel     string `protobuf:"bytes,19,opt,name=item_label,json=itemLabel,proto3" json:"item_label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,6 +732,13 @@ func (x *AlertRecord) GetAckComment() string {
 	return ""
 }
 
+func (x *AlertRecord) GetItemLabel() string {
+	if x != nil {
+		return x.ItemLabel
+	}
+	return ""
+}
+
 // Maintenance suppresses an agent's notifications until end. Key:
 // maintenance/<agent-id>.
 type Maintenance struct {
@@ -868,7 +888,7 @@ const file_vigil_store_v1_alerting_proto_rawDesc = "" +
 	"\fcreated_unix\x18\x1a \x01(\x03R\vcreatedUnix\x12!\n" +
 	"\fupdated_unix\x18\x1b \x01(\x03R\vupdatedUnix\x12\x1d\n" +
 	"\n" +
-	"updated_by\x18\x1c \x01(\tR\tupdatedBy\"\xaa\x06\n" +
+	"updated_by\x18\x1c \x01(\tR\tupdatedBy\"\xc9\x06\n" +
 	"\n" +
 	"AlertState\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x12\n" +
@@ -899,7 +919,9 @@ const file_vigil_store_v1_alerting_proto_rawDesc = "" +
 	"\n" +
 	"held_value\x18\x18 \x01(\x01R\theldValue\x12\x1f\n" +
 	"\vheld_detail\x18\x19 \x01(\tR\n" +
-	"heldDetail\"\xf2\x03\n" +
+	"heldDetail\x12\x1d\n" +
+	"\n" +
+	"item_label\x18\x1a \x01(\tR\titemLabel\"\x91\x04\n" +
 	"\vAlertRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -923,7 +945,9 @@ const file_vigil_store_v1_alerting_proto_rawDesc = "" +
 	"suppressed\x18\x11 \x01(\bR\n" +
 	"suppressed\x12\x1f\n" +
 	"\vack_comment\x18\x12 \x01(\tR\n" +
-	"ackComment\"\x84\x02\n" +
+	"ackComment\x12\x1d\n" +
+	"\n" +
+	"item_label\x18\x13 \x01(\tR\titemLabel\"\x84\x02\n" +
 	"\vMaintenance\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1d\n" +

@@ -713,7 +713,13 @@ type Attempt struct {
 	// error is the provider's answer or the local error, one line.
 	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	// permanent marks an error retrying cannot fix (a 4xx, a bad address).
-	Permanent     bool `protobuf:"varint,5,opt,name=permanent,proto3" json:"permanent,omitempty"`
+	Permanent bool `protobuf:"varint,5,opt,name=permanent,proto3" json:"permanent,omitempty"`
+	// credit_taken: this attempt (an SMS) took one of the tenant's credits.
+	CreditTaken bool `protobuf:"varint,6,opt,name=credit_taken,json=creditTaken,proto3" json:"credit_taken,omitempty"`
+	// credit_clamps is the tenant's SmsCredits.clamps when the credit was
+	// taken. A refund gives the credit back only if no correction was cut
+	// at 0 since (that correction already absorbed it).
+	CreditClamps  int64 `protobuf:"varint,7,opt,name=credit_clamps,json=creditClamps,proto3" json:"credit_clamps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -783,6 +789,20 @@ func (x *Attempt) GetPermanent() bool {
 	return false
 }
 
+func (x *Attempt) GetCreditTaken() bool {
+	if x != nil {
+		return x.CreditTaken
+	}
+	return false
+}
+
+func (x *Attempt) GetCreditClamps() int64 {
+	if x != nil {
+		return x.CreditClamps
+	}
+	return 0
+}
+
 // SmsCredits is a tenant's SMS balance. Key: smscredits/<tenant>.
 type SmsCredits struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -802,7 +822,12 @@ type SmsCredits struct {
 	Changes []*CreditChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
 	// low_run counts runs of low balance: a top-up starts a new one. The
 	// low-credit warning's id names the run, so each run warns once.
-	LowRun        int64 `protobuf:"varint,7,opt,name=low_run,json=lowRun,proto3" json:"low_run,omitempty"`
+	LowRun int64 `protobuf:"varint,7,opt,name=low_run,json=lowRun,proto3" json:"low_run,omitempty"`
+	// clamps counts corrections cut at 0 (a correction larger than the
+	// balance). An SMS refund compares it with the count when its credit
+	// was taken: after such a correction the credit is not given back, so
+	// the balance ends where it would have without the SMS.
+	Clamps        int64 `protobuf:"varint,8,opt,name=clamps,proto3" json:"clamps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -882,6 +907,13 @@ func (x *SmsCredits) GetChanges() []*CreditChange {
 func (x *SmsCredits) GetLowRun() int64 {
 	if x != nil {
 		return x.LowRun
+	}
+	return 0
+}
+
+func (x *SmsCredits) GetClamps() int64 {
+	if x != nil {
+		return x.Clamps
 	}
 	return 0
 }
@@ -1018,13 +1050,15 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x0ewebhook_secret\x18\t \x01(\tR\rwebhookSecret\x12\x1f\n" +
 	"\vredirect_of\x18\n" +
 	" \x01(\x05R\n" +
-	"redirectOf\"\x91\x01\n" +
+	"redirectOf\"\xd9\x01\n" +
 	"\aAttempt\x12\"\n" +
 	"\rstart_unix_ms\x18\x01 \x01(\x03R\vstartUnixMs\x12\x1e\n" +
 	"\vend_unix_ms\x18\x02 \x01(\x03R\tendUnixMs\x12\x0e\n" +
 	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1c\n" +
-	"\tpermanent\x18\x05 \x01(\bR\tpermanent\"\xf0\x01\n" +
+	"\tpermanent\x18\x05 \x01(\bR\tpermanent\x12!\n" +
+	"\fcredit_taken\x18\x06 \x01(\bR\vcreditTaken\x12#\n" +
+	"\rcredit_clamps\x18\a \x01(\x03R\fcreditClamps\"\x88\x02\n" +
 	"\n" +
 	"SmsCredits\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
@@ -1033,7 +1067,8 @@ const file_vigil_store_v1_notify_proto_rawDesc = "" +
 	"\x0flow_warned_unix\x18\x04 \x01(\x03R\rlowWarnedUnix\x12#\n" +
 	"\rlow_threshold\x18\x05 \x01(\x03R\flowThreshold\x126\n" +
 	"\achanges\x18\x06 \x03(\v2\x1c.vigil.store.v1.CreditChangeR\achanges\x12\x17\n" +
-	"\alow_run\x18\a \x01(\x03R\x06lowRun\"\x7f\n" +
+	"\alow_run\x18\a \x01(\x03R\x06lowRun\x12\x16\n" +
+	"\x06clamps\x18\b \x01(\x03R\x06clamps\"\x7f\n" +
 	"\fCreditChange\x12\x1b\n" +
 	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x14\n" +
 	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x0e\n" +
