@@ -20,6 +20,9 @@ type AlertsConfig struct {
 	// waits for the agent to be back before it fails (default 15m, 1m to
 	// 24h).
 	VerifyGrace duration.Duration `json:"verify_grace"`
+	// Retention is how long closed alerts are kept (default 400 days, 30
+	// days to 10 years); open alerts are never deleted.
+	Retention duration.Duration `json:"retention"`
 }
 
 // validate names every bad field.
@@ -31,8 +34,13 @@ func (c AlertsConfig) validate() []error {
 	if d := time.Duration(c.VerifyGrace); d != 0 && (d < time.Minute || d > 24*time.Hour) {
 		errs = append(errs, fmt.Errorf("alerts.verify_grace: %s: want 1m to 24h (default 15m)", d))
 	}
+	if d := time.Duration(c.Retention); d != 0 && (d < 30*24*time.Hour || d > alertsMaxRetention) {
+		errs = append(errs, fmt.Errorf("alerts.retention: %s: want 720h (30 days) to 87600h (10 years) (default 9600h, 400 days)", d))
+	}
 	return errs
 }
+
+const alertsMaxRetention = 10 * 365 * 24 * time.Hour
 
 // wireAlerts builds the alert engine, adds it to s.runners and gives the
 // manage API a way to nudge it.
@@ -40,6 +48,7 @@ func (s *Server) wireAlerts(cfg *manageapi.Config) error {
 	eng := alerting.New(alerting.Config{
 		Store: s.store, Metrics: s.metrics, Presence: s.fleet, Wake: s.wakeNotify, Logger: s.logger,
 		Interval: time.Duration(s.cfg.Alerts.Interval), VerifyGrace: time.Duration(s.cfg.Alerts.VerifyGrace),
+		Retention: time.Duration(s.cfg.Alerts.Retention),
 	})
 	s.runners = append(s.runners, eng.Run)
 	cfg.Alerts = manageapi.AlertDeps{Nudge: eng.Nudge}

@@ -22,6 +22,9 @@ type NotifyConfig struct {
 	// RetryBase is the delay before the first retry of a failed delivery
 	// (default 30s, 1s to 10m); each next one doubles, up to 30m.
 	RetryBase duration.Duration `json:"retry_base"`
+	// Retention is how long a notification is kept after its last delivery
+	// is final (default 30 days, 1h to 365 days).
+	Retention duration.Duration `json:"retention"`
 	// SMTP is the relay email goes through; without it email deliveries
 	// fail ("not configured").
 	SMTP *notify.SMTPConfig `json:"smtp"`
@@ -47,6 +50,9 @@ func (c NotifyConfig) validate() []error {
 	if d := time.Duration(c.RetryBase); d < 0 || (d > 0 && d < time.Second) || d > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("notify.retry_base: %s: want 1s to 10m (0: %s)", d, notify.DefaultBackoffBase))
 	}
+	if d := time.Duration(c.Retention); d < 0 || (d > 0 && d < time.Hour) || d > 365*24*time.Hour {
+		errs = append(errs, fmt.Errorf("notify.retention: %s: want 1h to 8760h (0: %s)", d, notify.DefaultRetention))
+	}
 	if c.SMTP != nil {
 		errs = append(errs, c.SMTP.Validate("notify.smtp")...)
 	}
@@ -62,7 +68,7 @@ func (c NotifyConfig) validate() []error {
 func (s *Server) wireNotify(mcfg *manageapi.Config) error {
 	c := s.cfg.Notify
 	o := notify.Options{Store: s.store, Logger: s.logger, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxAge: time.Duration(c.MaxAge),
-		BackoffBase: time.Duration(c.RetryBase)}
+		BackoffBase: time.Duration(c.RetryBase), Retention: time.Duration(c.Retention)}
 	if c.SMTP != nil {
 		m, err := notify.NewMailer(*c.SMTP)
 		if err != nil {

@@ -36,14 +36,20 @@
 //	notifications/<id>             storev1.Notification with its deliveries and attempts
 //	                               (id: the event's stable id; the queue keeps one per id)
 //	notifylog/<tenant>/<ms>/<id>   empty: a tenant's notifications in time order
-//	notifyq/<due-ms>/<idx>/<id>    empty: a queued delivery (idx: its index in the
-//	                               notification) due at due-ms; the dispatcher scans this
+//	notifyq/<due-ms>/<idx>/<id>    a queued delivery (idx: its index in the notification)
+//	                               due at due-ms; value: a hash of its address, so busy
+//	                               addresses are skipped unread; the dispatcher scans this
 //	notifysending/<idx>/<id>       empty: a delivery whose attempt is under way
 //	notifyunrouted/<id>            empty: a notification with no contact to go to
+//	notifydone/<final-ms>/<id>     empty: a notification whose deliveries are all final
+//	notifytomb/<id>                expiry ms: a pruned notification id, still refused
+//	notifytombexp/<until-ms>/<id>  empty: when that tombstone expires
+//	notifytest/<tenant>/<ms>/<id>  empty: a test notification, for the per-tenant limit
 //	smscredits/<tenant>            storev1.SmsCredits
 //	checks/<check-id>              storev1.Check: a network check's definition
 //	checkstate/<check-id>          storev1.CheckState: per-vantage state machines
 //	checkres/<check-id>/<t>/<n>    storev1.CheckResultRecord: one run from one vantage
+//	checkgone/<check-id>           empty: a deleted check whose results are still being purged
 //
 // In history keys t is unix seconds as 16 lower-case hex digits and n a
 // 4-hex-digit counter within that second, so a prefix scan returns an
