@@ -621,18 +621,11 @@ func alertList(e *env, args []string) error {
 }
 
 func alertShow(e *env, args []string) error {
-	fs := flag.NewFlagSet("alert show", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ALERT")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		a, err := c.GetAlert(ctx, &managev1.GetAlertRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		return printAlerts(e, o, []*managev1.AlertView{a}, true)
-	})
+	return showOne(e, args, "alert show", "ALERT",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.AlertView, error) {
+			return c.GetAlert(ctx, &managev1.GetAlertRequest{Id: id})
+		},
+		func(o string, a *managev1.AlertView) error { return printAlerts(e, o, []*managev1.AlertView{a}, true) })
 }
 
 func alertAck(e *env, args []string) error {
@@ -755,23 +748,15 @@ func maintenanceStart(e *env, args []string) error {
 }
 
 func maintenanceStop(e *env, args []string) error {
-	fs := flag.NewFlagSet("maintenance stop", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "AGENT")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		m, err := c.StopMaintenance(ctx, &managev1.StopMaintenanceRequest{AgentId: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, maintenanceOf(m))
-		}
-		fmt.Fprintf(e.stdout, "maintenance of %s (%s) ended; the post-maintenance verification follows (maintenance list shows it)\n",
-			m.GetAgentId(), m.GetHostname())
-		return nil
-	})
+	return actOne(e, args, "maintenance stop", "AGENT",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.MaintenanceView, error) {
+			return c.StopMaintenance(ctx, &managev1.StopMaintenanceRequest{AgentId: id})
+		},
+		func(m *managev1.MaintenanceView) any { return maintenanceOf(m) },
+		func(m *managev1.MaintenanceView) string {
+			return fmt.Sprintf("maintenance of %s (%s) ended; the post-maintenance verification follows (maintenance list shows it)\n",
+				m.GetAgentId(), m.GetHostname())
+		})
 }
 
 func maintenanceList(e *env, args []string) error {

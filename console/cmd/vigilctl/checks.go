@@ -237,18 +237,13 @@ func checkList(e *env, args []string) error {
 }
 
 func checkShow(e *env, args []string) error {
-	fs := flag.NewFlagSet("check show", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "CHECK")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		d, err := c.GetNetCheck(ctx, &managev1.GetNetCheckRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		return printNetCheck(e.stdout, o, d.GetCheck(), d.GetRecent())
-	})
+	return showOne(e, args, "check show", "CHECK",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheckDetail, error) {
+			return c.GetNetCheck(ctx, &managev1.GetNetCheckRequest{Id: id})
+		},
+		func(o string, d *managev1.NetCheckDetail) error {
+			return printNetCheck(e.stdout, o, d.GetCheck(), d.GetRecent())
+		})
 }
 
 // printNetCheck prints one check, with its recent results when given.
@@ -396,60 +391,38 @@ func netCheckEvery(d time.Duration) string {
 }
 
 func checkDelete(e *env, args []string) error {
-	fs := flag.NewFlagSet("check delete", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "CHECK")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.DeleteNetCheck(ctx, &managev1.DeleteNetCheckRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, map[string]string{"id": r.GetId(), "deleted": "true"})
-		}
-		fmt.Fprintf(e.stdout, "check %s deleted, with its state and results\n", r.GetId())
-		return nil
-	})
+	return actOne(e, args, "check delete", "CHECK",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.DeleteNetCheckResponse, error) {
+			return c.DeleteNetCheck(ctx, &managev1.DeleteNetCheckRequest{Id: id})
+		},
+		func(r *managev1.DeleteNetCheckResponse) any {
+			return map[string]string{"id": r.GetId(), "deleted": "true"}
+		},
+		func(r *managev1.DeleteNetCheckResponse) string {
+			return fmt.Sprintf("check %s deleted, with its state and results\n", r.GetId())
+		})
 }
 
 func checkPause(e *env, args []string) error {
-	fs := flag.NewFlagSet("check pause", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "CHECK")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		nc, err := c.PauseNetCheck(ctx, &managev1.PauseNetCheckRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, netCheckOf(nc))
-		}
-		fmt.Fprintf(e.stdout, "check %s paused; it does not run until `vigilctl check resume %s`\n", nc.GetId(), nc.GetId())
-		return nil
-	})
+	return actOne(e, args, "check pause", "CHECK",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheck, error) {
+			return c.PauseNetCheck(ctx, &managev1.PauseNetCheckRequest{Id: id})
+		},
+		func(nc *managev1.NetCheck) any { return netCheckOf(nc) },
+		func(nc *managev1.NetCheck) string {
+			return fmt.Sprintf("check %s paused; it does not run until `vigilctl check resume %s`\n", nc.GetId(), nc.GetId())
+		})
 }
 
 func checkResume(e *env, args []string) error {
-	fs := flag.NewFlagSet("check resume", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "CHECK")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		nc, err := c.ResumeNetCheck(ctx, &managev1.ResumeNetCheckRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, netCheckOf(nc))
-		}
-		fmt.Fprintf(e.stdout, "check %s resumed; it runs now, then every %s\n", nc.GetId(), netCheckEvery(time.Duration(nc.GetIntervalSeconds())*time.Second))
-		return nil
-	})
+	return actOne(e, args, "check resume", "CHECK",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheck, error) {
+			return c.ResumeNetCheck(ctx, &managev1.ResumeNetCheckRequest{Id: id})
+		},
+		func(nc *managev1.NetCheck) any { return netCheckOf(nc) },
+		func(nc *managev1.NetCheck) string {
+			return fmt.Sprintf("check %s resumed; it runs now, then every %s\n", nc.GetId(), netCheckEvery(time.Duration(nc.GetIntervalSeconds())*time.Second))
+		})
 }
 
 func checkHistory(e *env, args []string) error {

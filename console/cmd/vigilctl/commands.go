@@ -117,19 +117,42 @@ func tenantList(e *env, args []string) error {
 	})
 }
 
-func tenantShow(e *env, args []string) error {
-	fs := flag.NewFlagSet("tenant show", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
+// showOne is the shape of the show commands: one positional argument,
+// -o table|json, one call, one object printed.
+func showOne[T any](e *env, args []string, name, arg string, get func(context.Context, *client.Client, string) (T, error), print func(o string, v T) error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	pos, o, err := parse(fs, args, []string{"table", "json"}, arg)
 	if err != nil {
 		return err
 	}
 	return call(e, func(ctx context.Context, c *client.Client) error {
-		t, err := c.GetTenant(ctx, &managev1.GetTenantRequest{Id: pos[0]})
+		v, err := get(ctx, c, pos[0])
 		if err != nil {
 			return err
 		}
-		return printTenants(e, o, []*managev1.Tenant{t}, true)
+		return print(o, v)
 	})
+}
+
+// actOne is the shape of the commands that act on one object: one
+// positional argument, one call, then the object's JSON view with -o json
+// or a sentence saying what happened.
+func actOne[T any](e *env, args []string, name, arg string, do func(context.Context, *client.Client, string) (T, error), view func(T) any, say func(T) string) error {
+	return showOne(e, args, name, arg, do, func(o string, v T) error {
+		if o == "json" {
+			return writeJSON(e.stdout, view(v))
+		}
+		_, err := fmt.Fprint(e.stdout, say(v))
+		return err
+	})
+}
+
+func tenantShow(e *env, args []string) error {
+	return showOne(e, args, "tenant show", "ID",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.Tenant, error) {
+			return c.GetTenant(ctx, &managev1.GetTenantRequest{Id: id})
+		},
+		func(o string, t *managev1.Tenant) error { return printTenants(e, o, []*managev1.Tenant{t}, true) })
 }
 
 func tokenCreate(e *env, args []string) error {
@@ -440,20 +463,12 @@ func principalList(e *env, args []string) error {
 }
 
 func principalRevoke(e *env, args []string) error {
-	fs := flag.NewFlagSet("principal revoke", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "NAME")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		p, err := c.RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, principalOf(p))
-		}
-		fmt.Fprintf(e.stdout, "principal %s revoked; its API token no longer works\n", p.GetName())
-		return nil
-	})
+	return actOne(e, args, "principal revoke", "NAME",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.Principal, error) {
+			return c.RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: id})
+		},
+		func(p *managev1.Principal) any { return principalOf(p) },
+		func(p *managev1.Principal) string {
+			return fmt.Sprintf("principal %s revoked; its API token no longer works\n", p.GetName())
+		})
 }

@@ -193,18 +193,13 @@ func contactList(e *env, args []string) error {
 }
 
 func contactShow(e *env, args []string) error {
-	fs := flag.NewFlagSet("contact show", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "CONTACT")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		ct, err := c.GetContact(ctx, &managev1.GetContactRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		return printContacts(e, o, []contactView{contactOf(ct)}, true)
-	})
+	return showOne(e, args, "contact show", "CONTACT",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.NotifyContact, error) {
+			return c.GetContact(ctx, &managev1.GetContactRequest{Id: id})
+		},
+		func(o string, ct *managev1.NotifyContact) error {
+			return printContacts(e, o, []contactView{contactOf(ct)}, true)
+		})
 }
 
 func contactUpdate(e *env, args []string) error {

@@ -70,16 +70,7 @@ var alertRules = map[string]Rule{
 
 // alertTenant resolves an alert id to its tenant.
 func alertTenant(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
-	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		r, err := schema.FindAlertRecord(tx, get(req))
-		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.ErrNotFound
-		}
-		if err != nil {
-			return "", true, err
-		}
-		return r.GetTenant(), true, nil
-	}
+	return byObject(schema.FindAlertRecord, get)
 }
 
 // AlertDeps is what the alert service's handlers need beyond the store.

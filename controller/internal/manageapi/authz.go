@@ -47,17 +47,23 @@ func byTenantField(get func(req any) string) func(context.Context, store.Tx, any
 }
 
 func byAgent(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
+	return byObject(schema.GetAgent, get)
+}
+
+// byObject targets the tenant of the object the request names; lookup
+// returns store.ErrNotFound when there is none.
+func byObject[T interface{ GetTenant() string }](lookup func(store.Tx, string) (T, error), get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
 	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		a, err := schema.GetAgent(tx, get(req))
+		o, err := lookup(tx, get(req))
 		if errors.Is(err, store.ErrNotFound) {
-			// The same bare NotFound as for another tenant's agent, so a
+			// The same bare NotFound as for another tenant's object, so a
 			// tenant-scoped caller cannot tell the two apart.
 			return "", true, apierr.ErrNotFound
 		}
 		if err != nil {
 			return "", true, err
 		}
-		return a.GetTenant(), true, nil
+		return o.GetTenant(), true, nil
 	}
 }
 

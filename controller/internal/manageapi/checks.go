@@ -52,16 +52,7 @@ var checkRules = map[string]Rule{
 // netCheckTenant is the tenant of the check a request names; an unknown
 // check is the same bare NotFound as another tenant's.
 func netCheckTenant(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
-	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		c, err := schema.GetCheck(tx, get(req))
-		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.ErrNotFound
-		}
-		if err != nil {
-			return "", true, err
-		}
-		return c.GetTenant(), true, nil
-	}
+	return byObject(schema.GetCheck, get)
 }
 
 // CheckRunner is what the check handlers need from the checker

@@ -75,31 +75,13 @@ var notifyRules = map[string]Rule{
 
 // contactTenant targets the tenant of the contact the request names.
 func contactTenant(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
-	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		c, err := schema.GetContact(tx, get(req))
-		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.ErrNotFound
-		}
-		if err != nil {
-			return "", true, err
-		}
-		return c.GetTenant(), true, nil
-	}
+	return byObject(schema.GetContact, get)
 }
 
 // notificationTenant targets the tenant of the notification the request
 // names.
 func notificationTenant(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
-	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		n, err := schema.GetNotification(tx, get(req))
-		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.ErrNotFound
-		}
-		if err != nil {
-			return "", true, err
-		}
-		return n.GetTenant(), true, nil
-	}
+	return byObject(schema.GetNotification, get)
 }
 
 // NotifyDeps is what the notify service's handlers need beyond the store.

@@ -392,16 +392,7 @@ func (s *Server) ListPlugins(ctx context.Context, req *managev1.ListPluginsReque
 
 // taskTenant resolves a task id to its tenant for the authorization table.
 func taskTenant(get func(req any) string) func(context.Context, store.Tx, any) (string, bool, error) {
-	return func(_ context.Context, tx store.Tx, req any) (string, bool, error) {
-		r, err := schema.GetTask(tx, get(req))
-		if errors.Is(err, store.ErrNotFound) {
-			return "", true, apierr.ErrNotFound
-		}
-		if err != nil {
-			return "", true, err
-		}
-		return r.GetTenant(), true, nil
-	}
+	return byObject(schema.GetTask, get)
 }
 
 // signedTaskTenant names the tenant of the agent a signed task targets. A
