@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-rmm/vigil/controller/controllertest"
 	"github.com/vigil-rmm/vigil/controller/internal/server"
+	"github.com/vigil-rmm/vigil/internal/duration"
 )
 
 func TestDebugVars(t *testing.T) {
@@ -34,11 +36,18 @@ func TestDebugVars(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	cases := map[string]func(*server.Config){
-		"data_dir":     func(c *server.Config) { c.DataDir = "" },
-		"agent_listen": func(c *server.Config) { c.AgentListen = "nope" },
-		"must differ":  func(c *server.Config) { c.APIListen = c.AgentListen },
-		"retention":    func(c *server.Config) { c.Retention = 0 },
-		"loopback":     func(c *server.Config) { c.DebugListen = "0.0.0.0:7445" },
+		"data_dir":        func(c *server.Config) { c.DataDir = "" },
+		"agent_listen":    func(c *server.Config) { c.AgentListen = "nope" },
+		"must differ":     func(c *server.Config) { c.APIListen = c.AgentListen },
+		"retention":       func(c *server.Config) { c.Retention = 0 },
+		"loopback":        func(c *server.Config) { c.DebugListen = "0.0.0.0:7445" },
+		"alerts.interval": func(c *server.Config) { c.Alerts.Interval = duration.Duration(time.Second) },
+		"alerts.retention": func(c *server.Config) {
+			c.Alerts.Retention = duration.Duration(24 * time.Hour)
+		},
+		"notify.retention":  func(c *server.Config) { c.Notify.Retention = duration.Duration(time.Minute) },
+		"notify.retry_base": func(c *server.Config) { c.Notify.RetryBase = duration.Duration(time.Hour) },
+		"checks.workers":    func(c *server.Config) { c.Checks.Workers = -1 },
 	}
 	for want, mutate := range cases {
 		c := server.Default()
