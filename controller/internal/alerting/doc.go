@@ -39,7 +39,10 @@
 // that queues their notices, so a restart forgets nothing: a condition
 // half-confirmed stays half-confirmed, an incident keeps its number and
 // clocks. Notice ids are stable and the queue keeps one notification per
-// id, so an evaluation replayed after a crash queues nothing twice.
+// id, so an evaluation replayed after a crash queues nothing twice. A
+// quiet state whose only change is its clock is written every
+// QuietCheckpoint instead: the evaluations in between replay the same
+// samples from the stored state to the same result.
 //
 // # Orphans and retention
 //
