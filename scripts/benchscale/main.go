@@ -39,6 +39,7 @@ func main() {
 	flag.DurationVar(&o.fanoutSettle, "fanout-after", 10*time.Second, "start the fan-out this long after 99% of the agents are online")
 	flag.IntVar(&o.fanoutConc, "fanout-concurrency", 16, "CreateTask calls in flight during the fan-out")
 	flag.DurationVar(&o.fanoutTimeout, "fanout-timeout", 2*time.Minute, "give up waiting for the fan-out's tasks after this long")
+	flag.DurationVar(&o.cpuProfile, "cpu-pprof", 0, "take a controller CPU profile of this length from 45% of the run, after the ramp (DIR/run-N/cpu.pprof)")
 	flag.BoolVar(&o.heapProfile, "heap-pprof", false, "save a controller heap profile at 90% of the run (DIR/run-N/heap.pprof)")
 	flag.DurationVar(&o.fanoutProfile, "fanout-pprof", 0, "take a controller CPU profile of this length from the start of the fan-out (DIR/run-N/fanout-cpu.pprof)")
 	flag.Parse()
@@ -75,6 +76,7 @@ type opts struct {
 	fanoutTimeout      time.Duration
 	fanoutProfile      time.Duration
 	heapProfile        bool
+	cpuProfile         time.Duration
 }
 
 // Sample is one observation of the controller process.
@@ -245,7 +247,7 @@ func run(o opts) (*Result, error) {
 	fctx, fcancel := context.WithCancel(ctx)
 	defer fcancel()
 	fanoutState := 0 // 0 not started, 1 running, 2 done
-	heapTaken := false
+	heapTaken, cpuTaken := false, false
 	if !o.fanout {
 		fanoutState = 2
 	}
@@ -280,6 +282,10 @@ loop:
 				}
 			}
 			res.Samples = append(res.Samples, smp)
+			if o.cpuProfile > 0 && !cpuTaken && el > o.duration*45/100 {
+				cpuTaken = true
+				go saveProfile(debugAddr, o.cpuProfile, filepath.Join(dir, "cpu.pprof"))
+			}
 			if o.heapProfile && !heapTaken && el > o.duration*9/10 {
 				heapTaken = true
 				go saveURL("http://"+debugAddr+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"))

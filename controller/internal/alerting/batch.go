@@ -395,12 +395,14 @@ func quietProgress(stored, next *storev1.AlertState) bool {
 	if time.Duration(next.GetLastUnixMs()-stored.GetLastUnixMs())*time.Millisecond >= QuietCheckpoint {
 		return false
 	}
-	a, b := proto.Clone(stored).(*storev1.AlertState), proto.Clone(next).(*storev1.AlertState)
-	for _, x := range []*storev1.AlertState{a, b} {
-		x.LastUnixMs, x.LastSampleUnixMs, x.Value, x.Detail = 0, 0, 0, ""
-		x.Host, x.ItemLabel = "", ""
-	}
-	return proto.Equal(a, b)
+	// Compare the rest with the clock fields set equal, then put them back
+	// (no copies: this runs for every state every minute).
+	lu, ls, v, d, h, il := next.LastUnixMs, next.LastSampleUnixMs, next.Value, next.Detail, next.Host, next.ItemLabel
+	next.LastUnixMs, next.LastSampleUnixMs, next.Value, next.Detail = stored.LastUnixMs, stored.LastSampleUnixMs, stored.Value, stored.Detail
+	next.Host, next.ItemLabel = stored.Host, stored.ItemLabel
+	eq := proto.Equal(stored, next)
+	next.LastUnixMs, next.LastSampleUnixMs, next.Value, next.Detail, next.Host, next.ItemLabel = lu, ls, v, d, h, il
+	return eq
 }
 
 // quietState is a state with nothing under way: not firing, no

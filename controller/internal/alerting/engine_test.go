@@ -425,14 +425,23 @@ func TestCheckStatusRule(t *testing.T) {
 
 // BenchmarkEvaluate500Agents: one evaluation of the six default rules on
 // 500 agents, each with one new sample since the previous evaluation.
-func BenchmarkEvaluate500Agents(b *testing.B) {
+// BenchmarkEvaluate measures one evaluation of the six default rules over
+// N agents of one tenant with one new sample each (after the first
+// evaluation, every state is quiet).
+func BenchmarkEvaluate(b *testing.B) {
+	for _, n := range []int{500, 10000} {
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) { benchmarkEvaluate(b, n) })
+	}
+}
+
+func benchmarkEvaluate(b *testing.B, n int) {
 	r := newAlertRig(b, t0)
 	r.update(func(tx store.Tx) error {
 		if err := alerting.SeedTenant(tx, "acme", t0); err != nil {
 			return err
 		}
-		for i := 0; i < 500; i++ {
-			id := fmt.Sprintf("ag-b%03d", i)
+		for i := 0; i < n; i++ {
+			id := fmt.Sprintf("ag-b%05d", i)
 			if err := schema.PutAgent(tx, &storev1.Agent{Id: id, Tenant: "acme", Hostname: id, EnrolledUnix: t0.Unix()}); err != nil {
 				return err
 			}
@@ -444,9 +453,9 @@ func BenchmarkEvaluate500Agents(b *testing.B) {
 		b.StopTimer()
 		r.now = r.now.Add(time.Minute)
 		var batch []metrics.Sample
-		for j := 0; j < 500; j++ {
+		for j := 0; j < n; j++ {
 			r.seq++
-			batch = append(batch, metrics.Sample{AgentID: fmt.Sprintf("ag-b%03d", j), Seq: r.seq, TimeMS: r.now.UnixMilli(),
+			batch = append(batch, metrics.Sample{AgentID: fmt.Sprintf("ag-b%05d", j), Seq: r.seq, TimeMS: r.now.UnixMilli(),
 				Metrics: &agentv1.Metrics{CpuPercent: 50, MemTotal: 100, MemUsed: 50, Volumes: []*agentv1.Volume{{Mount: "/", Total: 100, Free: 40}}}})
 		}
 		if _, err := r.mdb.Put(context.Background(), batch); err != nil {

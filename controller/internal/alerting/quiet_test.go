@@ -1,6 +1,8 @@
 package alerting_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,5 +58,44 @@ func TestQuietStatesAreCheckpointed(t *testing.T) {
 	r.step(time.Minute, 95)
 	if got := r.kinds(t0); !equalStrings(got, []string{"firing@15m0s"}) {
 		t.Fatalf("after the breach: %v", got)
+	}
+}
+
+// countingStore counts write transactions.
+type countingStore struct {
+	store.Store
+	mu      sync.Mutex
+	updates int
+}
+
+func (c *countingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	c.mu.Lock()
+	c.updates++
+	c.mu.Unlock()
+	return c.Store.Update(ctx, fn)
+}
+
+// TestQuietMinuteWritesNothing: once every state is quiet and
+// checkpointed, an evaluation opens no write transaction at all, so ingest
+// never waits behind it; a breach still fires.
+func TestQuietMinuteWritesNothing(t *testing.T) {
+	r := newAlertRig(t, t0)
+	r.rule(cpuRule("hot", 90, 0))
+	cs := &countingStore{Store: r.st}
+	r.eng = alerting.New(alerting.Config{Store: cs, Metrics: r.mdb, Presence: r.presence, Now: r.clock, Wake: func() { r.wakes++ }})
+	r.step(0, 10) // new states: written
+	before := cs.updates
+	r.step(time.Minute, 10)
+	r.step(time.Minute, 10)
+	if n := cs.updates - before; n != 0 {
+		t.Fatalf("two quiet evaluations opened %d write transactions, want 0", n)
+	}
+	r.step(time.Minute, 95)
+	r.step(time.Minute, 95)
+	if got := r.kinds(t0); !equalStrings(got, []string{"firing@4m0s"}) {
+		t.Fatalf("after the breach: %v", got)
+	}
+	if cs.updates == before {
+		t.Fatal("the firing evaluation wrote nothing")
 	}
 }
