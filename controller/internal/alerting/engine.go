@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-rmm/vigil/controller/internal/alert"
@@ -90,7 +91,10 @@ type Config struct {
 // interval, persists the alert states, records incidents and queues the
 // notices. It is safe to run once per store.
 type Engine struct {
-	cfg     Config
+	cfg Config
+	// evalMu makes evaluations one at a time; cache is theirs.
+	evalMu  sync.Mutex
+	cache   *recordCache
 	started time.Time
 	nudge   chan struct{}
 	// pruned is when Run last deleted expired records (zero: never).
@@ -124,7 +128,7 @@ func New(cfg Config) *Engine {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Logger = cfg.Logger.With("component", "alerting")
-	return &Engine{cfg: cfg, started: cfg.Now(), nudge: make(chan struct{}, 1)}
+	return &Engine{cfg: cfg, started: cfg.Now(), nudge: make(chan struct{}, 1), cache: newRecordCache()}
 }
 
 // Nudge asks for an evaluation soon (a rule changed, a maintenance
@@ -182,6 +186,9 @@ type Stats struct {
 // tenant that fails is logged and the others still run; the error joins
 // every tenant's.
 func (e *Engine) Evaluate(ctx context.Context) (Stats, error) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
+	e.cache.next()
 	now := e.cfg.Now().Truncate(time.Millisecond)
 	var (
 		tenants []*storev1.Tenant
@@ -371,6 +378,8 @@ type compiled struct {
 // snapshot is what a tenant's evaluation reads from the control store
 // before evaluating, plus (after readInputs) what it reads elsewhere.
 type snapshot struct {
+	// cache holds the records decoded at earlier evaluations.
+	cache    *recordCache
 	tenant   *storev1.Tenant
 	rules    []*compiled
 	agents   []*storev1.Agent
@@ -421,7 +430,7 @@ type checkInput struct {
 }
 
 func (e *Engine) snapshot(ctx context.Context, t *storev1.Tenant, fv *fleetView, now time.Time) (*snapshot, error) {
-	s := &snapshot{tenant: t, hosts: map[string]string{}, maint: map[string]*storev1.Maintenance{},
+	s := &snapshot{cache: e.cache, tenant: t, hosts: map[string]string{}, maint: map[string]*storev1.Maintenance{},
 		patches: map[string]*storev1.PatchRecord{}, reboots: map[string]*storev1.RebootRecord{}, from: map[string]time.Time{}}
 	err := e.cfg.Store.View(ctx, func(tx store.Tx) error {
 		rules, err := schema.ListAlertRules(tx, t.GetId())
@@ -496,19 +505,21 @@ func (s *snapshot) readRecords(tx store.Tx) error {
 	reboots := s.hasKind(alert.KindRebootPending)
 	for _, a := range s.agents {
 		if patches {
-			r, err := schema.GetPatchRecord(tx, a.GetId())
-			if err == nil {
-				s.patches[a.GetId()] = r
-			} else if !errors.Is(err, store.ErrNotFound) {
+			r, err := cachedRecord(s.cache, "p/"+a.GetId(), tx, schema.PatchRecordBytes, a.GetId(), func() *storev1.PatchRecord { return &storev1.PatchRecord{} })
+			if err != nil {
 				return err
+			}
+			if r != nil {
+				s.patches[a.GetId()] = r
 			}
 		}
 		if reboots {
-			r, err := schema.GetRebootRecord(tx, a.GetId())
-			if err == nil {
-				s.reboots[a.GetId()] = r
-			} else if !errors.Is(err, store.ErrNotFound) {
+			r, err := cachedRecord(s.cache, "r/"+a.GetId(), tx, schema.RebootRecordBytes, a.GetId(), func() *storev1.RebootRecord { return &storev1.RebootRecord{} })
+			if err != nil {
 				return err
+			}
+			if r != nil {
+				s.reboots[a.GetId()] = r
 			}
 		}
 	}

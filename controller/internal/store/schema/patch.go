@@ -50,6 +50,14 @@ func PutPatchRecord(tx store.Tx, r *storev1.PatchRecord) error {
 
 // Reboot records.
 
+// PatchRecordBytes returns the stored bytes of an agent's patch record, or
+// store.ErrNotFound, for a reader that keeps what it decoded and decodes
+// again only when the bytes changed.
+func PatchRecordBytes(tx store.Tx, agentID string) ([]byte, error) { return tx.Get(patchKey(agentID)) }
+
+// RebootRecordBytes is PatchRecordBytes for the reboot record.
+func RebootRecordBytes(tx store.Tx, agentID string) ([]byte, error) { return tx.Get(rebootKey(agentID)) }
+
 func rebootKey(agentID string) string { return rebootPrefix + agentID }
 
 // GetRebootRecord returns store.ErrNotFound if the agent never sent one.

@@ -1,0 +1,73 @@
+package alerting
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vigil-rmm/vigil/controller/internal/store"
+)
+
+// recordCache keeps the patch and reboot records an evaluation decoded,
+// keyed by a hash of their stored bytes. Those records change a few times
+// a day but are read every minute, and a patch record with a hundred
+// pending updates is tens of kilobytes: at 10,000 agents decoding them all
+// again was most of an evaluation's time and garbage. Hashing the bytes
+// costs a fraction of decoding them.
+//
+// The records it returns are shared between evaluations and must not be
+// changed. Each evaluation starts a new generation, and what it did not
+// read (a removed agent) is dropped at the next one.
+type recordCache struct {
+	seed      maphash.Seed
+	prev, cur map[string]cachedMsg
+}
+
+type cachedMsg struct {
+	sum  uint64
+	size int
+	msg  proto.Message
+}
+
+func newRecordCache() *recordCache {
+	return &recordCache{seed: maphash.MakeSeed(), prev: map[string]cachedMsg{}, cur: map[string]cachedMsg{}}
+}
+
+// next starts a generation: entries not read since the last call go.
+func (c *recordCache) next() {
+	c.prev, c.cur = c.cur, make(map[string]cachedMsg, len(c.cur))
+}
+
+// cachedRecord reads one record's bytes with read and returns it decoded,
+// from c when the bytes are the ones decoded before; nil when there is no
+// record. A nil cache decodes every time.
+func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read func(store.Tx, string) ([]byte, error), id string, newT func() T) (T, error) {
+	var zero T
+	b, err := read(tx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, nil
+	}
+	if err != nil {
+		return zero, err
+	}
+	var sum uint64
+	if c != nil {
+		sum = maphash.Bytes(c.seed, b)
+		for _, m := range []map[string]cachedMsg{c.cur, c.prev} {
+			if e, ok := m[key]; ok && e.sum == sum && e.size == len(b) {
+				c.cur[key] = e
+				return e.msg.(T), nil
+			}
+		}
+	}
+	m := newT()
+	if err := proto.Unmarshal(b, m); err != nil {
+		return zero, fmt.Errorf("decode %s: %w", key, err)
+	}
+	if c != nil {
+		c.cur[key] = cachedMsg{sum: sum, size: len(b), msg: m}
+	}
+	return m, nil
+}
