@@ -56,7 +56,9 @@ func PutPatchRecord(tx store.Tx, r *storev1.PatchRecord) error {
 func PatchRecordBytes(tx store.Tx, agentID string) ([]byte, error) { return tx.Get(patchKey(agentID)) }
 
 // RebootRecordBytes is PatchRecordBytes for the reboot record.
-func RebootRecordBytes(tx store.Tx, agentID string) ([]byte, error) { return tx.Get(rebootKey(agentID)) }
+func RebootRecordBytes(tx store.Tx, agentID string) ([]byte, error) {
+	return tx.Get(rebootKey(agentID))
+}
 
 func rebootKey(agentID string) string { return rebootPrefix + agentID }
 
