@@ -68,6 +68,16 @@ func script(t *testing.T, e *alert.Evaluator, st *alert.State, c *clock, start t
 	return out
 }
 
+// runSteps scripts a new evaluator of r from a new state at t0 and
+// renders its notices with brief.
+func runSteps(t *testing.T, r alert.Rule, steps string) []string {
+	t.Helper()
+	c := &clock{}
+	e := newEval(t, r, c)
+	var st alert.State
+	return brief(script(t, e, &st, c, t0, steps, nil), t0)
+}
+
 func step(e *alert.Evaluator, st *alert.State, at time.Time, ch rune) []alert.Notice {
 	o := alert.Observation{At: at, Target: web01, Breach: ch == 'x', Value: 40,
 		Detail: "post-maintenance verification passed"}

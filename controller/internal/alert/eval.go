@@ -288,7 +288,7 @@ func (e *Evaluator) notice(t Target, kind NoticeKind, incident uint64, since tim
 	r := &e.rule
 	return Notice{
 		ID:       eventID(r.Tenant, r.ID, t, incident, since, kind, repeat),
-		AlertID:  alertID(r.Tenant, r.ID, t, incident, since),
+		AlertID:  AlertID(r.Tenant, r.ID, t, incident, since),
 		Tenant:   r.Tenant,
 		Rule:     r.ID,
 		Target:   t,

@@ -35,10 +35,7 @@ func TestThresholdDuration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{}
-			e := newEval(t, tt.rule, c)
-			var st alert.State
-			equal(t, brief(script(t, e, &st, c, t0, tt.steps, nil), t0), tt.want)
+			equal(t, runSteps(t, tt.rule, tt.steps), tt.want)
 		})
 	}
 }
@@ -64,10 +61,7 @@ func TestConsecutiveDetections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{}
-			e := newEval(t, verifyRule(func(r *alert.Rule) { r.Consecutive = tt.n }), c)
-			var st alert.State
-			equal(t, brief(script(t, e, &st, c, t0, tt.steps, nil), t0), tt.want)
+			equal(t, runSteps(t, verifyRule(func(r *alert.Rule) { r.Consecutive = tt.n }), tt.steps), tt.want)
 		})
 	}
 }
@@ -93,10 +87,7 @@ func TestRepeats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{}
-			e := newEval(t, verifyRule(func(r *alert.Rule) { r.Repeat = tt.repeat }), c)
-			var st alert.State
-			equal(t, brief(script(t, e, &st, c, t0, tt.steps, nil), t0), tt.want)
+			equal(t, runSteps(t, verifyRule(func(r *alert.Rule) { r.Repeat = tt.repeat }), tt.steps), tt.want)
 		})
 	}
 }

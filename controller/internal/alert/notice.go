@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -114,14 +115,9 @@ func eventID(tenant, rule string, t Target, incident uint64, since time.Time, ki
 // AlertID names incident number incident of rule on t, started at since:
 // the Notice.AlertID of every notice about it. The store keys alert
 // records by it, so it can be computed for an incident nobody was told
-// about yet.
+// about yet. It is the hash of the firing notice's id, with another
+// prefix.
 func AlertID(tenant, rule string, t Target, incident uint64, since time.Time) string {
-	return alertID(tenant, rule, t, incident, since)
-}
-
-// alertID names an incident: the hash of its firing notice's id, with
-// another prefix.
-func alertID(tenant, rule string, t Target, incident uint64, since time.Time) string {
 	return "al-" + eventID(tenant, rule, t, incident, since, NoticeFiring, 0)[3:]
 }
 
@@ -135,7 +131,7 @@ func (e *Evaluator) summary(kind NoticeKind, t Target, value float64, detail str
 		s = fmt.Sprintf("resolved: %s %s on %s (rule %s)", metricLabel(r.Metric.Metric, t.Item),
 			formatValue(r.Metric.Metric, value, true), t.host(), r.Condition())
 	case kind == NoticeResolved:
-		s = fmt.Sprintf("resolved: %s on %s (rule %s)", orCondition(detail, "recovered"), t.host(), r.Condition())
+		s = fmt.Sprintf("resolved: %s on %s (rule %s)", cmp.Or(detail, "recovered"), t.host(), r.Condition())
 	case r.Kind == KindMetric:
 		m := r.Metric
 		s = fmt.Sprintf("%s %s %s %s", metricLabel(m.Metric, t.Item), formatValue(m.Metric, value, true), m.Op,
@@ -145,7 +141,7 @@ func (e *Evaluator) summary(kind NoticeKind, t Target, value float64, detail str
 		}
 		s += " on " + t.host()
 	default:
-		s = orCondition(detail, r.Condition()) + " on " + t.host()
+		s = cmp.Or(detail, r.Condition()) + " on " + t.host()
 	}
 	switch kind {
 	case NoticeRepeat:
@@ -158,11 +154,4 @@ func (e *Evaluator) summary(kind NoticeKind, t Target, value float64, detail str
 		s = fmt.Sprintf("not acknowledged after %s: %s", FormatDuration(e.rule.Escalation.After), s)
 	}
 	return oneLine(s)
-}
-
-func orCondition(detail, fallback string) string {
-	if detail != "" {
-		return detail
-	}
-	return fallback
 }

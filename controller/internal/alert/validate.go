@@ -86,10 +86,8 @@ func (r *Rule) validateParams(bad func(field, format string, args ...any)) {
 		"metric": r.Metric != nil, "offline": r.Offline != nil, "updates": r.Updates != nil,
 		"reboot": r.Reboot != nil, "scan": r.Scan != nil, "check": r.Check != nil, "task": r.Task != nil,
 	}
-	own := map[Kind]string{KindMetric: "metric", KindOffline: "offline", KindUpdatesPending: "updates",
-		KindRebootPending: "reboot", KindScanFailing: "scan", KindCheckStatus: "check", KindTaskFailed: "task"}
 	for _, f := range []string{"metric", "offline", "updates", "reboot", "scan", "check", "task"} {
-		if set[f] && own[r.Kind] != f {
+		if set[f] && kindParams[r.Kind] != f {
 			bad(f, "set for a rule of kind %q; only %s may be set", r.Kind, paramsOf(r.Kind))
 		}
 	}
@@ -210,22 +208,14 @@ func kindList() string {
 	return strings.Join(s, ", ")
 }
 
+// kindParams names the parameter field each kind owns; verify_failed
+// has none.
+var kindParams = map[Kind]string{KindMetric: "metric", KindOffline: "offline", KindUpdatesPending: "updates",
+	KindRebootPending: "reboot", KindScanFailing: "scan", KindCheckStatus: "check", KindTaskFailed: "task"}
+
 func paramsOf(k Kind) string {
-	switch k {
-	case KindMetric:
-		return "metric"
-	case KindOffline:
-		return "offline"
-	case KindUpdatesPending:
-		return "updates"
-	case KindRebootPending:
-		return "reboot"
-	case KindScanFailing:
-		return "scan"
-	case KindCheckStatus:
-		return "check"
-	case KindTaskFailed:
-		return "task"
+	if f, ok := kindParams[k]; ok {
+		return f
 	}
 	return "no parameters"
 }

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,20 +21,12 @@ import (
 // recovered or was closed.
 var ErrClosed = errors.New("alert is closed")
 
-// SeedTenant writes a new tenant's default rules (alert.DefaultRules),
-// created at now, in the caller's transaction. Rules that exist are kept.
+// SeedTenant writes a new tenant's default rules (alert.DefaultRules, as
+// the schema stores them: a test keeps the two equal), created at now, in
+// the caller's transaction. Rules that exist are kept.
 func SeedTenant(tx store.Tx, tenant string, now time.Time) error {
-	for _, r := range alert.DefaultRules(tenant) {
-		if _, err := schema.GetAlertRule(tx, tenant, r.ID); err == nil {
-			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		s := RuleToStore(r)
-		s.CreatedUnix, s.UpdatedUnix = now.Unix(), now.Unix()
-		if err := schema.PutAlertRule(tx, s); err != nil {
-			return fmt.Errorf("seed rule %s: %w", r.ID, err)
-		}
+	if err := schema.SeedDefaultAlertRules(tx, tenant, now.Unix()); err != nil {
+		return fmt.Errorf("seed default alert rules: %w", err)
 	}
 	return nil
 }
@@ -219,7 +212,7 @@ func (e *Engine) loadTasks(ctx context.Context) (*taskOutcomes, error) {
 				return nil
 			}
 			o := alert.TaskOutcome{Task: r.GetId(), Plugin: r.GetPlugin(), Failed: failed,
-				At: time.UnixMilli(r.GetUpdatedUnixMs()), Detail: oneLine(firstOf(r.GetResult().GetSummary(), r.GetReason()), 200)}
+				At: time.UnixMilli(r.GetUpdatedUnixMs()), Detail: oneLine(cmp.Or(r.GetResult().GetSummary(), r.GetReason()), 200)}
 			m := t.latest[r.GetAgentId()]
 			if m == nil {
 				m = map[string]alert.TaskOutcome{}
@@ -235,15 +228,6 @@ func (e *Engine) loadTasks(ctx context.Context) (*taskOutcomes, error) {
 		return nil, fmt.Errorf("read tasks: %w", err)
 	}
 	return t, nil
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // oneLine flattens s to one line of at most n bytes, cut at a rune

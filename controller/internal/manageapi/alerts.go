@@ -92,8 +92,9 @@ func SeedAlertRules(tx store.Tx, tenant string, now time.Time) error {
 	return alerting.SeedTenant(tx, tenant, now)
 }
 
-// ruleScope is the tenant a rule request is about: the one it names, the
-// caller's own for a tenant-scoped caller, or "" (any) for the MSP.
+// ruleScope is the tenant a rule, alert or report request is about: the
+// one it names, the caller's own for a tenant-scoped caller, or "" (any)
+// for the MSP.
 func ruleScope(ctx context.Context, tenant string) string {
 	if p := auth.PrincipalFrom(ctx); tenant == "" && auth.Role(p.GetRole()).TenantScoped() {
 		return p.GetTenant()
@@ -302,10 +303,7 @@ func (s *Server) ListAlerts(ctx context.Context, req *managev1.ListAlertsRequest
 	p := auth.PrincipalFrom(ctx)
 	// A client principal sees only its tenant: read only that tenant's
 	// records, not every tenant's to filter them afterwards.
-	tenant := req.GetTenant()
-	if tenant == "" && auth.Role(p.GetRole()).TenantScoped() {
-		tenant = p.GetTenant()
-	}
+	tenant := ruleScope(ctx, req.GetTenant())
 	sinceMs := req.GetSinceUnix() * 1000
 	newest := &alertHeap{limit: limit}
 	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
@@ -443,7 +441,7 @@ func (s *Server) StartMaintenance(ctx context.Context, req *managev1.StartMainte
 		host string
 	)
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		a, err := getAgent(tx, req.GetAgentId())
+		a, cur, err := agentMaintenance(tx, req.GetAgentId())
 		if err != nil {
 			return err
 		}
@@ -462,10 +460,8 @@ func (s *Server) StartMaintenance(ctx context.Context, req *managev1.StartMainte
 			return apierr.Invalid("until", "%s: want a time after now and at most %s ahead", until.UTC().Format(time.RFC3339), alert.FormatDuration(MaxMaintenance))
 		}
 		start := now.Unix()
-		if cur, err := schema.GetMaintenance(tx, a.GetId()); err == nil && alerting.UnderMaintenance(cur, now) {
+		if cur != nil && alerting.UnderMaintenance(cur, now) {
 			start = cur.GetStartUnix() // extending keeps the start
-		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
 		}
 		m = &storev1.Maintenance{Agent: a.GetId(), Tenant: a.GetTenant(), StartUnix: start, EndUnix: until.Unix(),
 			Reason: req.GetReason(), By: p.GetName()}
@@ -476,6 +472,17 @@ func (s *Server) StartMaintenance(ctx context.Context, req *managev1.StartMainte
 	}
 	s.cfg.Logger.InfoContext(ctx, "maintenance started", "agent_id", m.GetAgent(), "until", time.Unix(m.GetEndUnix(), 0).UTC(), "by", p.GetName())
 	return s.maintenanceView(m, host), nil
+}
+
+// agentMaintenance reads an agent (NotFound if unknown) and its
+// maintenance record (nil if it never had one).
+func agentMaintenance(tx store.Tx, id string) (*storev1.Agent, *storev1.Maintenance, error) {
+	a, err := getAgent(tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := orNil(schema.GetMaintenance(tx, a.GetId()))
+	return a, m, err
 }
 
 // parseLocal reads "2006-01-02 15:04" in zone.
@@ -499,18 +506,15 @@ func (s *Server) StopMaintenance(ctx context.Context, req *managev1.StopMaintena
 		host string
 	)
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		a, err := getAgent(tx, req.GetAgentId())
+		a, cur, err := agentMaintenance(tx, req.GetAgentId())
 		if err != nil {
 			return err
 		}
 		host = a.GetHostname()
-		m, err = schema.GetMaintenance(tx, a.GetId())
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !alerting.UnderMaintenance(m, now)) {
+		if cur == nil || !alerting.UnderMaintenance(cur, now) {
 			return status.Errorf(codes.FailedPrecondition, "agent %s is not under maintenance", a.GetId())
 		}
-		if err != nil {
-			return err
-		}
+		m = cur
 		m.EndUnix = now.Unix()
 		return schema.PutMaintenance(tx, m)
 	})

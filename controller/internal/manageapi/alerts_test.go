@@ -265,6 +265,9 @@ func TestMaintenanceAPI(t *testing.T) {
 	if alertCode(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "until") {
 		t.Fatalf("8 days: %v", err)
 	}
+	if _, err := f.approver.StopMaintenance(ctx, &managev1.StopMaintenanceRequest{AgentId: f.agentA.ID}); alertCode(err) != codes.FailedPrecondition {
+		t.Fatalf("stop without any maintenance: %v", err)
+	}
 	local := time.Now().In(mustZone(t, "Europe/Paris")).Add(3 * time.Hour).Format("2006-01-02 15:04")
 	m, err := f.approver.StartMaintenance(ctx, &managev1.StartMaintenanceRequest{AgentId: f.agentA.ID, UntilLocal: local, Reason: "disk swap"})
 	if err != nil || !m.GetActive() || m.GetBy() != "carol" || m.GetHostname() != "web-01" ||
@@ -287,6 +290,35 @@ func TestMaintenanceAPI(t *testing.T) {
 	}
 	if _, err := f.tech.StopMaintenance(ctx, &managev1.StopMaintenanceRequest{AgentId: f.agentA.ID}); alertCode(err) != codes.FailedPrecondition {
 		t.Fatalf("stop again: %v", err)
+	}
+}
+
+// TestMaintenanceExtendKeepsStart: starting a maintenance while one is
+// under way moves its end and keeps its start; after one ended, a new
+// one starts now.
+func TestMaintenanceExtendKeepsStart(t *testing.T) {
+	f := newAlertFixture(t)
+	ctx := context.Background()
+	put := func(start, end time.Time) {
+		t.Helper()
+		err := f.c.Server().Store().Update(ctx, func(tx store.Tx) error {
+			return schema.PutMaintenance(tx, &storev1.Maintenance{Agent: f.agentA.ID, Tenant: "acme", StartUnix: start.Unix(), EndUnix: end.Unix()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	put(now.Add(-time.Hour), now.Add(time.Hour))
+	until := now.Add(2 * time.Hour).Unix()
+	m, err := f.approver.StartMaintenance(ctx, &managev1.StartMaintenanceRequest{AgentId: f.agentA.ID, UntilUnix: until})
+	if err != nil || m.GetStartUnix() != now.Add(-time.Hour).Unix() || m.GetEndUnix() != until {
+		t.Fatalf("extend: %v %v", m, err)
+	}
+	put(now.Add(-3*time.Hour), now.Add(-time.Hour))
+	m, err = f.approver.StartMaintenance(ctx, &managev1.StartMaintenanceRequest{AgentId: f.agentA.ID, UntilUnix: until})
+	if err != nil || m.GetStartUnix() < now.Unix() || m.GetEndUnix() != until {
+		t.Fatalf("after an ended one: %v %v", m, err)
 	}
 }
 

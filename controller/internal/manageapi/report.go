@@ -74,10 +74,7 @@ func (s *Server) GetReport(ctx context.Context, req *managev1.GetReportRequest) 
 // reportRequest checks the request's fields. A tenant-scoped caller who
 // names no tenant gets its own.
 func reportRequest(ctx context.Context, req *managev1.GetReportRequest) (report.Request, error) {
-	tenant := req.GetTenant()
-	if p := auth.PrincipalFrom(ctx); tenant == "" && auth.Role(p.GetRole()).TenantScoped() {
-		tenant = p.GetTenant()
-	}
+	tenant := ruleScope(ctx, req.GetTenant())
 	switch {
 	case tenant == "":
 		return report.Request{}, apierr.Invalid("tenant", "required")
