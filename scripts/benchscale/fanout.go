@@ -5,8 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -36,14 +34,10 @@ type Fanout struct {
 	CreateErrs  int     `json:"create_errors"`
 	FirstErr    string  `json:"first_error,omitempty"`
 	// CreateSeconds is from the first CreateTask call to the last answer.
-	CreateSeconds    float64 `json:"create_s"`
-	CreatedPerSecond float64 `json:"created_per_s"`
-	CreateRPCMS      struct {
-		P50 float64 `json:"p50"`
-		P95 float64 `json:"p95"`
-		Max float64 `json:"max"`
-	} `json:"create_rpc_ms"`
-	FirstCreateUnixMs int64 `json:"first_create_unix_ms"`
+	CreateSeconds     float64 `json:"create_s"`
+	CreatedPerSecond  float64 `json:"created_per_s"`
+	CreateRPCMS       Q       `json:"create_rpc_ms"`
+	FirstCreateUnixMs int64   `json:"first_create_unix_ms"`
 	// AllFinalS is when polling first saw no task left in a non-final
 	// state, from the first create (-1: not within the timeout). Polling
 	// is once a second, so it is up to a second late.
@@ -202,7 +196,7 @@ func runFanout(ctx context.Context, fo fanoutOpts, runStart time.Time) (*Fanout,
 	jobs := make(chan *managev1.Agent)
 	var (
 		mu    sync.Mutex
-		rpcs  []time.Duration
+		rpcs  []float64 // CreateTask round trips, ms
 		wg    sync.WaitGroup
 		first int64
 		ids   []string
@@ -238,7 +232,7 @@ func runFanout(ctx context.Context, fo fanoutOpts, runStart time.Time) (*Fanout,
 						res.FirstErr = err.Error()
 					}
 				} else {
-					rpcs = append(rpcs, d)
+					rpcs = append(rpcs, float64(d.Microseconds())/1000)
 					ids = append(ids, t.GetTaskId())
 					cre[t.GetTaskId()] = nb.UnixMilli()
 				}
@@ -256,11 +250,7 @@ func runFanout(ctx context.Context, fo fanoutOpts, runStart time.Time) (*Fanout,
 	if res.CreateSeconds > 0 {
 		res.CreatedPerSecond = float64(len(rpcs)) / res.CreateSeconds
 	}
-	if len(rpcs) > 0 {
-		sort.Slice(rpcs, func(i, j int) bool { return rpcs[i] < rpcs[j] })
-		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-		res.CreateRPCMS.P50, res.CreateRPCMS.P95, res.CreateRPCMS.Max = ms(rpcs[len(rpcs)/2]), ms(rpcs[min(len(rpcs)-1, len(rpcs)*95/100)]), ms(rpcs[len(rpcs)-1])
-	}
+	res.CreateRPCMS = qOf(rpcs)
 
 	// Wait until no task is left in a non-final state. Each ListTasks
 	// scans every task record on the controller, so this polls once a
@@ -307,18 +297,7 @@ func runFanout(ctx context.Context, fo fanoutOpts, runStart time.Time) (*Fanout,
 
 // saveProfile writes a CPU profile of the controller taken over d.
 func saveProfile(debugAddr string, d time.Duration, path string) {
-	cl := http.Client{Timeout: d + 10*time.Second}
-	resp, err := cl.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, int(d.Seconds())))
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	_, _ = io.Copy(f, resp.Body)
+	saveURL(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, int(d.Seconds())), path, d+10*time.Second)
 }
 
 // fanoutCPU sets the controller's CPU over the fan-out from the 2 s

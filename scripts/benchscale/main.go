@@ -288,7 +288,7 @@ loop:
 			}
 			if o.heapProfile && !heapTaken && el > o.duration*9/10 {
 				heapTaken = true
-				go saveURL("http://"+debugAddr+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"))
+				go saveURL("http://"+debugAddr+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"), time.Minute)
 			}
 		case d := <-fanoutCh:
 			fanoutState = 2
@@ -467,9 +467,11 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// saveURL fetches a pprof profile from url into path.
-func saveURL(url, path string) {
-	resp, err := http.Get(url)
+// saveURL fetches a pprof profile from url into path, giving up after
+// timeout.
+func saveURL(url, path string, timeout time.Duration) {
+	cl := http.Client{Timeout: timeout}
+	resp, err := cl.Get(url)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchscale: profile:", err)
 		return

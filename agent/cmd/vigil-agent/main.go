@@ -290,34 +290,21 @@ func cmdRun(args []string, stderr io.Writer) error {
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
-	wg.Add(6)
-	go func() {
-		defer wg.Done()
-		if err := rep.Run(runCtx); err != nil {
-			errc <- err
-			cancel(err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := scan.Run(runCtx); err != nil {
-			select {
-			case errc <- err:
-			default:
+	// An error from one of these stops the agent; the first is returned.
+	for _, essential := range []func(context.Context) error{rep.Run, scan.Run, tasks.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := essential(runCtx); err != nil {
+				select {
+				case errc <- err:
+				default:
+				}
+				cancel(err)
 			}
-			cancel(err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := tasks.Run(runCtx); err != nil {
-			select {
-			case errc <- err:
-			default:
-			}
-			cancel(err)
-		}
-	}()
+		}()
+	}
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = checks.Run(runCtx) }()
 	go func() { defer wg.Done(); _ = lk.Run(runCtx) }()
 	go func() { defer wg.Done(); writeStatusLoop(runCtx, cfg, id, ob, lk, tasks, logger) }()

@@ -7,11 +7,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -33,6 +31,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-rmm/vigil/agent/internal/config"
+	"github.com/vigil-rmm/vigil/agent/internal/pluginhost"
 	"github.com/vigil-rmm/vigil/internal/envelope"
 	"github.com/vigil-rmm/vigil/internal/pin"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -189,18 +188,23 @@ func startFakeController(t *testing.T, p *pki) *fakeController {
 	return f
 }
 
-func buildBinaries(t *testing.T, dir string) (agent, plugin string) {
+// buildBinaries builds the agent into dir and the test plugin, with its
+// manifest, into pluginDir.
+func buildBinaries(t *testing.T, dir, pluginDir string) (agent string) {
 	t.Helper()
-	agent, plugin = filepath.Join(dir, "vigil-agent"), filepath.Join(dir, "testplugin")
+	agent = filepath.Join(dir, "vigil-agent")
 	for pkg, out := range map[string]string{
 		"github.com/vigil-rmm/vigil/agent/cmd/vigil-agent":           agent,
-		"github.com/vigil-rmm/vigil/plugins/sdk/internal/testplugin": plugin,
+		"github.com/vigil-rmm/vigil/plugins/sdk/internal/testplugin": filepath.Join(pluginDir, "testplugin"),
 	} {
 		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", pkg, err, b)
 		}
 	}
-	return agent, plugin
+	if err := pluginhost.WriteManifest(filepath.Join(pluginDir, "manifest.json"), pluginDir, "testplugin"); err != nil {
+		t.Fatal(err)
+	}
+	return agent
 }
 
 // TestKilledMidTaskIsInterrupted kills a real `vigil-agent run` with
@@ -212,27 +216,14 @@ func TestKilledMidTaskIsInterrupted(t *testing.T) {
 	}
 	const agentID, tenant = "ag-kill-1", "acme"
 	dir := t.TempDir()
-	agentBin, pluginBin := buildBinaries(t, dir)
-	p := newPKI(t, agentID)
-	ctl := startFakeController(t, p)
-
 	// Plugins: the test plugin, recording its starts, runs and pids.
 	pdir := filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(pluginBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pdir, "testplugin"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	mb, _ := json.Marshal(map[string]string{"testplugin": hex.EncodeToString(sum[:])})
-	if err := os.WriteFile(filepath.Join(pdir, "manifest.json"), mb, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	agentBin := buildBinaries(t, dir, pdir)
+	p := newPKI(t, agentID)
+	ctl := startFakeController(t, p)
 	runs, pids := filepath.Join(dir, "runs"), filepath.Join(dir, "pids")
 	t.Cleanup(func() { killRecorded(pids) })
 

@@ -354,7 +354,7 @@ func runAgent(ctx context.Context, o Options, i int, id identity, roots *x509.Ce
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{id.cert}, RootCAs: roots, MinVersion: tls.VersionTLS13,
 		ClientSessionCache: tls.NewLRUClientSessionCache(2)}
-	caps := []string{"metrics", "facts", version.CapChecks}
+	caps := []string{version.CapMetrics, version.CapFacts, version.CapChecks}
 	var sc *scanner.Scanner
 	if o.Scans {
 		var err error

@@ -105,17 +105,27 @@ func (f *fakeAgent) report(bodies ...any) {
 	f.await("ack", func(m *agentv1.ControllerMessage) bool { return m.GetAck().GetSeq() >= want })
 }
 
-func offerOf(t *testing.T, m *agentv1.ControllerMessage) (*trustv1.SignedTask, *trustv1.Task) {
-	t.Helper()
+// decodeOffer returns the signed task a task offer carries and the task
+// inside it.
+func decodeOffer(m *agentv1.ControllerMessage) (*trustv1.SignedTask, *trustv1.Task, error) {
 	var st trustv1.SignedTask
 	var tk trustv1.Task
 	if err := proto.Unmarshal(m.GetTask().GetSignedTask(), &st); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	if err := proto.Unmarshal(st.GetTask(), &tk); err != nil {
+		return nil, nil, err
+	}
+	return &st, &tk, nil
+}
+
+func offerOf(t *testing.T, m *agentv1.ControllerMessage) (*trustv1.SignedTask, *trustv1.Task) {
+	t.Helper()
+	st, tk, err := decodeOffer(m)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &st, &tk
+	return st, tk
 }
 
 func isOffer(id string) func(*agentv1.ControllerMessage) bool {
@@ -123,9 +133,8 @@ func isOffer(id string) func(*agentv1.ControllerMessage) bool {
 		if m.GetTask() == nil {
 			return false
 		}
-		var st trustv1.SignedTask
-		var tk trustv1.Task
-		return proto.Unmarshal(m.GetTask().GetSignedTask(), &st) == nil && proto.Unmarshal(st.GetTask(), &tk) == nil && tk.GetTaskId() == id
+		_, tk, err := decodeOffer(m)
+		return err == nil && tk.GetTaskId() == id
 	}
 }
 

@@ -59,6 +59,12 @@ func Default() Config {
 // LoadFile overlays a JSON config file on c. Unknown fields are errors.
 func (c *Config) LoadFile(path string) error { return jsonfile.Decode(path, c) }
 
+// outside reports whether v is set (zero means the default) and not within
+// lo to hi: the range check of every optional number in the config.
+func outside[T int | time.Duration](v, lo, hi T) bool {
+	return v != 0 && (v < lo || v > hi)
+}
+
 // Validate checks every field and names the first bad one.
 func (c Config) Validate() error {
 	var errs []error

@@ -81,13 +81,12 @@ type Server struct {
 	// alert evaluation, notification delivery); Start runs each on its own
 	// goroutine until Stop.
 	runners []func(context.Context)
-	// agentProbe runs network checks on agents (vantage points).
+	// agentProbe runs network checks on agents (vantage points); ingest
+	// hands it the check results it commits.
 	agentProbe *agentprobe.Registry
 	// notifyWake tells the notification dispatcher that something was
 	// queued; wireNotify sets it. Use wakeNotify.
 	notifyWake func()
-	// observers see every batch of state reports ingest committed.
-	observers []func([]ingest.Applied)
 
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
@@ -124,13 +123,12 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, logger: logger, store: st, metrics: mdb, ca: ca}
 	s.fleet = fleet.New(logger, nil)
 	s.tasks = tasks.NewEngine(tasks.EngineConfig{Store: st, Fleet: s.fleet, Logger: logger})
+	s.agentProbe = agentprobe.New(s.fleet, logger)
 	scans := rescan.New()
 	s.ingest = ingest.New(st, mdb, ingest.Options{Logger: logger, Observe: func(applied []ingest.Applied) {
 		scans.Observe(applied)
 		s.requestFull(applied)
-		for _, o := range s.observers {
-			o(applied)
-		}
+		s.agentProbe.Observe(applied)
 	}})
 
 	pool := x509.NewCertPool()
@@ -178,8 +176,6 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			return errors.New("manage API has no streaming methods")
 		}),
 	)
-	s.agentProbe = agentprobe.New(s.fleet, logger)
-	s.observers = append(s.observers, s.agentProbe.Observe)
 	mcfg := manageapi.Config{
 		Store: st, Metrics: mdb, Fleet: s.fleet, Scans: scans, Tasks: s.tasks, Logger: logger,
 	}

@@ -48,6 +48,11 @@ func TestConfigValidate(t *testing.T) {
 		"notify.retention":  func(c *server.Config) { c.Notify.Retention = duration.Duration(time.Minute) },
 		"notify.retry_base": func(c *server.Config) { c.Notify.RetryBase = duration.Duration(time.Hour) },
 		"checks.workers":    func(c *server.Config) { c.Checks.Workers = -1 },
+		"checks.max_checks": func(c *server.Config) { c.Checks.MaxChecks = 100001 },
+		"notify.max_age":    func(c *server.Config) { c.Notify.MaxAge = duration.Duration(-time.Minute) },
+		"alerts.verify_grace": func(c *server.Config) {
+			c.Alerts.VerifyGrace = duration.Duration(25 * time.Hour)
+		},
 	}
 	for want, mutate := range cases {
 		c := server.Default()
@@ -58,5 +63,13 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := server.Default().Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
+	}
+	// The ends of each optional range are accepted.
+	c := server.Default()
+	c.Notify.MaxAge, c.Notify.RetryBase = duration.Duration(time.Minute), duration.Duration(10*time.Minute)
+	c.Checks.Workers, c.Checks.MaxChecks = 1024, 1
+	c.Alerts.Interval, c.Alerts.VerifyGrace = duration.Duration(10*time.Second), duration.Duration(24*time.Hour)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("range ends refused: %v", err)
 	}
 }

@@ -28,13 +28,13 @@ type AlertsConfig struct {
 // validate names every bad field.
 func (c AlertsConfig) validate() []error {
 	var errs []error
-	if d := time.Duration(c.Interval); d != 0 && (d < 10*time.Second || d > 10*time.Minute) {
+	if d := time.Duration(c.Interval); outside(d, 10*time.Second, 10*time.Minute) {
 		errs = append(errs, fmt.Errorf("alerts.interval: %s: want 10s to 10m (default 1m)", d))
 	}
-	if d := time.Duration(c.VerifyGrace); d != 0 && (d < time.Minute || d > 24*time.Hour) {
+	if d := time.Duration(c.VerifyGrace); outside(d, time.Minute, 24*time.Hour) {
 		errs = append(errs, fmt.Errorf("alerts.verify_grace: %s: want 1m to 24h (default 15m)", d))
 	}
-	if d := time.Duration(c.Retention); d != 0 && (d < 30*24*time.Hour || d > alertsMaxRetention) {
+	if d := time.Duration(c.Retention); outside(d, 30*24*time.Hour, alertsMaxRetention) {
 		errs = append(errs, fmt.Errorf("alerts.retention: %s: want 720h (30 days) to 87600h (10 years) (default 9600h, 400 days)", d))
 	}
 	return errs

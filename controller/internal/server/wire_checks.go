@@ -32,13 +32,13 @@ const (
 // validate names every bad field.
 func (c ChecksConfig) validate() []error {
 	var errs []error
-	if c.Workers < 0 || c.Workers > maxCheckWorkers {
+	if outside(c.Workers, 1, maxCheckWorkers) {
 		errs = append(errs, fmt.Errorf("checks.workers: %d: want 1 to %d (0: %d)", c.Workers, maxCheckWorkers, checker.DefaultWorkers))
 	}
-	if r := time.Duration(c.Retention); r != 0 && (r < 24*time.Hour || r > checker.MaxRetentionDays*24*time.Hour) {
+	if r := time.Duration(c.Retention); outside(r, 24*time.Hour, checker.MaxRetentionDays*24*time.Hour) {
 		errs = append(errs, fmt.Errorf("checks.retention: %s: want 1d to %dd", r, checker.MaxRetentionDays))
 	}
-	if c.MaxChecks < 0 || c.MaxChecks > maxChecksLimit {
+	if outside(c.MaxChecks, 1, maxChecksLimit) {
 		errs = append(errs, fmt.Errorf("checks.max_checks: %d: want 1 to %d (0: %d)", c.MaxChecks, maxChecksLimit, manageapi.DefaultMaxChecks))
 	}
 	return errs

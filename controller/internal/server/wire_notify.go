@@ -38,19 +38,19 @@ type NotifyConfig struct {
 // validate names every bad field.
 func (c NotifyConfig) validate() []error {
 	var errs []error
-	if c.Workers < 0 || c.Workers > 64 {
+	if outside(c.Workers, 1, 64) {
 		errs = append(errs, fmt.Errorf("notify.workers: %d: want 1 to 64 (0: %d)", c.Workers, notify.DefaultWorkers))
 	}
-	if c.MaxAttempts < 0 || c.MaxAttempts > 100 {
+	if outside(c.MaxAttempts, 1, 100) {
 		errs = append(errs, fmt.Errorf("notify.max_attempts: %d: want 1 to 100 (0: %d)", c.MaxAttempts, notify.DefaultMaxAttempts))
 	}
-	if d := time.Duration(c.MaxAge); d < 0 || (d > 0 && d < time.Minute) || d > 7*24*time.Hour {
+	if d := time.Duration(c.MaxAge); outside(d, time.Minute, 7*24*time.Hour) {
 		errs = append(errs, fmt.Errorf("notify.max_age: %s: want 1m to 168h (0: %s)", d, notify.DefaultMaxAge))
 	}
-	if d := time.Duration(c.RetryBase); d < 0 || (d > 0 && d < time.Second) || d > 10*time.Minute {
+	if d := time.Duration(c.RetryBase); outside(d, time.Second, 10*time.Minute) {
 		errs = append(errs, fmt.Errorf("notify.retry_base: %s: want 1s to 10m (0: %s)", d, notify.DefaultBackoffBase))
 	}
-	if d := time.Duration(c.Retention); d < 0 || (d > 0 && d < time.Hour) || d > 365*24*time.Hour {
+	if d := time.Duration(c.Retention); outside(d, time.Hour, 365*24*time.Hour) {
 		errs = append(errs, fmt.Errorf("notify.retention: %s: want 1h to 8760h (0: %s)", d, notify.DefaultRetention))
 	}
 	if c.SMTP != nil {
