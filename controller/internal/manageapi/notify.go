@@ -274,10 +274,8 @@ func (s *Server) ListContacts(ctx context.Context, req *managev1.ListContactsReq
 	}
 	var cs []*storev1.Contact
 	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		if tenant != "" {
-			if _, err := schema.GetTenant(tx, tenant); errors.Is(err, store.ErrNotFound) {
-				return apierr.NotFound("tenant", tenant)
-			}
+		if err := checkTenant(tx, tenant); err != nil {
+			return err
 		}
 		var err error
 		cs, err = schema.ListContacts(tx, tenant)
@@ -513,16 +511,13 @@ func smsCreditsProto(c *storev1.SmsCredits) *managev1.NotifySmsCredits {
 	return out
 }
 
+// notifyRequireTenant refuses an empty tenant and returns NotFound for
+// one that does not exist.
 func notifyRequireTenant(tx store.Tx, tenant string) error {
 	if tenant == "" {
 		return apierr.Invalid("tenant", "required")
 	}
-	if _, err := schema.GetTenant(tx, tenant); errors.Is(err, store.ErrNotFound) {
-		return apierr.NotFound("tenant", tenant)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return checkTenant(tx, tenant)
 }
 
 // GetSmsCredits implements managev1.NotifyServiceServer.
@@ -636,10 +631,8 @@ func (s *Server) ListNotifications(ctx context.Context, req *managev1.ListNotifi
 	}
 	out := &managev1.ListNotificationsResponse{}
 	err := s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		if tenant != "" {
-			if _, err := schema.GetTenant(tx, tenant); errors.Is(err, store.ErrNotFound) {
-				return apierr.NotFound("tenant", tenant)
-			}
+		if err := checkTenant(tx, tenant); err != nil {
+			return err
 		}
 		type notifyEntry struct {
 			id string

@@ -167,22 +167,8 @@ func TestContactsAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		n, err := viewer.GetNotification(ctx, &managev1.GetNotificationRequest{Id: tr.GetNotificationId()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := n.GetDeliveries(); len(d) == 1 && d[0].GetState() == managev1.NotifyDeliveryState_NOTIFY_DELIVERY_STATE_SENT {
-			if len(d[0].GetAttempts()) != 1 || !d[0].GetAttempts()[0].GetOk() {
-				t.Fatalf("attempts %v", d[0].GetAttempts())
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("test notification not sent: %v", n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if d := notifyWaitSent(t, viewer, tr.GetNotificationId()).GetDeliveries(); len(d[0].GetAttempts()) != 1 || !d[0].GetAttempts()[0].GetOk() {
+		t.Fatalf("attempts %v", d[0].GetAttempts())
 	}
 	hook.mu.Lock()
 	req, body := hook.calls[0], hook.body[0]
@@ -232,6 +218,25 @@ func TestSmsCreditsAPI(t *testing.T) {
 	}
 	if _, err := admin.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "nope", Delta: 1}); code(err) != codes.NotFound {
 		t.Fatalf("unknown tenant: %v", err)
+	}
+	for name, req := range map[string]*managev1.AddSmsCreditsRequest{
+		"no tenant":          {Delta: 1},
+		"nothing to change":  {Tenant: "acme"},
+		"delta too large":    {Tenant: "acme", Delta: 1_000_001},
+		"correction too big": {Tenant: "acme", Delta: -1_000_001},
+		"negative threshold": {Tenant: "acme", LowThreshold: -1},
+		"long note":          {Tenant: "acme", Delta: 1, Note: strings.Repeat("x", 257)},
+		"two-line note":      {Tenant: "acme", Delta: 1, Note: "paid\nin cash"},
+	} {
+		if _, err := admin.AddSmsCredits(ctx, req); code(err) != codes.InvalidArgument {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// A threshold alone changes the threshold, not the balance nor the
+	// history.
+	if r, err = admin.AddSmsCredits(ctx, &managev1.AddSmsCreditsRequest{Tenant: "acme", LowThreshold: 25}); err != nil ||
+		r.GetLowThreshold() != 25 || r.GetBalance() != 0 || len(r.GetChanges()) != 2 {
+		t.Fatalf("threshold: %v %v", r, err)
 	}
 	got, err := viewer.GetSmsCredits(ctx, &managev1.GetSmsCreditsRequest{Tenant: "acme"})
 	if err != nil || len(got.GetChanges()) != 2 || got.GetChanges()[0].GetBy() != "admin" || got.GetChanges()[1].GetDelta() != -500 {

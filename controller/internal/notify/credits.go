@@ -66,26 +66,25 @@ func AddCredits(tx store.Tx, tenant string, delta int64, threshold int64, by, no
 // recorded in the attempt a (with the tenant's count of cut corrections,
 // for refundCredit). It queues the low-credit warning when the balance is
 // (or falls) at or below the threshold and the tenant was not warned in
-// this run of low balance.
-func takeCredit(tx store.Tx, tenant string, a *storev1.Attempt, now time.Time) (bool, *storev1.Notification, error) {
+// this run of low balance, and reports whether it did.
+func takeCredit(tx store.Tx, tenant string, a *storev1.Attempt, now time.Time) (took, warned bool, err error) {
 	c, err := schema.GetSmsCredits(tx, tenant)
 	if err != nil {
-		return false, nil, err
+		return false, false, err
 	}
-	took := c.GetBalance() > 0
+	took = c.GetBalance() > 0
 	if took {
 		c.Balance--
 		c.Used++
 		a.CreditTaken, a.CreditClamps = true, c.GetClamps()
 	}
-	var warn *storev1.Notification
 	if c.GetBalance() <= Threshold(c) && c.GetLowWarnedUnix() == 0 {
 		c.LowWarnedUnix = now.Unix()
-		if warn, err = lowCreditWarning(tx, c, now); err != nil {
-			return false, nil, err
+		if warned, err = lowCreditWarning(tx, c, now); err != nil {
+			return false, false, err
 		}
 	}
-	return took, warn, schema.PutSmsCredits(tx, c)
+	return took, warned, schema.PutSmsCredits(tx, c)
 }
 
 // refundCredit gives back the credit attempt a took for an SMS the
@@ -111,8 +110,9 @@ func refundCredit(tx store.Tx, tenant string, a *storev1.Attempt) error {
 
 // lowCreditWarning queues the SYSTEM notification telling the tenant's
 // default email contacts that SMS credits are low. Its id names the run
-// of low balance, so each run warns once however many SMS hit it.
-func lowCreditWarning(tx store.Tx, c *storev1.SmsCredits, now time.Time) (*storev1.Notification, error) {
+// of low balance, so each run warns once however many SMS hit it. It
+// reports whether it queued the warning.
+func lowCreditWarning(tx store.Tx, c *storev1.SmsCredits, now time.Time) (bool, error) {
 	n := &storev1.Notification{
 		Id: fmt.Sprintf("sms-low-%s-%d", c.GetTenant(), c.GetLowRun()), Tenant: c.GetTenant(),
 		Source: storev1.NotificationSource_NOTIFICATION_SOURCE_SYSTEM, Kind: LowCreditKind,
@@ -122,20 +122,17 @@ func lowCreditWarning(tx store.Tx, c *storev1.SmsCredits, now time.Time) (*store
 		CreatedUnixMs: now.UnixMilli(),
 	}
 	if err := normalize(n); err != nil {
-		return nil, err
+		return false, err
 	}
 	if known, err := schema.NotificationKnown(tx, n.GetId()); err != nil || known {
-		return nil, err
+		return false, err
 	}
 	// Default email contacts only: an SMS about running out of SMS would
 	// spend what is left, or go nowhere.
 	ds, err := expand(tx, n.GetTenant(), nil, []storev1.ContactKind{storev1.ContactKind_CONTACT_KIND_EMAIL})
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	n.Deliveries = ds
-	if _, err := put(tx, n); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return put(tx, n)
 }

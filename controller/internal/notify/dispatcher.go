@@ -366,14 +366,26 @@ func (d *Dispatcher) prune(ctx context.Context, now time.Time) {
 	}
 }
 
-// logUnrouted logs, once each, the notifications that had no contact.
+// logUnrouted logs, once each, the notifications that had no contact. It
+// runs every pass, so it takes the marks in a write transaction only when
+// a read finds some.
 func (d *Dispatcher) logUnrouted(ctx context.Context) {
-	var ids []string
-	err := d.o.Store.Update(ctx, func(tx store.Tx) error {
+	var (
+		pending bool
+		ids     []string
+	)
+	err := d.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		ids, err = schema.TakeUnrouted(tx)
+		pending, err = schema.HasUnrouted(tx)
 		return err
 	})
+	if err == nil && pending {
+		err = d.o.Store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			ids, err = schema.TakeUnrouted(tx)
+			return err
+		})
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "read unrouted notifications", "err", err)
@@ -497,11 +509,11 @@ func (d *Dispatcher) claim(tx store.Tx, ref schema.DeliveryRef, now time.Time) (
 	woke := false
 	a := &storev1.Attempt{StartUnixMs: now.UnixMilli()}
 	if dl.GetKind() == storev1.ContactKind_CONTACT_KIND_SMS {
-		took, warn, err := takeCredit(tx, n.GetTenant(), a, now)
+		took, warned, err := takeCredit(tx, n.GetTenant(), a, now)
 		if err != nil {
 			return nil, false, err
 		}
-		woke = warn != nil
+		woke = warned
 		if !took {
 			dl.State = storev1.DeliveryState_DELIVERY_STATE_REDIRECTED
 			to, err := d.redirect(tx, n, ref.Index, now)
@@ -579,7 +591,7 @@ func (d *Dispatcher) finish(tx store.Tx, ref schema.DeliveryRef, sendErr error, 
 				return false, err
 			}
 		}
-		d.retryOrFail(tx, n, ref.Index, now)
+		d.retryOrFail(n, ref.Index, now)
 		if dl.GetState() == storev1.DeliveryState_DELIVERY_STATE_QUEUED {
 			if err := queue(tx, n, ref.Index); err != nil {
 				return false, err
@@ -592,7 +604,7 @@ func (d *Dispatcher) finish(tx store.Tx, ref schema.DeliveryRef, sendErr error, 
 // retryOrFail moves a delivery whose last attempt failed to QUEUED with
 // its next due time, or to FAILED when the error is permanent or retries
 // are exhausted (the last attempt's error then says so).
-func (d *Dispatcher) retryOrFail(_ store.Tx, n *storev1.Notification, idx int, now time.Time) {
+func (d *Dispatcher) retryOrFail(n *storev1.Notification, idx int, now time.Time) {
 	dl := n.GetDeliveries()[idx]
 	a := dl.Attempts[len(dl.Attempts)-1]
 	age := now.Sub(time.UnixMilli(dl.Attempts[0].GetStartUnixMs()))
@@ -681,7 +693,7 @@ func (d *Dispatcher) recoverOne(tx store.Tx, ref schema.DeliveryRef, now time.Ti
 	a.Error = interrupted + "; retried with the same idempotency key"
 	// A retry the limits still allow is due at once; the interrupted
 	// attempt counts.
-	d.retryOrFail(tx, n, ref.Index, now)
+	d.retryOrFail(n, ref.Index, now)
 	if dl.GetState() == storev1.DeliveryState_DELIVERY_STATE_QUEUED {
 		dl.NextAttemptUnixMs = now.UnixMilli()
 		if err := queue(tx, n, ref.Index); err != nil {
@@ -745,16 +757,15 @@ func (d *Dispatcher) closeIdle() {
 }
 
 func (d *Dispatcher) sender(k storev1.ContactKind) Sender {
-	var s Sender
 	switch k {
 	case storev1.ContactKind_CONTACT_KIND_EMAIL:
-		s = d.o.Email
+		return d.o.Email
 	case storev1.ContactKind_CONTACT_KIND_WEBHOOK:
-		s = d.o.Webhook
+		return d.o.Webhook
 	case storev1.ContactKind_CONTACT_KIND_SMS:
-		s = d.o.SMS
+		return d.o.SMS
 	}
-	return s
+	return nil
 }
 
 func kindName(k storev1.ContactKind) string {

@@ -3,9 +3,9 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,23 +58,14 @@ func (h *gatedHook) count(key string) int {
 	return h.calls[key]
 }
 
-// notifyStateIn reads delivery idx of notification id from st.
+// notifyStateIn reads delivery idx of notification id from st (nil if it
+// has no such delivery).
 func notifyStateIn(t *testing.T, st store.Store, id string, idx int) *storev1.Delivery {
 	t.Helper()
-	var d *storev1.Delivery
-	if err := st.View(context.Background(), func(tx store.Tx) error {
-		n, err := schema.GetNotification(tx, id)
-		if err != nil {
-			return err
-		}
-		if idx < len(n.GetDeliveries()) {
-			d = n.GetDeliveries()[idx]
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("notification %s: %v", id, err)
+	if ds := notificationIn(t, st, id).GetDeliveries(); idx < len(ds) {
+		return ds[idx]
 	}
-	return d
+	return nil
 }
 
 // TestBacklogBehindBusyAddress: a hundred deliveries wait behind one
@@ -83,8 +74,7 @@ func notifyStateIn(t *testing.T, st store.Store, id string, idx int) *storev1.De
 // and the other receiver is served meanwhile.
 func TestBacklogBehindBusyAddress(t *testing.T) {
 	hook := newGatedHook(t)
-	base := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	t.Cleanup(func() { base.Close() })
+	base := tempNotifyStore(t)
 	st := &notifyStore{Store: base}
 	r := startNotifyRigOn(t, st, notify.Options{Webhook: notify.NewWebhooksWithClient(hook.srv.Client())})
 	r.contact(hookContact("slow", hook.srv.URL+"/slow", storev1.WebhookFormat_WEBHOOK_FORMAT_JSON))
@@ -134,8 +124,7 @@ func TestBacklogBehindBusyAddress(t *testing.T) {
 // instead of leaving the delivery SENDING until a restart, and the
 // receiver is called once.
 func TestOutcomeRecordRetried(t *testing.T) {
-	base := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	t.Cleanup(func() { base.Close() })
+	base := tempNotifyStore(t)
 	st := &notifyStore{Store: base}
 	srv := newHookServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		// The claim is committed; the outcome's transaction and the
@@ -241,4 +230,20 @@ func TestRetentionPrunes(t *testing.T) {
 		}
 		return ok
 	})
+}
+
+// TestUnroutedLoggedOnce: a notification with no contact to go to is
+// logged once, however many passes the dispatcher makes afterwards.
+func TestUnroutedLoggedOnce(t *testing.T) {
+	logs := &notifyLogBuffer{}
+	r := startNotifyRig(t, notify.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	r.enqueue(firing("nobody", "acme"))
+	notifyWaitFor(t, "the unrouted notification logged", func() bool { return strings.Contains(logs.String(), "notification=nobody") })
+	for range 5 {
+		r.d.Wake()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), "has no contact"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
 }

@@ -211,15 +211,7 @@ func TestDeliveryAfterKill(t *testing.T) {
 		if hooks[id+"/hook"] != 1 || mails["<"+id+".ops@vigil>"] != 1 {
 			t.Errorf("%s: %d webhook calls, %d mails; want exactly one each", id, hooks[id+"/hook"], mails["<"+id+".ops@vigil>"])
 		}
-		var n *storev1.Notification
-		if err := st.View(context.Background(), func(tx store.Tx) error {
-			var err error
-			n, err = schema.GetNotification(tx, id)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		for _, dl := range n.GetDeliveries() {
+		for _, dl := range notificationIn(t, st, id).GetDeliveries() {
 			a := dl.GetAttempts()
 			if dl.GetState() != storev1.DeliveryState_DELIVERY_STATE_SENT || len(a) < 2 || a[0].GetOk() || a[0].GetError() == "" || !a[len(a)-1].GetOk() {
 				t.Errorf("%s to %s: state %s, attempts %v", id, dl.GetContact(), dl.GetState(), a)
@@ -241,8 +233,7 @@ func TestSendingAtStart(t *testing.T) {
 	tw := startTwilioFake(t)
 	sink := &hookSink{}
 	srv := newHookServer(t, sink)
-	st := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	t.Cleanup(func() { st.Close() })
+	st := tempNotifyStore(t)
 	started := newNotifyClock().Now().Add(-time.Minute)
 	err := st.Update(context.Background(), func(tx store.Tx) error {
 		for _, c := range []*storev1.Contact{hookContact("hook", srv.URL, storev1.WebhookFormat_WEBHOOK_FORMAT_JSON),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,8 +27,7 @@ func enqueueIn(t *testing.T, st store.Store, n *storev1.Notification) (bool, err
 // TestEnqueueOncePerID: the same event twice is one notification with
 // one delivery per contact, and the queue index holds each once.
 func TestEnqueueOncePerID(t *testing.T) {
-	st := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	defer st.Close()
+	st := tempNotifyStore(t)
 	ctx := context.Background()
 	if err := st.Update(ctx, func(tx store.Tx) error {
 		return errors.Join(schema.PutContact(tx, emailContact("a", "acme", "a@acme.example", true)),
@@ -96,8 +94,7 @@ func TestEnqueueOncePerID(t *testing.T) {
 }
 
 func TestEnqueueLimits(t *testing.T) {
-	st := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	defer st.Close()
+	st := tempNotifyStore(t)
 	many := firing("n1", "acme")
 	for i := range notify.MaxContacts + 1 {
 		many.Contacts = append(many.Contacts, fmt.Sprintf("c%d", i))

@@ -47,6 +47,29 @@ func openNotifyStore(t testing.TB, path string) *store.Bolt {
 	return st
 }
 
+// tempNotifyStore opens a real bbolt store in a temporary directory,
+// closed when the test ends.
+func tempNotifyStore(t testing.TB) *store.Bolt {
+	t.Helper()
+	st := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// notificationIn reads notification id from st.
+func notificationIn(t testing.TB, st store.Store, id string) *storev1.Notification {
+	t.Helper()
+	var n *storev1.Notification
+	if err := st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		n, err = schema.GetNotification(tx, id)
+		return err
+	}); err != nil {
+		t.Fatalf("notification %s: %v", id, err)
+	}
+	return n
+}
+
 // notifyClock is the fake clock and timer of the dispatcher.
 type notifyClock struct {
 	mu     sync.Mutex
@@ -108,9 +131,7 @@ type notifyRig struct {
 // startNotifyRig runs a dispatcher on a fresh store until the test ends.
 func startNotifyRig(t *testing.T, o notify.Options) *notifyRig {
 	t.Helper()
-	st := openNotifyStore(t, filepath.Join(t.TempDir(), "control.db"))
-	t.Cleanup(func() { st.Close() })
-	return startNotifyRigOn(t, st, o)
+	return startNotifyRigOn(t, tempNotifyStore(t), o)
 }
 
 // startNotifyRigOn runs a dispatcher on st, already holding state.
@@ -154,15 +175,7 @@ func (r *notifyRig) enqueue(n *storev1.Notification) {
 
 func (r *notifyRig) notification(id string) *storev1.Notification {
 	r.t.Helper()
-	var n *storev1.Notification
-	if err := r.st.View(context.Background(), func(tx store.Tx) error {
-		var err error
-		n, err = schema.GetNotification(tx, id)
-		return err
-	}); err != nil {
-		r.t.Fatalf("notification %s: %v", id, err)
-	}
-	return n
+	return notificationIn(r.t, r.st, id)
 }
 
 // waitState waits until delivery idx of notification id is in state.

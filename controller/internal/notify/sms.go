@@ -92,20 +92,17 @@ func (s *SMS) Send(ctx context.Context, m *Message) error {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+	err = httpStatus("sms", resp)
+	if err == nil {
+		// A 2xx: the provider took the message.
 		return nil
 	}
-	err = httpStatus("sms", resp)
 	if resp.StatusCode >= 500 {
 		err = fmt.Errorf("sms: %w: HTTP %d after the message was sent", ErrOutcomeUnknown, resp.StatusCode)
 	}
 	var te twilioError
 	if json.Unmarshal(b, &te) == nil && (te.Code != 0 || te.Message != "") {
 		err = fmt.Errorf("%w: provider error %d: %s", err, te.Code, truncateBytes(oneLine(te.Message), 300))
-	}
-	if err == nil {
-		// Another 2xx: the provider says it took the message.
-		return nil
 	}
 	return err
 }

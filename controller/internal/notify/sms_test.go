@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,8 @@ func TestSMSProvider5xxOutcomeUnknown(t *testing.T) {
 		t.Fatalf("redirect %v", d)
 	}
 	r.clock.Advance(time.Hour)
+	// Time for a retry, were one wrongly due, to reach the provider.
+	time.Sleep(50 * time.Millisecond)
 	tw.mu.Lock()
 	hits := tw.hits
 	tw.mu.Unlock()
@@ -213,5 +216,17 @@ func TestSMSRefundAfterClampedCorrection(t *testing.T) {
 	r.waitState("n2", 0, storev1.DeliveryState_DELIVERY_STATE_FAILED)
 	if c := r.credits("acme"); c.GetBalance() != 0 || c.GetUsed() != 0 {
 		t.Fatalf("after a refused SMS and a correction to 0: %v, want balance 0", c)
+	}
+}
+
+// TestSMSAnySuccessStatus: a 2xx answer other than 200 and 201 means the
+// provider took the message, whatever its body says: it is not an error
+// (which would send the SMS again).
+func TestSMSAnySuccessStatus(t *testing.T) {
+	tw := startTwilioFake(t)
+	tw.status = http.StatusAccepted // answered with a code and a message
+	m := &notify.Message{Notification: firing("n1", "acme"), Delivery: &storev1.Delivery{Contact: "pager", Address: "+33612345678"}}
+	if err := tw.sender(t).Send(context.Background(), m); err != nil {
+		t.Fatalf("HTTP 202: %v", err)
 	}
 }

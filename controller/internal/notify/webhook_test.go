@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"encoding/pem"
 
 	"github.com/vigil-rmm/vigil/controller/internal/notify"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
@@ -135,6 +134,15 @@ func TestWebhookRetryThenPermanent(t *testing.T) {
 // TestWebhookPrivateNetworkRefused: by default a webhook may not reach a
 // loopback address (client approvers create webhooks).
 func TestWebhookPrivateNetworkRefused(t *testing.T) {
+	checkPrivateRefused(t, "the loopback receiver", func(srvURL string) string { return srvURL })
+}
+
+// checkPrivateRefused runs a receiver on loopback and a dispatcher with
+// the default webhook settings, and queues a notification to the URL
+// hookURL makes of the receiver's: the delivery fails at once, naming the
+// setting that would allow it, and the receiver is never called.
+func checkPrivateRefused(t *testing.T, receiver string, hookURL func(srvURL string) string) {
+	t.Helper()
 	sink := &hookSink{}
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
@@ -143,14 +151,14 @@ func TestWebhookPrivateNetworkRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startNotifyRig(t, notify.Options{Webhook: wh})
-	r.contact(hookContact("h", srv.URL, storev1.WebhookFormat_WEBHOOK_FORMAT_JSON))
+	r.contact(hookContact("h", hookURL(srv.URL), storev1.WebhookFormat_WEBHOOK_FORMAT_JSON))
 	r.enqueue(firing("n1", "acme", "h"))
 	n := r.waitState("n1", 0, storev1.DeliveryState_DELIVERY_STATE_FAILED)
 	if a := n.GetDeliveries()[0].GetAttempts(); len(a) != 1 || !a[0].GetPermanent() || !strings.Contains(a[0].GetError(), "allow_private_networks") {
 		t.Fatalf("attempts %v", a)
 	}
 	if len(sink.got()) != 0 {
-		t.Fatal("the loopback receiver was called")
+		t.Fatalf("%s was called", receiver)
 	}
 }
 

@@ -60,19 +60,12 @@ const MaxDeliveries = 0xffff
 
 func notificationKey(id string) string { return notificationsPrefix + id }
 
-func hex16(v int64) string {
-	if v < 0 {
-		v = 0
-	}
-	return fmt.Sprintf("%016x", v)
-}
-
 func notifyLogKey(n *storev1.Notification) string {
-	return notifyLogPrefix + n.GetTenant() + "/" + hex16(n.GetCreatedUnixMs()) + "/" + n.GetId()
+	return notifyLogPrefix + n.GetTenant() + "/" + histTime(n.GetCreatedUnixMs()) + "/" + n.GetId()
 }
 
 func notifyTestKey(n *storev1.Notification) string {
-	return notifyTestPrefix + n.GetTenant() + "/" + hex16(n.GetCreatedUnixMs()) + "/" + n.GetId()
+	return notifyTestPrefix + n.GetTenant() + "/" + histTime(n.GetCreatedUnixMs()) + "/" + n.GetId()
 }
 
 func notifyTombKey(id string) string { return notifyTombPrefix + id }
@@ -124,7 +117,7 @@ func PutNotification(tx store.Tx, n *storev1.Notification) error {
 	return putProto(tx, notificationKey(n.GetId()), n)
 }
 
-func notifyDoneKey(ms int64, id string) string { return notifyDonePrefix + hex16(ms) + "/" + id }
+func notifyDoneKey(ms int64, id string) string { return notifyDonePrefix + histTime(ms) + "/" + id }
 
 // NotificationFinal reports whether every delivery of n is final (sent,
 // failed, redirected or unknown; a notification without deliveries is
@@ -171,15 +164,54 @@ func NotificationIDs(tx store.Tx, tenant string, sinceMS int64, fn func(id strin
 
 func notificationIDsOf(tx store.Tx, tenant string, sinceMS int64, fn func(id string, createdMS int64) error) error {
 	base := notifyLogPrefix + tenant + "/"
-	return scanFrom(tx, base, hex16(sinceMS), func(key string, _ []byte) error {
-		// <ms>/<id>; the id may hold "/".
-		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, base), "/")
-		ms, err := strconv.ParseInt(msPart, 16, 64)
-		if !ok || err != nil {
+	return scanFrom(tx, base, histTime(sinceMS), func(key string, _ []byte) error {
+		ms, _, id, ok := splitTimeKey(strings.TrimPrefix(key, base))
+		if !ok {
 			return fmt.Errorf("schema: bad notification log key %q", key)
 		}
 		return fn(id, ms)
 	})
+}
+
+// splitTimeKey splits what follows a time index's prefix, "<ms>/<id>"
+// (the id may hold "/").
+func splitTimeKey(rest string) (ms int64, msPart, id string, ok bool) {
+	msPart, id, ok = strings.Cut(rest, "/")
+	ms, err := strconv.ParseInt(msPart, 16, 64)
+	return ms, msPart, id, ok && err == nil
+}
+
+// timeEntry is one entry of a time index: its key, the key's time part
+// and the id.
+type timeEntry struct {
+	key, msPart, id string
+}
+
+// entriesBefore returns up to limit entries of the time index under
+// prefix whose time is before ms, earliest first, and whether more
+// remain; what names the index in errors.
+func entriesBefore(tx store.Tx, prefix, what string, ms int64, limit int) ([]timeEntry, bool, error) {
+	var es []timeEntry
+	more := false
+	err := tx.Scan(prefix, func(key string, _ []byte) error {
+		t, msPart, id, ok := splitTimeKey(strings.TrimPrefix(key, prefix))
+		if !ok {
+			return fmt.Errorf("schema: bad %s key %q", what, key)
+		}
+		if t >= ms {
+			return errStop
+		}
+		if len(es) == limit {
+			more = true
+			return errStop
+		}
+		es = append(es, timeEntry{key, msPart, id})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, false, err
+	}
+	return es, more, nil
 }
 
 // DeleteNotification deletes a notification, its log entry and every
@@ -215,28 +247,8 @@ func DeleteNotification(tx store.Tx, n *storev1.Notification) error {
 // reports how many notifications it pruned and whether more remain for
 // another transaction.
 func PruneNotifications(tx store.Tx, beforeMS, tombstoneUntilMS, nowMS int64, limit int) (int, bool, error) {
-	type entry struct {
-		key, id string
-	}
-	var es []entry
-	more := false
-	err := tx.Scan(notifyDonePrefix, func(key string, _ []byte) error {
-		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, notifyDonePrefix), "/")
-		ms, err := strconv.ParseInt(msPart, 16, 64)
-		if !ok || err != nil {
-			return fmt.Errorf("schema: bad finished-notification key %q", key)
-		}
-		if ms >= beforeMS {
-			return errScanDone
-		}
-		if len(es) == limit {
-			more = true
-			return errScanDone
-		}
-		es = append(es, entry{key, id})
-		return nil
-	})
-	if err != nil && !errors.Is(err, errScanDone) {
+	es, more, err := entriesBefore(tx, notifyDonePrefix, "finished-notification", beforeMS, limit)
+	if err != nil {
 		return 0, false, err
 	}
 	pruned := 0
@@ -257,8 +269,8 @@ func PruneNotifications(tx store.Tx, beforeMS, tombstoneUntilMS, nowMS int64, li
 			}
 			pruned++
 			if tombstoneUntilMS > 0 {
-				if err := errors.Join(tx.Put(notifyTombKey(e.id), []byte(hex16(tombstoneUntilMS))),
-					tx.Put(notifyTombExpPrefix+hex16(tombstoneUntilMS)+"/"+e.id, nil)); err != nil {
+				if err := errors.Join(tx.Put(notifyTombKey(e.id), []byte(histTime(tombstoneUntilMS))),
+					tx.Put(notifyTombExpPrefix+histTime(tombstoneUntilMS)+"/"+e.id, nil)); err != nil {
 					return 0, false, err
 				}
 			}
@@ -276,28 +288,8 @@ func PruneNotifications(tx store.Tx, beforeMS, tombstoneUntilMS, nowMS int64, li
 // pruneTombstones deletes up to limit tombstones that expired before
 // nowMS, and reports whether more remain.
 func pruneTombstones(tx store.Tx, nowMS int64, limit int) (bool, error) {
-	type entry struct {
-		key, until, id string
-	}
-	var es []entry
-	more := false
-	err := tx.Scan(notifyTombExpPrefix, func(key string, _ []byte) error {
-		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, notifyTombExpPrefix), "/")
-		ms, err := strconv.ParseInt(msPart, 16, 64)
-		if !ok || err != nil {
-			return fmt.Errorf("schema: bad tombstone key %q", key)
-		}
-		if ms >= nowMS {
-			return errScanDone
-		}
-		if len(es) == limit {
-			more = true
-			return errScanDone
-		}
-		es = append(es, entry{key, msPart, id})
-		return nil
-	})
-	if err != nil && !errors.Is(err, errScanDone) {
+	es, more, err := entriesBefore(tx, notifyTombExpPrefix, "tombstone", nowMS, limit)
+	if err != nil {
 		return false, err
 	}
 	for _, e := range es {
@@ -305,7 +297,7 @@ func pruneTombstones(tx store.Tx, nowMS int64, limit int) (bool, error) {
 		// the first expired, then pruned again): it stays then.
 		v, err := tx.Get(notifyTombKey(e.id))
 		switch {
-		case err == nil && string(v) == e.until:
+		case err == nil && string(v) == e.msPart:
 			if err := tx.Delete(notifyTombKey(e.id)); err != nil {
 				return false, err
 			}
@@ -334,9 +326,8 @@ func UnmarkTestNotification(tx store.Tx, tenant string, createdMS int64, id stri
 func TestNotifications(tx store.Tx, tenant string, fn func(id string, createdMS int64) error) error {
 	base := notifyTestPrefix + tenant + "/"
 	return tx.Scan(base, func(key string, _ []byte) error {
-		msPart, id, ok := strings.Cut(strings.TrimPrefix(key, base), "/")
-		ms, err := strconv.ParseInt(msPart, 16, 64)
-		if !ok || err != nil {
+		ms, _, id, ok := splitTimeKey(strings.TrimPrefix(key, base))
+		if !ok {
 			return fmt.Errorf("schema: bad test notification key %q", key)
 		}
 		return fn(id, ms)
@@ -361,7 +352,7 @@ type DeliveryRef struct {
 func (r DeliveryRef) indexPart() string { return fmt.Sprintf("%04x", r.Index) }
 
 func queueKey(r DeliveryRef) string {
-	return notifyQueuePrefix + hex16(r.DueMS) + "/" + r.indexPart() + "/" + r.Notification
+	return notifyQueuePrefix + histTime(r.DueMS) + "/" + r.indexPart() + "/" + r.Notification
 }
 
 func sendingKey(r DeliveryRef) string {
@@ -402,11 +393,11 @@ func DueDeliveries(tx store.Tx, nowMS int64, fn func(DeliveryRef) bool) error {
 		}
 		r.Lane = string(v)
 		if r.DueMS > nowMS || !fn(r) {
-			return errScanDone
+			return errStop
 		}
 		return nil
 	})
-	if errors.Is(err, errScanDone) {
+	if errors.Is(err, errStop) {
 		return nil
 	}
 	return err
@@ -425,16 +416,13 @@ func NextDue(tx store.Tx) (int64, bool, error) {
 			return err
 		}
 		due, found = r.DueMS, true
-		return errScanDone
+		return errStop
 	})
-	if errors.Is(err, errScanDone) {
+	if errors.Is(err, errStop) {
 		err = nil
 	}
 	return due, found, err
 }
-
-// errScanDone ends a scan early.
-var errScanDone = errors.New("scan done")
 
 func parseQueueKey(key string) (DeliveryRef, error) {
 	parts := strings.SplitN(strings.TrimPrefix(key, notifyQueuePrefix), "/", 3)
@@ -479,6 +467,20 @@ func SendingDeliveries(tx store.Tx) ([]DeliveryRef, error) {
 // MarkUnrouted records a notification that had no contact to go to, for
 // the dispatcher to log once.
 func MarkUnrouted(tx store.Tx, id string) error { return tx.Put(notifyUnrouted+id, nil) }
+
+// HasUnrouted reports whether any notification is marked unrouted, so a
+// reader can skip the write transaction of TakeUnrouted when none is.
+func HasUnrouted(tx store.Tx) (bool, error) {
+	found := false
+	err := tx.Scan(notifyUnrouted, func(string, []byte) error {
+		found = true
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return found, err
+}
 
 // TakeUnrouted returns and deletes every unrouted mark.
 func TakeUnrouted(tx store.Tx) ([]string, error) {

@@ -326,3 +326,33 @@ func TestPruneNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnroutedMarks: the marks of notifications with no contact are
+// taken once, and HasUnrouted says whether any is left.
+func TestUnroutedMarks(t *testing.T) {
+	st := openNotifySchema(t)
+	err := st.Update(context.Background(), func(tx store.Tx) error {
+		if has, err := schema.HasUnrouted(tx); err != nil || has {
+			t.Errorf("empty store: has %v %v", has, err)
+		}
+		for _, id := range []string{"a", "b/1"} {
+			if err := schema.MarkUnrouted(tx, id); err != nil {
+				return err
+			}
+		}
+		if has, err := schema.HasUnrouted(tx); err != nil || !has {
+			t.Errorf("two marks: has %v %v", has, err)
+		}
+		ids, err := schema.TakeUnrouted(tx)
+		if err != nil || strings.Join(ids, ",") != "a,b/1" {
+			t.Errorf("taken %v %v", ids, err)
+		}
+		if has, err := schema.HasUnrouted(tx); err != nil || has {
+			t.Errorf("after take: has %v %v", has, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
