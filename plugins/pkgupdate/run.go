@@ -1,6 +1,7 @@
 package pkgupdate
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,7 +59,7 @@ func parseRunParams(raw map[string]string) (runParams, error) {
 	var rp runParams
 	rest := map[string]string{}
 	n := 0
-	for _, k := range slices.Sorted(mapKeys(raw)) {
+	for _, k := range sdk.ParamKeys(raw) {
 		v := raw[k]
 		switch k {
 		case ParamPackages:
@@ -96,16 +97,6 @@ func parseRunParams(raw map[string]string) (runParams, error) {
 	var err error
 	rp.params, err = parseParams(rest)
 	return rp, err
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // parsePackages parses a comma-separated list of package names, each
@@ -212,7 +203,7 @@ func (p *Plugin) Run(ctx context.Context, req *sdk.RunRequest, emit func(*sdk.Ru
 		d.Current = nil
 		d.Upgraded = d.Upgraded[:min(len(d.Upgraded), 100)]
 		d.Failed = d.Failed[:min(len(d.Failed), 100)]
-		d.Error = orElse(d.Error, "detail cut to fit 64 KiB")
+		d.Error = cmp.Or(d.Error, "detail cut to fit 64 KiB")
 		if b, err = json.Marshal(d); err != nil {
 			return err
 		}
@@ -222,13 +213,6 @@ func (p *Plugin) Run(ctx context.Context, req *sdk.RunRequest, emit func(*sdk.Ru
 
 // maxDetail is the largest Result detail, in bytes.
 const maxDetail = 64 << 10
-
-func orElse(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 // upgrade does the work of Run. Its error is an emit failure; everything
 // else is in the detail.
@@ -302,7 +286,7 @@ func (p *Plugin) upgrade(ctx context.Context, rp runParams, emit func(*sdk.RunEv
 	}
 	after, verr := up.versions(ctx, ids)
 	if verr != nil {
-		d.Error = orElse(d.Error, "read versions: "+verr.Error())
+		d.Error = cmp.Or(d.Error, "read versions: "+verr.Error())
 	}
 	for _, t := range targets {
 		v := after[t.id]

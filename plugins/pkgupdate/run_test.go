@@ -275,12 +275,7 @@ func TestRunInvalidParams(t *testing.T) {
 	cfg.Exec = f
 	c := sdktest.Start(t, pkgupdate.New(cfg))
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			events, err := sdktest.Run(t.Context(), c, &sdk.RunRequest{Parameters: tt.params})
-			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "parameter "+tt.name+":") || len(events) != 0 {
-				t.Errorf("err = %v, want InvalidArgument naming %s", err, tt.name)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { sdktest.WantInvalidParam(t, c, tt.params, tt.name) })
 	}
 	if len(h.calls) != 0 || len(f.Calls()) != 0 {
 		t.Errorf("invalid parameters ran commands: %q %q", h.calls, f.Lines())

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/vigil-rmm/vigil/plugins/internal/cmdrun"
 	"github.com/vigil-rmm/vigil/plugins/internal/cmdrun/cmdruntest"
 	"github.com/vigil-rmm/vigil/plugins/sdk"
 	"github.com/vigil-rmm/vigil/plugins/sdk/sdktest"
@@ -164,6 +163,7 @@ func TestRunInvalidParams(t *testing.T) {
 		{map[string]string{"delay": "soon"}, "delay"},
 		{map[string]string{"delay": "-1s"}, "delay"},
 		{map[string]string{"delay": "61m"}, "delay"},
+		{map[string]string{"delay": "21m"}, "delay"},
 		{map[string]string{"message": strings.Repeat("é", 201)}, "message"},
 		{map[string]string{"message": "a\nb"}, "message"},
 		{map[string]string{"force": "true"}, "force"},
@@ -171,12 +171,7 @@ func TestRunInvalidParams(t *testing.T) {
 	f := &cmdruntest.Fake{}
 	c := sdktest.Start(t, newPlugin(f, nil, "linux"))
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			events, err := sdktest.Run(t.Context(), c, &sdk.RunRequest{Parameters: tt.params})
-			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "parameter "+tt.name+":") || len(events) != 0 {
-				t.Errorf("err = %v, events %v; want InvalidArgument naming %s", err, events, tt.name)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { sdktest.WantInvalidParam(t, c, tt.params, tt.name) })
 	}
 	if len(f.Calls()) != 0 {
 		t.Errorf("invalid parameters ran %q", f.Lines())
@@ -195,5 +190,4 @@ func TestShutdownArgsMessageIsOneArgument(t *testing.T) {
 	if !slices.Equal(args, []string{"-r", "--", "+1", "a; rm -rf / $(x)"}) {
 		t.Errorf("args %q", args)
 	}
-	var _ cmdrun.Runner = (*cmdruntest.Fake)(nil)
 }

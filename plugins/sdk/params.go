@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -19,12 +20,7 @@ func InvalidParam(name, format string, args ...any) error {
 // ParamKeys returns the parameter names sorted, so that a plugin checks
 // them, and names the first bad one, in a stable order.
 func ParamKeys(params map[string]string) []string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(params))
 }
 
 // DurationParam parses a Go duration ("90s", "10m") between lo and hi.

@@ -265,12 +265,7 @@ func TestInvalidParams(t *testing.T) {
 	f := &cmdruntest.Fake{}
 	c := sdktest.Start(t, New(Config{Runner: f, GOOS: "linux"}))
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			events, err := sdktest.Run(t.Context(), c, &sdk.RunRequest{Parameters: tt.params})
-			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "parameter "+tt.name+":") || len(events) != 0 {
-				t.Errorf("err = %v, events %v; want InvalidArgument naming %s", err, events, tt.name)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { sdktest.WantInvalidParam(t, c, tt.params, tt.name) })
 	}
 	if len(f.Calls()) != 0 {
 		t.Errorf("invalid parameters ran %q", f.Lines())

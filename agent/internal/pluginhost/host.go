@@ -343,11 +343,11 @@ func (h *Host) call(ctx context.Context, name string, own bool, fn func(context.
 	if err != nil {
 		return err
 	}
-	cancel := context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !own || !ok {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.CallTimeout)
+		defer cancel()
 	}
-	defer cancel()
 	err = fn(ctx, p.rpc)
 	if err == nil {
 		return nil

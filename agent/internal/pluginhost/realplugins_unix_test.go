@@ -122,11 +122,11 @@ func TestRealScriptTimeoutKillsChildren(t *testing.T) {
 }
 
 // TestRealScriptCancelKillsScript cancels the task from the host side. The
-// host kills the plugin at once; the script's shell (its own process
-// group's leader) dies with the plugin (Pdeathsig) or by the plugin's own
-// group kill, whichever comes first. A background child of the script
-// survives when the host's kill wins: see the plugins' report on the host
-// giving the plugin a grace period.
+// host asks the plugin to shut down and then kills the plugin's process
+// group; the script's shell (its own process group's leader) dies by the
+// plugin's own group kill or with the plugin (Pdeathsig), whichever comes
+// first. A background child of the script may survive when the host's
+// kill wins, so only the shell is checked.
 func TestRealScriptCancelKillsScript(t *testing.T) {
 	h := realHost(t, "script")
 	ctx, cancel := context.WithCancel(t.Context())

@@ -197,6 +197,13 @@ func (e *env) open(tier string, scanners []string) {
 	}
 }
 
+// close closes what open opened.
+func (e *env) close() {
+	_ = e.host.Close()
+	_ = e.journal.Close()
+	_ = e.outbox.Close()
+}
+
 func (e *env) startsFile() string { return filepath.Join(e.pdir, "starts") }
 func (e *env) runsFile() string   { return filepath.Join(e.pdir, "runs") }
 
@@ -229,9 +236,7 @@ func (e *env) start(tier string, mod func(*Config)) {
 		once.Do(func() {
 			cancel()
 			wg.Wait()
-			_ = e.host.Close()
-			_ = e.journal.Close()
-			_ = e.outbox.Close()
+			e.close()
 		})
 	}
 	t.Cleanup(e.stop)
@@ -286,6 +291,14 @@ func (e *env) wait(id string, want ...agentv1.TaskState) []*agentv1.TaskUpdate {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitOutput polls until some update of id carries output.
+func (e *env) waitOutput(id string) {
+	e.t.Helper()
+	waitFor(e.t, func() bool {
+		return slices.ContainsFunc(e.updates(id), func(u *agentv1.TaskUpdate) bool { return len(u.GetOutput()) > 0 })
+	})
 }
 
 func states(us []*agentv1.TaskUpdate) []agentv1.TaskState {

@@ -95,14 +95,11 @@ func (r *Runner) execute(ctx context.Context, t *trustv1.Task, timeout time.Dura
 func (r *Runner) finish(ctx context.Context, id string, u *agentv1.TaskUpdate) {
 	u.TaskId = id
 	u.Reason = limits.CleanString(u.GetReason(), limits.MaxText)
-	u.BootTimeUnix = r.cfg.BootTime()
-	if u.ProgressPercent == 0 && u.ProgressMessage == "" {
-		u.ProgressPercent = -1
-	}
+	r.stamp(u)
 	if err := r.cfg.Journal.Set(context.WithoutCancel(ctx), id, u.GetState(), u, r.cfg.Now()); err != nil {
 		r.log.ErrorContext(ctx, "journal final state", "task_id", id, "state", u.GetState().String(), "err", err)
 	}
-	r.send(ctx, u)
+	r.queue(ctx, u)
 }
 
 // rebooting reports whether an ok result means the host is restarting.

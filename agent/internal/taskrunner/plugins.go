@@ -19,15 +19,6 @@ import (
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
-// Capability names a plugin declares in its Info.
-const (
-	// CapRun: the plugin runs tasks.
-	CapRun = sdk.CapRun
-	// CapDowntime: the plugin's tasks may interrupt service; it runs only
-	// from a task marked downtime (which a client approver signed).
-	CapDowntime = sdk.CapDowntime
-)
-
 // Plugins is what the runner needs from the plugin host.
 type Plugins interface {
 	// Names lists the manifest's plugins without starting any.

@@ -327,9 +327,7 @@ func (r *Runner) handle(ctx context.Context, raw []byte) {
 // naming a refused task and for repeats only.
 func unverifiedTask(st *trustv1.SignedTask) *trustv1.Task {
 	var t trustv1.Task
-	if err := proto.Unmarshal(st.GetTask(), &t); err != nil {
-		return &t
-	}
+	_ = proto.Unmarshal(st.GetTask(), &t) // what could be read, if anything
 	return &t
 }
 
@@ -375,10 +373,10 @@ func (r *Runner) checkPlugin(ctx context.Context, t *trustv1.Task) string {
 		return fmt.Sprintf("plugin %s could not be started: %s", name, pluginError(err))
 	}
 	caps := info.GetCapabilities()
-	if !slices.Contains(caps, CapRun) {
+	if !slices.Contains(caps, sdk.CapRun) {
 		return fmt.Sprintf("plugin %s does not run tasks", name)
 	}
-	if (slices.Contains(caps, CapDowntime) || name == "reboot") && !t.GetDowntime() {
+	if (slices.Contains(caps, sdk.CapDowntime) || name == "reboot") && !t.GetDowntime() {
 		return fmt.Sprintf("plugin %s may interrupt service: it runs only from a downtime task approved by the client", name)
 	}
 	return ""
@@ -411,14 +409,25 @@ func (r *Runner) refuse(ctx context.Context, id, reason string) {
 	r.send(ctx, &agentv1.TaskUpdate{TaskId: id, State: agentv1.TaskState_TASK_STATE_REFUSED, Reason: reason})
 }
 
-// send queues one update in the outbox, stamped with the boot time. An
-// update that cannot be queued is logged: the journal still has the
-// task's state, and a repeated offer gets it again.
+// send queues one update in the outbox, stamped.
 func (r *Runner) send(ctx context.Context, u *agentv1.TaskUpdate) {
+	r.stamp(u)
+	r.queue(ctx, u)
+}
+
+// stamp sets an update's boot time, and its progress to -1 (none) when
+// it carries no progress.
+func (r *Runner) stamp(u *agentv1.TaskUpdate) {
 	u.BootTimeUnix = r.cfg.BootTime()
 	if u.ProgressPercent == 0 && u.ProgressMessage == "" {
 		u.ProgressPercent = -1
 	}
+}
+
+// queue appends a stamped update to the outbox. An update that cannot be
+// queued is logged: the journal still has the task's state, and a
+// repeated offer gets it again.
+func (r *Runner) queue(ctx context.Context, u *agentv1.TaskUpdate) {
 	rep := &agentv1.Report{TimeUnixMs: r.cfg.Now().UnixMilli(), Body: &agentv1.Report_Task{Task: u}}
 	if _, err := r.cfg.Outbox.Append(context.WithoutCancel(ctx), rep); err != nil {
 		r.log.ErrorContext(ctx, "task update not queued", "task_id", u.GetTaskId(), "state", u.GetState().String(), "err", err)

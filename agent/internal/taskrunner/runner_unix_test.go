@@ -281,9 +281,7 @@ func TestPluginListOnlyWhenChanged(t *testing.T) {
 	if n := len(get()); n != 1 {
 		t.Fatalf("%d plugin lists after an unchanged restart, want 1", n)
 	}
-	_ = e.host.Close()
-	_ = e.journal.Close()
-	_ = e.outbox.Close()
+	e.close()
 	e.start(config.TierMonitorOnly, nil)
 	waitFor(t, func() bool { return len(get()) == 2 })
 }
@@ -430,14 +428,7 @@ func TestCancel(t *testing.T) {
 	e.start(config.TierProactive, nil)
 	tk := task("child")
 	e.runner.Offer(e.keys.sign(t, tk))
-	waitFor(t, func() bool {
-		for _, u := range e.updates(tk.TaskId) {
-			if len(u.GetOutput()) > 0 {
-				return true
-			}
-		}
-		return false
-	})
+	e.waitOutput(tk.TaskId)
 	if cur := e.runner.Current(); cur == nil || cur.TaskID != tk.TaskId || cur.Plugin != "testplugin" {
 		t.Fatalf("Current = %+v", cur)
 	}
@@ -566,9 +557,7 @@ func TestInterruptedAfterRestart(t *testing.T) {
 	if err := e.journal.Set(t.Context(), tk.TaskId, runningS, nil, time.Unix(t0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	_ = e.host.Close()
-	_ = e.journal.Close()
-	_ = e.outbox.Close()
+	e.close()
 
 	e.start(config.TierProactive, nil)
 	waitFor(t, func() bool {
@@ -596,20 +585,13 @@ func TestStopInterrupts(t *testing.T) {
 	e.start(config.TierProactive, nil)
 	tk := task("child")
 	e.runner.Offer(e.keys.sign(t, tk))
-	waitFor(t, func() bool {
-		for _, u := range e.updates(tk.TaskId) {
-			if len(u.GetOutput()) > 0 {
-				return true
-			}
-		}
-		return false
-	})
+	e.waitOutput(tk.TaskId)
 	us := e.updates(tk.TaskId)
 	pid := childPID(t, us)
 	e.stop()
 	waitGone(t, pid)
 	e.open(config.TierProactive, nil)
-	defer func() { _ = e.host.Close(); _ = e.journal.Close(); _ = e.outbox.Close() }()
+	defer e.close()
 	us = e.updates(tk.TaskId)
 	if last := us[len(us)-1]; last.GetState() != interrupted {
 		t.Fatalf("final = %v", last)
@@ -623,7 +605,7 @@ func TestStopInterrupts(t *testing.T) {
 func TestOfferNeverBlocks(t *testing.T) {
 	e := newEnv(t, newKeys(t))
 	e.open(config.TierProactive, nil)
-	defer func() { _ = e.host.Close(); _ = e.journal.Close(); _ = e.outbox.Close() }()
+	defer e.close()
 	r, err := New(Config{Journal: e.journal, Outbox: e.outbox, BootTime: e.boot.Load, Queue: 2})
 	if err != nil {
 		t.Fatal(err)

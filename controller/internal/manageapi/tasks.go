@@ -397,12 +397,12 @@ func taskTenant(get func(req any) string) func(context.Context, store.Tx, any) (
 
 // signedTaskTenant names the tenant of the agent a signed task targets. A
 // request that does not parse names none: the handler refuses it.
-func signedTaskTenant(_ context.Context, tx store.Tx, req any) (string, bool, error) {
+func signedTaskTenant(ctx context.Context, tx store.Tx, req any) (string, bool, error) {
 	_, t, err := tasks.ParseSigned(req.(*managev1.CreateTaskRequest).GetSignedTask())
 	if err != nil {
 		return "", false, nil
 	}
-	return byAgent(func(any) string { return t.GetAgentId() })(context.Background(), tx, req)
+	return byAgent(func(any) string { return t.GetAgentId() })(ctx, tx, req)
 }
 
 // certTenant names the tenant a certificate is scoped to.

@@ -85,10 +85,7 @@ func (e *Engine) Attached(agentID string, bootTimeUnix int64) {
 	e.mu.Lock()
 	e.attached[agentID] = bootTimeUnix
 	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.Wake()
 }
 
 // minPassGap is the shortest time between two passes started by wakes.
@@ -151,10 +148,7 @@ func (e *Engine) Cancel(ctx context.Context, taskID, caller, reason string) (*st
 		return nil, err
 	}
 	if ask {
-		req := &storev1.TaskTransition{Actor: caller, Reason: "cancelled by " + caller}
-		if reason != "" {
-			req.Reason += ": " + reason
-		}
+		req := &storev1.TaskTransition{Actor: caller, Reason: cancelReason(caller, reason)}
 		e.send(ctx, rec.GetAgentId(), rec.GetId(), cancelMsg(rec.GetId(), req))
 	}
 	return rec, nil
@@ -419,12 +413,13 @@ func (e *Engine) expire(q *storev1.TaskRecord, was managev1.TaskState, now time.
 		if State(rec) != was {
 			return false
 		}
-		why := "not started before its not-after time " + time.Unix(rec.GetNotAfterUnix(), 0).UTC().Format(time.RFC3339)
+		notAfter := time.Unix(rec.GetNotAfterUnix(), 0).UTC().Format(time.RFC3339)
+		why := "not started before its not-after time " + notAfter
 		switch was {
 		case Proposed:
-			why = "not approved before its not-after time " + time.Unix(rec.GetNotAfterUnix(), 0).UTC().Format(time.RFC3339)
+			why = "not approved before its not-after time " + notAfter
 		case Dispatched:
-			why = "the agent did not accept it before its not-after time " + time.Unix(rec.GetNotAfterUnix(), 0).UTC().Format(time.RFC3339)
+			why = "the agent did not accept it before its not-after time " + notAfter
 		}
 		setState(rec, Expired, ActorController, why, now.UnixMilli())
 		return true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -149,18 +150,16 @@ func Create(tx store.Tx, st *trustv1.SignedTask, caller *storev1.Principal, now 
 	if err != nil {
 		return nil, false, err
 	}
-	v, err := envelope.Verify(st, envelope.Policy{RootPin: rootPin, AgentID: agent.GetId(), Tenant: agent.GetTenant()})
-	proposed := err != nil && errors.Is(err, envelope.ErrApprovalMissing)
-	if err != nil && !proposed {
-		return nil, false, err
-	}
-	tech, approver, err := signers(st, rootPin, peek.GetTenant(), now)
+	v, err := envelope.Verify(st, envelope.Policy{RootPin: rootPin, AgentID: agent.GetId(), Tenant: agent.GetTenant(),
+		AllowMissingApproval: true})
 	if err != nil {
 		return nil, false, err
 	}
-	if v != nil {
-		tech, approver = v.Technician, v.Approver
+	if err := validNow(st, rootPin, now); err != nil {
+		return nil, false, err
 	}
+	tech, approver := v.Technician, v.Approver
+	proposed := peek.GetDowntime() && approver == nil
 	if tech.GetPrincipal() != caller.GetName() {
 		return nil, false, fmt.Errorf("%w: the task is signed by %s's certificate and you are %s; sign it with your own key",
 			ErrNotSigner, tech.GetPrincipal(), caller.GetName())
@@ -213,30 +212,16 @@ func Create(tx store.Tx, st *trustv1.SignedTask, caller *storev1.Principal, now 
 	return rec, true, schema.PutTask(tx, rec)
 }
 
-// signers returns the technician and client approver certificates of a
-// task whose signatures verified, checking that each signing certificate
-// is valid now (the agent checks that again when it runs the task).
-func signers(st *trustv1.SignedTask, rootPin []byte, tenant string, now time.Time) (tech, approver *trustv1.CertificateBody, err error) {
+// validNow checks that each signing certificate of a task whose
+// signatures verified is valid now (the agent checks that again when it
+// runs the task).
+func validNow(st *trustv1.SignedTask, rootPin []byte, now time.Time) error {
 	for i, sig := range st.GetSignatures() {
-		b, err := envelope.ParseCertificate(sig.GetCertificate(), rootPin, now)
-		if err != nil {
-			return nil, nil, fmt.Errorf("signature %d: %w", i+1, err)
-		}
-		switch {
-		case (b.GetRole() == envelope.RoleTechnician || b.GetRole() == envelope.RoleAdmin) && (b.GetTenant() == "" || b.GetTenant() == tenant):
-			if tech == nil {
-				tech = b
-			}
-		case b.GetRole() == envelope.RoleClientApprover && b.GetTenant() == tenant:
-			if approver == nil {
-				approver = b
-			}
+		if _, err := envelope.ParseCertificate(sig.GetCertificate(), rootPin, now); err != nil {
+			return fmt.Errorf("signature %d: %w", i+1, err)
 		}
 	}
-	if tech == nil {
-		return nil, nil, fmt.Errorf("%w %s", envelope.ErrNoTechnician, tenant)
-	}
-	return tech, approver, nil
+	return nil
 }
 
 // Approve adds the calling client approver's signature to a PROPOSED
@@ -335,10 +320,7 @@ func Cancel(tx store.Tx, taskID, caller, reason string, now time.Time) (rec *sto
 	if err != nil {
 		return nil, false, err
 	}
-	why := "cancelled by " + caller
-	if reason != "" {
-		why += ": " + reason
-	}
+	why := cancelReason(caller, reason)
 	switch State(rec) {
 	case Proposed, Scheduled:
 		setState(rec, Cancelled, caller, why, now.UnixMilli())
@@ -359,12 +341,16 @@ func Cancel(tx store.Tx, taskID, caller, reason string, now time.Time) (rec *sto
 	return nil, false, fmt.Errorf("%w: task %s is %s and can no longer be cancelled", ErrState, taskID, StateName(State(rec)))
 }
 
+// cancelReason is the reason a cancel by caller is recorded and sent
+// with.
+func cancelReason(caller, reason string) string {
+	if reason == "" {
+		return "cancelled by " + caller
+	}
+	return "cancelled by " + caller + ": " + reason
+}
+
 // StateName is a state's short lower-case name ("running").
 func StateName(s managev1.TaskState) string {
-	name := s.String()
-	const prefix = "TASK_STATE_"
-	if len(name) > len(prefix) && name[:len(prefix)] == prefix {
-		name = name[len(prefix):]
-	}
-	return string(bytes.ToLower([]byte(name)))
+	return strings.ToLower(strings.TrimPrefix(s.String(), "TASK_STATE_"))
 }

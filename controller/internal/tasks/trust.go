@@ -90,7 +90,7 @@ func RegisterCertificate(tx store.Tx, raw []byte, now time.Time) (*storev1.Certi
 			return nil, err
 		}
 	}
-	canon, err := proto.MarshalOptions{Deterministic: true}.Marshal(&c)
+	canon, err := marshal(&c)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -106,24 +105,30 @@ func ApplyUpdate(tx store.Tx, agentID string, reportMs int64, u *agentv1.TaskUpd
 		rec.Result = u.GetResult()
 	}
 	// The boot time the agent's latest Hello announced: a rebooting report
-	// queued before the reboot arrives after the agent came back.
-	var helloBoot int64
-	if a, err := schema.GetAgent(tx, agentID); err == nil {
-		helloBoot = a.GetBootTimeUnix()
+	// queued before the reboot arrives after the agent came back. Read
+	// only for the updates that need it, not for every output batch.
+	helloBoot := func() int64 {
+		if a, err := schema.GetAgent(tx, agentID); err == nil {
+			return a.GetBootTimeUnix()
+		}
+		return 0
 	}
 	reason := u.GetReason()
 	switch {
 	case to == Accepted:
-		rec.BootTimeUnix = cmp.Or(u.GetBootTimeUnix(), helloBoot)
+		rec.BootTimeUnix = u.GetBootTimeUnix()
+		if rec.BootTimeUnix == 0 {
+			rec.BootTimeUnix = helloBoot()
+		}
 	case u.GetState() == agentv1.TaskState_TASK_STATE_REBOOTING:
 		reason = "rebooting"
 		if rec.GetRebootDeadlineUnix() == 0 {
 			rec.RebootDeadlineUnix = now.Add(RebootWait).Unix()
 		}
-		if rebooted(rec, helloBoot) {
-			to, reason = Succeeded, cameBackReason(helloBoot)
+		if boot := helloBoot(); rebooted(rec, boot) {
+			to, reason = Succeeded, cameBackReason(boot)
 		}
-	case to == Succeeded && IsReboot(rec) && rec.GetBootTimeUnix() != 0 && !rebooted(rec, max(u.GetBootTimeUnix(), helloBoot)):
+	case to == Succeeded && IsReboot(rec) && rec.GetBootTimeUnix() != 0 && !rebooted(rec, max(u.GetBootTimeUnix(), helloBoot())):
 		// A reboot task succeeds only once the host has really restarted.
 		to, reason = Running, "rebooting: waiting for the server to come back with a new boot time"
 		if rec.GetRebootDeadlineUnix() == 0 {

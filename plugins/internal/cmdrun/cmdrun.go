@@ -11,9 +11,11 @@
 // command itself dies with the plugin (Linux Pdeathsig); processes it
 // started live on. On Windows the command's Job Object nests in the
 // plugin's, so the host's job kill reaches everything.
+//
 // Lines longer than MaxLine bytes are cut (the rest of the line is
-// dropped); text a '\r' overwrites is dropped. Standard output and standard error are read concurrently; the
-// callback is never called concurrently.
+// dropped); text a '\r' overwrites is dropped. Standard output and
+// standard error are read concurrently; the callback is never called
+// concurrently.
 //
 // Plugins depend on the Runner interface so that tests replace the OS with
 // a fake.

@@ -39,7 +39,6 @@ func (Exec) Run(ctx context.Context, c Cmd, out func(Line) error) (int, error) {
 	}
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Env, cmd.Dir = c.Env, c.Dir
-	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = outW, errW
 	setGroup(cmd)
 	tree, err := start(cmd)

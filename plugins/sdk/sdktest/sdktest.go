@@ -4,9 +4,12 @@ package sdktest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/vigil-rmm/vigil/plugins/sdk"
 )
@@ -40,4 +43,15 @@ func Run(ctx context.Context, r sdk.Runner, req *sdk.RunRequest) ([]*sdk.RunEven
 		return nil
 	})
 	return events, err
+}
+
+// WantInvalidParam runs r with params and fails t unless the call fails as
+// sdk.InvalidParam makes it for the parameter name (InvalidArgument,
+// "parameter NAME: ...") before any event is emitted.
+func WantInvalidParam(t testing.TB, r sdk.Runner, params map[string]string, name string) {
+	t.Helper()
+	events, err := Run(t.Context(), r, &sdk.RunRequest{Parameters: params})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "parameter "+name+":") || len(events) != 0 {
+		t.Errorf("err = %v, events %v; want InvalidArgument naming %s", err, events, name)
+	}
 }
