@@ -49,15 +49,12 @@ func (p *DNS) Run(ctx context.Context) Result {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	res := func(st Status, detail string) Result {
-		return Result{Status: st, At: start, Latency: time.Since(start), Detail: detail}
-	}
 	if p.Name == "" {
-		return res(ERR, "no name to look up")
+		return ended(start, ERR, "no name to look up")
 	}
 	r, err := p.resolver()
 	if err != nil {
-		return res(ERR, err.Error())
+		return ended(start, ERR, err.Error())
 	}
 	typ := p.Type
 	if typ == "" {
@@ -66,13 +63,13 @@ func (p *DNS) Run(ctx context.Context) Result {
 	values, err := lookup(ctx, r, typ, fqdn(p.Name))
 	if err != nil {
 		st, why := classifyDNS(err)
-		return res(st, fmt.Sprintf("%s %s: %s", typ, p.Name, why))
+		return ended(start, st, fmt.Sprintf("%s %s: %s", typ, p.Name, why))
 	}
 	detail := fmt.Sprintf("%s %s: %s", typ, p.Name, strings.Join(values, ", "))
 	if p.Expect != "" && !containsFold(values, p.Expect) {
-		return res(NG, fmt.Sprintf("%s; %q not among them", detail, p.Expect))
+		return ended(start, NG, fmt.Sprintf("%s; %q not among them", detail, p.Expect))
 	}
-	return res(OK, detail)
+	return ended(start, OK, detail)
 }
 
 func (p *DNS) resolver() (*net.Resolver, error) {

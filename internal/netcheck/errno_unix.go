@@ -28,16 +28,6 @@ var errnoTable = map[syscall.Errno]errnoClass{
 	unix.EINVAL:        {ERR, "invalid argument (blackhole route?)"},
 }
 
-// classifyErrno finds the errno in err's chain in errnoTable.
-func classifyErrno(err error) (Status, string, bool) {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return 0, "", false
-	}
-	c, ok := errnoTable[errno]
-	return c.status, c.why, ok
-}
-
 // isUnreachable reports whether err is a host or network unreachable
 // error, which Classify maps to ERR and the TCP probe refines.
 func isUnreachable(err error) bool {

@@ -46,16 +46,13 @@ func (p *HTTP) Run(ctx context.Context) Result {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	res := func(st Status, detail string) Result {
-		return Result{Status: st, At: start, Latency: time.Since(start), Detail: detail}
-	}
 	u, err := url.Parse(p.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return res(ERR, fmt.Sprintf("URL %q is not an http:// or https:// URL", p.URL))
+		return ended(start, ERR, fmt.Sprintf("URL %q is not an http:// or https:// URL", p.URL))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return res(ERR, "request: "+err.Error())
+		return ended(start, ERR, "request: "+err.Error())
 	}
 	req.Header.Set("User-Agent", "vigil-check")
 	tr := &http.Transport{
@@ -73,7 +70,7 @@ func (p *HTTP) Run(ctx context.Context) Result {
 	resp, err := client.Do(req)
 	if err != nil {
 		st, why := classifyHTTP(err)
-		return res(st, u.Host+": "+why)
+		return ended(start, st, u.Host+": "+why)
 	}
 	defer resp.Body.Close()
 	r := Result{Status: OK, At: start, Latency: time.Since(start)} // to the response headers

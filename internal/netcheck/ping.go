@@ -51,13 +51,10 @@ func (p *Ping) Run(ctx context.Context) Result {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	res := func(st Status, detail string) Result {
-		return Result{Status: st, At: start, Latency: time.Since(start), Detail: detail}
-	}
 	ip, err := resolve(ctx, p.Resolver, p.Host)
 	if err != nil {
 		st, why := Classify(err)
-		return res(st, why)
+		return ended(start, st, why)
 	}
 	privileged, why := p.privileged()
 	pinger := p.newPinger(ip, privileged)

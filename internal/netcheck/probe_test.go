@@ -24,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vigil-rmm/vigil/internal/netcheck"
+	"github.com/vigil-rmm/vigil/internal/netcheck/netchecktest"
 )
 
 func TestMain(m *testing.M) {
@@ -46,31 +47,11 @@ func run(t *testing.T, p netcheck.Probe, timeout time.Duration) netcheck.Result 
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) (string, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	ln.Close()
-	return "127.0.0.1", addr.Port
+	return "127.0.0.1", netchecktest.ClosedPort(t)
 }
 
 func TestTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := netchecktest.Listen(t).Port
 	host, closed := closedPort(t)
 
 	tests := []struct {

@@ -83,6 +83,11 @@ var (
 	_ Resolver = (*net.Resolver)(nil)
 )
 
+// ended is the Result of a run that started at start and ends now.
+func ended(start time.Time, st Status, detail string) Result {
+	return Result{Status: st, At: start, Latency: time.Since(start), Detail: detail}
+}
+
 // withTimeout gives ctx DefaultTimeout when it has no deadline.
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -126,10 +131,4 @@ func classifyKnown(err error) (Status, string, bool) {
 		return WR, "no reply within the timeout", true
 	}
 	return 0, "", false
-}
-
-// errnoClass is one row of the errno part of the mapping table.
-type errnoClass struct {
-	status Status
-	why    string
 }

@@ -228,13 +228,24 @@ var (
 	}
 )
 
+// WireStatus is s as the wire enum; UNSPECIFIED for a Status no run
+// produces.
+func WireStatus(s Status) agentv1.CheckStatus { return toWire[s] }
+
+// StatusFromWire is the Status of a wire value; false for UNSPECIFIED or
+// a value it does not know.
+func StatusFromWire(s agentv1.CheckStatus) (Status, bool) {
+	st, ok := fromWire[s]
+	return st, ok
+}
+
 // ToRunResult converts a run's Result for the wire, its detail cut to
 // limits.MaxCheckDetail.
 func ToRunResult(runID, checkID string, r Result) *agentv1.CheckRunResult {
 	out := &agentv1.CheckRunResult{
 		RunId:     runID,
 		CheckId:   checkID,
-		Status:    toWire[r.Status], // an unknown Status becomes UNSPECIFIED, read as ERR
+		Status:    WireStatus(r.Status), // an unknown Status becomes UNSPECIFIED, read as ERR
 		LatencyUs: r.Latency.Microseconds(),
 		Detail:    limits.CleanString(r.Detail, limits.MaxCheckDetail),
 	}
@@ -253,7 +264,7 @@ func ToRunResult(runID, checkID string, r Result) *agentv1.CheckRunResult {
 // the detail. Clean r first (limits.CleanCheckResult): the values are the
 // agent's.
 func FromRunResult(r *agentv1.CheckRunResult) Result {
-	st, ok := fromWire[r.GetStatus()]
+	st, ok := StatusFromWire(r.GetStatus())
 	detail := r.GetDetail()
 	if !ok {
 		st = ERR

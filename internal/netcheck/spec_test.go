@@ -175,3 +175,25 @@ func TestFromRunResultHostileValues(t *testing.T) {
 		})
 	}
 }
+
+// TestWireStatus: every status crosses the wire and back; a wire value no
+// run produces has no status.
+func TestWireStatus(t *testing.T) {
+	for _, st := range []netcheck.Status{netcheck.OK, netcheck.NG, netcheck.WR, netcheck.ERR} {
+		w := netcheck.WireStatus(st)
+		if w.String() != "CHECK_STATUS_"+st.String() {
+			t.Errorf("WireStatus(%s) = %s", st, w)
+		}
+		if back, ok := netcheck.StatusFromWire(w); !ok || back != st {
+			t.Errorf("StatusFromWire(%s) = %s, %t; want %s", w, back, ok, st)
+		}
+	}
+	if w := netcheck.WireStatus(0); w != agentv1.CheckStatus_CHECK_STATUS_UNSPECIFIED {
+		t.Errorf("WireStatus(0) = %s, want UNSPECIFIED", w)
+	}
+	for _, w := range []agentv1.CheckStatus{agentv1.CheckStatus_CHECK_STATUS_UNSPECIFIED, 42} {
+		if st, ok := netcheck.StatusFromWire(w); ok {
+			t.Errorf("StatusFromWire(%d) = %s, want none", int32(w), st)
+		}
+	}
+}

@@ -40,16 +40,13 @@ func (p *TCP) Run(ctx context.Context) Result {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	res := func(st Status, detail string) Result {
-		return Result{Status: st, At: start, Latency: time.Since(start), Detail: detail}
-	}
 	if p.Port < 1 || p.Port > 65535 {
-		return res(ERR, fmt.Sprintf("port %d is not 1-65535", p.Port))
+		return ended(start, ERR, fmt.Sprintf("port %d is not 1-65535", p.Port))
 	}
 	ip, err := resolve(ctx, p.Resolver, p.Host)
 	if err != nil {
 		st, why := Classify(err)
-		return res(st, why)
+		return ended(start, st, why)
 	}
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.Port))
 	d := dialerOr(p.Dialer)
@@ -64,7 +61,7 @@ func (p *TCP) Run(ctx context.Context) Result {
 	if isUnreachable(err) && routed(ctx, d, addr) {
 		st, why = NG, why+" (reported by the network)"
 	}
-	return res(st, addr+": "+why)
+	return ended(start, st, addr+": "+why)
 }
 
 // routed reports whether the local routing table has a route to addr:

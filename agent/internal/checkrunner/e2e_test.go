@@ -2,7 +2,6 @@ package checkrunner_test
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/vigil-rmm/vigil/agent/internal/outbox"
 	"github.com/vigil-rmm/vigil/controller/controllertest"
 	"github.com/vigil-rmm/vigil/internal/logging"
+	"github.com/vigil-rmm/vigil/internal/netcheck/netchecktest"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -74,22 +74,8 @@ func TestVantageChecksEndToEnd(t *testing.T) {
 		return online && slices.Contains(caps, version.CapChecks)
 	})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := ln.Addr().(*net.TCPAddr).Port
-	closed := closedPort(t)
+	open := netchecktest.Listen(t).Port
+	closed := netchecktest.ClosedPort(t)
 	cases := []struct {
 		name    string
 		spec    *agentv1.CheckSpec
@@ -129,17 +115,6 @@ func TestVantageChecksEndToEnd(t *testing.T) {
 
 func tcpSpec(host string, port int) *agentv1.CheckSpec {
 	return &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_TCP, Target: host, Port: uint32(port), TimeoutMs: 2000}
-}
-
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
 }
 
 func waitUntil(t *testing.T, what string, ok func() bool) {

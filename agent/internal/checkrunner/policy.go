@@ -42,7 +42,7 @@ func ParseRule(s string) (Rule, error) {
 		a = plainAddr(a)
 		return Rule{text: text, prefix: netip.PrefixFrom(a, a.BitLen())}, nil
 	}
-	pat := strings.ToLower(strings.TrimSuffix(text, "."))
+	pat := nameKey(text)
 	for _, r := range pat {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.*?", r)) {
 			return Rule{}, fmt.Errorf("%q: not an address, a CIDR prefix or a host name pattern (like *.corp.lan)", text)
@@ -122,7 +122,7 @@ func (p Policy) decide(ctx context.Context, res netcheck.Resolver, host string) 
 		// here too so that no spelling of an address escapes the lists.
 		addrs = []netip.Addr{plainAddr(a)}
 	} else {
-		name = strings.ToLower(strings.TrimSuffix(host, "."))
+		name = nameKey(host)
 	}
 	for _, r := range p.Deny {
 		if r.matchName(name) {
@@ -190,12 +190,16 @@ func anyAddr(rules []Rule, a netip.Addr) bool {
 	return false
 }
 
+// nameKey is the form a host name is matched and pinned in: lower case,
+// without a trailing dot.
+func nameKey(host string) string { return strings.ToLower(strings.TrimSuffix(host, ".")) }
+
 // pinned makes a probe reach the addresses the policy checked: its
 // resolver answers from them, and its dialer replaces a pinned host name
 // by its first address. A second, independent lookup could otherwise
 // return an address the policy never saw (DNS rebinding).
 type pinned struct {
-	addrs map[string][]netip.Addr // lower-case name -> addresses
+	addrs map[string][]netip.Addr // nameKey -> addresses
 	base  netcheck.Dialer
 }
 
@@ -205,7 +209,7 @@ var (
 )
 
 func (p *pinned) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	if a, ok := p.addrs[strings.ToLower(strings.TrimSuffix(host, "."))]; ok {
+	if a, ok := p.addrs[nameKey(host)]; ok {
 		return a, nil
 	}
 	return net.DefaultResolver.LookupNetIP(ctx, network, host)
@@ -213,7 +217,7 @@ func (p *pinned) LookupNetIP(ctx context.Context, network, host string) ([]netip
 
 func (p *pinned) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if host, port, err := net.SplitHostPort(address); err == nil {
-		if a, ok := p.addrs[strings.ToLower(strings.TrimSuffix(host, "."))]; ok && len(a) > 0 {
+		if a, ok := p.addrs[nameKey(host)]; ok && len(a) > 0 {
 			address = net.JoinHostPort(a[0].String(), port)
 		}
 	}
@@ -221,7 +225,7 @@ func (p *pinned) DialContext(ctx context.Context, network, address string) (net.
 }
 
 // pin sets the pinned resolver and dialer on probe, if any host was
-// resolved.
+// resolved. addrs is keyed by nameKey.
 func pin(probe netcheck.Probe, addrs map[string][]netip.Addr) {
 	if len(addrs) == 0 {
 		return

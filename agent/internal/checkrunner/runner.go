@@ -194,7 +194,7 @@ func (r *Runner) execute(ctx context.Context, run *agentv1.CheckRun, probe netch
 			return
 		}
 		if _, err := netip.ParseAddr(host); err != nil && len(addrs) > 0 {
-			pins[host] = addrs
+			pins[nameKey(host)] = addrs
 		}
 	}
 	pin(probe, pins)

@@ -2,18 +2,17 @@ package checkrunner
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/vigil-rmm/vigil/internal/netcheck/netchecktest"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
 
@@ -27,36 +26,6 @@ type chanOutbox struct{ results chan *agentv1.CheckRunResult }
 func (o *chanOutbox) Append(_ context.Context, r *agentv1.Report) (uint64, error) {
 	o.results <- r.GetCheck()
 	return 1, nil
-}
-
-// countingListener is a local TCP peer that counts the connections it
-// accepted.
-type countingListener struct {
-	port     int
-	accepted atomic.Int64
-}
-
-func listen(t *testing.T) *countingListener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &countingListener{port: ln.Addr().(*net.TCPAddr).Port}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			cl.accepted.Add(1)
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return cl
 }
 
 // fakeClock is the rate limits' clock.
@@ -119,15 +88,9 @@ func tcp(host string, port int) *agentv1.CheckSpec {
 }
 
 func TestRunnerRunsAndRefuses(t *testing.T) {
-	ln := listen(t)
-	// A port nothing listens on: a listener opened and closed.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedPort := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	untouched := listen(t) // what refused runs name: never reached
+	ln := netchecktest.Listen(t)
+	closedPort := netchecktest.ClosedPort(t)
+	untouched := netchecktest.Listen(t) // what refused runs name: never reached
 	p := Policy{Vantage: true, Allow: rules(t, "127.0.0.0/8", "*.corp.lan"), Deny: rules(t, "127.0.0.2", "blocked.corp.lan")}
 	rig := newRunnerRig(t, p, mapResolver{"svc.corp.lan": {"127.0.0.1"}, "svc.test": {"127.0.0.1"}, "blocked.corp.lan": {"127.0.0.1"}})
 	cases := []struct {
@@ -137,12 +100,13 @@ func TestRunnerRunsAndRefuses(t *testing.T) {
 		status  agentv1.CheckStatus
 		refused string // part of refused_reason; "" for a run
 	}{
-		{"open port", "c1", tcp("127.0.0.1", ln.port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
+		{"open port", "c1", tcp("127.0.0.1", ln.Port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
 		{"closed port", "c2", tcp("127.0.0.1", closedPort), agentv1.CheckStatus_CHECK_STATUS_NG, ""},
-		{"allowed by name, reached through its address", "c3", tcp("svc.corp.lan", ln.port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
-		{"allowed by CIDR after resolving; the run uses that address", "c4", tcp("svc.test", ln.port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
-		{"denied address", "c5", tcp("127.0.0.2", untouched.port), agentv1.CheckStatus_CHECK_STATUS_ERR, "denied by checks.deny"},
-		{"denied name", "c5b", tcp("blocked.corp.lan", untouched.port), agentv1.CheckStatus_CHECK_STATUS_ERR, "denied by checks.deny entry \"blocked.corp.lan\""},
+		{"allowed by name, reached through its address", "c3", tcp("svc.corp.lan", ln.Port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
+		{"allowed by CIDR after resolving; the run uses that address", "c4", tcp("svc.test", ln.Port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
+		{"a name in another case or absolute is pinned the same", "c4b", tcp("SVC.Test.", ln.Port), agentv1.CheckStatus_CHECK_STATUS_OK, ""},
+		{"denied address", "c5", tcp("127.0.0.2", untouched.Port), agentv1.CheckStatus_CHECK_STATUS_ERR, "denied by checks.deny"},
+		{"denied name", "c5b", tcp("blocked.corp.lan", untouched.Port), agentv1.CheckStatus_CHECK_STATUS_ERR, "denied by checks.deny entry \"blocked.corp.lan\""},
 		{"not allowed", "c6", tcp("192.0.2.1", 80), agentv1.CheckStatus_CHECK_STATUS_ERR, "not in checks.allow"},
 		{"malformed port", "c7", tcp("127.0.0.1", 0), agentv1.CheckStatus_CHECK_STATUS_ERR, "port: 0"},
 		{"unknown type", "c8", &agentv1.CheckSpec{Type: 99, Target: "127.0.0.1"}, agentv1.CheckStatus_CHECK_STATUS_ERR, "type: 99"},
@@ -161,19 +125,19 @@ func TestRunnerRunsAndRefuses(t *testing.T) {
 			}
 		})
 	}
-	if n := untouched.accepted.Load(); n != 0 {
+	if n := untouched.Accepted(); n != 0 {
 		t.Fatalf("refused runs reached their target %d times", n)
 	}
 }
 
 func TestRunnerVantageDisabled(t *testing.T) {
-	ln := listen(t)
+	ln := netchecktest.Listen(t)
 	rig := newRunnerRig(t, Policy{Vantage: false}, nil)
-	res := rig.run(t, "r1", "c1", tcp("127.0.0.1", ln.port))
+	res := rig.run(t, "r1", "c1", tcp("127.0.0.1", ln.Port))
 	if res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_ERR || !strings.Contains(res.GetRefusedReason(), "checks.vantage") {
 		t.Fatalf("result = %v; want refused, naming checks.vantage", res)
 	}
-	if ln.accepted.Load() != 0 {
+	if ln.Accepted() != 0 {
 		t.Fatal("a disabled agent probed the target")
 	}
 }
@@ -190,25 +154,25 @@ func TestRunnerIgnoresBadRunID(t *testing.T) {
 }
 
 func TestRunnerRateLimit(t *testing.T) {
-	ln := listen(t)
+	ln := netchecktest.Listen(t)
 	rig := newRunnerRig(t, Policy{Vantage: true}, nil)
-	if res := rig.run(t, "r1", "chk", tcp("127.0.0.1", ln.port)); res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_OK {
+	if res := rig.run(t, "r1", "chk", tcp("127.0.0.1", ln.Port)); res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_OK {
 		t.Fatalf("first run: %v", res)
 	}
 	rig.clock.Add(10 * time.Second)
-	res := rig.run(t, "r2", "chk", tcp("127.0.0.1", ln.port))
+	res := rig.run(t, "r2", "chk", tcp("127.0.0.1", ln.Port))
 	if res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_ERR || !strings.Contains(res.GetRefusedReason(), "rate limited") {
 		t.Fatalf("second run 10s later: %v; want refused, rate limited", res)
 	}
 	// The listener counts a connection after the run saw it complete.
-	for deadline := time.Now().Add(2 * time.Second); ln.accepted.Load() < 1 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(2 * time.Second); ln.Accepted() < 1 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := ln.accepted.Load(); n != 1 {
+	if n := ln.Accepted(); n != 1 {
 		t.Fatalf("the target saw %d connections, want 1", n)
 	}
 	rig.clock.Add(PerCheckEvery)
-	if res := rig.run(t, "r3", "chk", tcp("127.0.0.1", ln.port)); res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_OK {
+	if res := rig.run(t, "r3", "chk", tcp("127.0.0.1", ln.Port)); res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_OK {
 		t.Fatalf("run after the interval: %v", res)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-rmm/vigil/internal/limits"
 	"github.com/vigil-rmm/vigil/internal/logging"
 	"github.com/vigil-rmm/vigil/internal/netcheck"
+	"github.com/vigil-rmm/vigil/internal/netcheck/netchecktest"
 	"github.com/vigil-rmm/vigil/internal/version"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 )
@@ -184,47 +185,16 @@ func tcpSpec(t *testing.T, port int) *agentv1.CheckSpec {
 	return &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_TCP, Target: "127.0.0.1", Port: uint32(port), TimeoutMs: 2000}
 }
 
-// listening returns the port of a local listener that accepts and closes.
-func listening(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 func TestProbeThroughAgent(t *testing.T) {
 	r := newProbeRig(t)
 	a := r.connectAgent(t, []string{version.CapChecks}, runSpec, time.Now)
 	ctx := t.Context()
 
-	res, err := r.reg.Probe(ctx, a.id, "chk-open", tcpSpec(t, listening(t)))
+	res, err := r.reg.Probe(ctx, a.id, "chk-open", tcpSpec(t, netchecktest.Listen(t).Port))
 	if err != nil || res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_OK || res.GetCheckId() != "chk-open" || res.GetStartUnixMs() == 0 {
 		t.Fatalf("open port: %v, %v; want OK", res, err)
 	}
-	res, err = r.reg.Probe(ctx, a.id, "chk-closed", tcpSpec(t, closedPort(t)))
+	res, err = r.reg.Probe(ctx, a.id, "chk-closed", tcpSpec(t, netchecktest.ClosedPort(t)))
 	if err != nil || res.GetStatus() != agentv1.CheckStatus_CHECK_STATUS_NG || !strings.Contains(res.GetDetail(), "refused") {
 		t.Fatalf("closed port: %v, %v; want NG, refused", res, err)
 	}
@@ -297,7 +267,7 @@ func TestProbeStaleResult(t *testing.T) {
 	agentprobe.SetMargin(r.reg, time.Second)
 	old := func() time.Time { return time.Now().Add(-ingest.StaleCheckResult - time.Minute) }
 	a := r.connectAgent(t, []string{version.CapChecks}, runSpec, old)
-	spec := tcpSpec(t, listening(t))
+	spec := tcpSpec(t, netchecktest.Listen(t).Port)
 	spec.TimeoutMs = 500
 	if res, err := r.reg.Probe(t.Context(), a.id, "chk", spec); !errors.Is(err, agentprobe.ErrNoAnswer) {
 		t.Fatalf("Probe = %v, %v; want ErrNoAnswer for a stale result", res, err)

@@ -139,10 +139,7 @@ func (m *Machine) Observe(r netcheck.Result) (Notice, bool) {
 		return n, true
 	}
 	m.errs = nil
-	to := Down
-	if r.Status == netcheck.OK {
-		to = Up
-	}
+	to := polarity(r)
 	if to == m.state {
 		m.pending = nil
 		return Notice{}, false
@@ -180,6 +177,8 @@ func (m *Machine) Resume(at time.Time, by string) (Notice, bool) {
 	return Notice{Kind: NoticeResumed, At: at, By: by}, true
 }
 
+// polarity is the state a result that is not ERR speaks for: Up for OK,
+// Down for NG and WR.
 func polarity(r netcheck.Result) State {
 	if r.Status == netcheck.OK {
 		return Up

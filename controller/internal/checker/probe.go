@@ -32,8 +32,6 @@ const (
 
 // Limits on what a run stores.
 const (
-	// DefaultTimeout bounds a run whose spec sets none.
-	DefaultTimeout = 10 * time.Second
 	// AgentGrace is how much longer than the run's timeout the runner
 	// waits for an agent's answer: the request and the result travel
 	// over the agent's stream.
@@ -41,9 +39,6 @@ const (
 	// MaxDetail is the longest detail stored, in bytes.
 	MaxDetail = 512
 )
-
-// timeoutOf is the spec's run timeout.
-func timeoutOf(spec *agentv1.CheckSpec) time.Duration { return netcheck.SpecTimeout(spec) }
 
 // probeOf builds the controller's probe for spec with the same code an
 // agent uses, so a vantage's verdict never depends on where it runs. The
@@ -64,38 +59,18 @@ func (b badProbe) Run(context.Context) netcheck.Result {
 	return netcheck.Result{Status: netcheck.ERR, At: time.Now(), Detail: string(b)}
 }
 
-// statusProto maps a netcheck status to the stored enum.
+// statusProto maps a netcheck status to the stored enum; a status no
+// run produces is stored as ERR.
 func statusProto(s netcheck.Status) agentv1.CheckStatus {
-	switch s {
-	case netcheck.OK:
-		return agentv1.CheckStatus_CHECK_STATUS_OK
-	case netcheck.NG:
-		return agentv1.CheckStatus_CHECK_STATUS_NG
-	case netcheck.WR:
-		return agentv1.CheckStatus_CHECK_STATUS_WR
+	if w := netcheck.WireStatus(s); w != agentv1.CheckStatus_CHECK_STATUS_UNSPECIFIED {
+		return w
 	}
 	return agentv1.CheckStatus_CHECK_STATUS_ERR
 }
 
-// statusOf maps the stored enum to a netcheck status; false for a value
-// no run produces (an agent's UNSPECIFIED or an unknown number).
-func statusOf(s agentv1.CheckStatus) (netcheck.Status, bool) {
-	switch s {
-	case agentv1.CheckStatus_CHECK_STATUS_OK:
-		return netcheck.OK, true
-	case agentv1.CheckStatus_CHECK_STATUS_NG:
-		return netcheck.NG, true
-	case agentv1.CheckStatus_CHECK_STATUS_WR:
-		return netcheck.WR, true
-	case agentv1.CheckStatus_CHECK_STATUS_ERR:
-		return netcheck.ERR, true
-	}
-	return 0, false
-}
-
 // StatusName is "OK", "NG", "WR", "ERR" or "?".
 func StatusName(s agentv1.CheckStatus) string {
-	if st, ok := statusOf(s); ok {
+	if st, ok := netcheck.StatusFromWire(s); ok {
 		return st.String()
 	}
 	return "?"
@@ -114,7 +89,7 @@ func recordOf(checkID, vantage string, r netcheck.Result) *storev1.CheckResultRe
 // resultOf turns a stored record back into a result (for restored
 // machines).
 func resultOf(rec *storev1.CheckResultRecord) netcheck.Result {
-	st, ok := statusOf(rec.GetStatus())
+	st, ok := netcheck.StatusFromWire(rec.GetStatus())
 	if !ok {
 		st = netcheck.ERR
 	}
@@ -138,21 +113,17 @@ func agentResult(spec *agentv1.CheckSpec, res *agentv1.CheckRunResult, start tim
 	if why := res.GetRefusedReason(); why != "" {
 		return netcheck.Result{}, fmt.Errorf("agent refused: %s", clip(why, MaxDetail))
 	}
-	st, ok := statusOf(res.GetStatus())
-	if !ok {
+	if _, ok := netcheck.StatusFromWire(res.GetStatus()); !ok {
 		return netcheck.Result{}, fmt.Errorf("agent sent status %d, which no run produces", int32(res.GetStatus()))
 	}
-	lat := time.Duration(res.GetLatencyUs()) * time.Microsecond
-	if lat < 0 || lat > timeoutOf(spec)+AgentGrace {
-		lat = 0
+	r := netcheck.FromRunResult(res)
+	r.At, r.Detail = start, clip(r.Detail, MaxDetail)
+	if r.Latency > netcheck.SpecTimeout(spec)+AgentGrace {
+		r.Latency = 0
 	}
-	r := netcheck.Result{Status: st, At: start, Latency: lat, Detail: clip(res.GetDetail(), MaxDetail)}
-	// The agent's message has no presence bit for the certificate
-	// figure: it counts only for an HTTPS check, and zero reads as
-	// "not seen".
-	if spec.GetType() == agentv1.CheckType_CHECK_TYPE_HTTP && strings.HasPrefix(spec.GetTarget(), "https://") && res.GetCertDaysLeft() != 0 {
-		d := int(res.GetCertDaysLeft())
-		r.CertDaysLeft = &d
+	// The certificate figure counts only for an HTTPS check.
+	if spec.GetType() != agentv1.CheckType_CHECK_TYPE_HTTP || !strings.HasPrefix(spec.GetTarget(), "https://") {
+		r.CertDaysLeft = nil
 	}
 	return r, nil
 }

@@ -72,7 +72,7 @@ func (r *Runner) runOnce(ctx context.Context, id string, start time.Time) {
 
 // probe runs the check from one vantage.
 func (r *Runner) probe(ctx context.Context, def *storev1.Check, vantage string, start time.Time) outcome {
-	timeout := timeoutOf(def.GetSpec())
+	timeout := netcheck.SpecTimeout(def.GetSpec())
 	if vantage == VantageController {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

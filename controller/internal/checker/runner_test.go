@@ -77,11 +77,13 @@ func (c *fakeClock) set(t time.Time) {
 	c.waiters = kept
 }
 
-// fakeAgents answers agent vantages: a status per agent, or an error.
+// fakeAgents answers agent vantages: a status per agent, or an error,
+// and a certificate figure for the agents in certDays.
 type fakeAgents struct {
-	mu     sync.Mutex
-	status map[string]agentv1.CheckStatus
-	err    map[string]error
+	mu       sync.Mutex
+	status   map[string]agentv1.CheckStatus
+	err      map[string]error
+	certDays map[string]int32
 }
 
 func (f *fakeAgents) Probe(_ context.Context, agentID, checkID string, _ *agentv1.CheckSpec) (*agentv1.CheckRunResult, error) {
@@ -94,7 +96,9 @@ func (f *fakeAgents) Probe(_ context.Context, agentID, checkID string, _ *agentv
 	if !ok {
 		return nil, errors.New("agent offline")
 	}
-	return &agentv1.CheckRunResult{CheckId: checkID, Status: st, LatencyUs: 1200, Detail: "seen by " + agentID}, nil
+	days, known := f.certDays[agentID]
+	return &agentv1.CheckRunResult{CheckId: checkID, Status: st, LatencyUs: 1200, Detail: "seen by " + agentID,
+		CertDaysLeft: days, CertDaysKnown: known}, nil
 }
 
 // checkerRig is a store on disk, a fake clock and a runner.
@@ -464,6 +468,35 @@ func TestRunnerVantages(t *testing.T) {
 	}
 	if off := vs["agent:ag-off"]; off.GetUnavailableSinceUnixMs() != s.UnixMilli() || off.GetUnavailableReason() != "agent offline" {
 		t.Errorf("offline vantage: %+v", off)
+	}
+}
+
+// TestRunnerAgentCertDays: the certificate figure an agent reports is
+// stored for an HTTPS check, a certificate that expires today (zero days)
+// included, and dropped for any other check.
+func TestRunnerAgentCertDays(t *testing.T) {
+	g := newCheckerRig(t)
+	web := &storev1.Check{Id: "ck-web", Tenant: "acme", Name: "web", IntervalSeconds: int64(iv / time.Second), Vantages: []string{"agent:ag-x"},
+		Spec: &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_HTTP, Target: "https://web.corp.lan/", TimeoutMs: 2000}}
+	db := tcpCheck("ck-db", "10.0.0.5:5432")
+	db.Vantages = []string{"agent:ag-x"}
+	g.put(web)
+	g.put(db)
+	g.agents.status["ag-x"] = agentv1.CheckStatus_CHECK_STATUS_OK
+	g.agents.certDays = map[string]int32{"ag-x": 0}
+	g.start()
+	// Each at its first slot, the earlier first.
+	got := map[string]*storev1.CheckResultRecord{}
+	ids := []string{web.GetId(), db.GetId()}
+	slices.SortFunc(ids, func(a, b string) int { return firstSlot(a).Compare(firstSlot(b)) })
+	for _, id := range ids {
+		got[id] = g.runAt(id, firstSlot(id), 1)[0]
+	}
+	if r := got[web.GetId()]; !r.GetHasCertDays() || r.GetCertDaysLeft() != 0 {
+		t.Errorf("https check: %+v; want zero certificate days", r)
+	}
+	if r := got[db.GetId()]; r.GetHasCertDays() {
+		t.Errorf("tcp check: %+v; want no certificate days", r)
 	}
 }
 

@@ -272,7 +272,7 @@ func buildCheck(tx store.Tx, tenant string, in *managev1.NetCheckInput, c *store
 	}
 	timeout := time.Duration(in.GetTimeoutMs()) * time.Millisecond
 	if timeout == 0 {
-		timeout = checker.DefaultTimeout
+		timeout = netcheck.DefaultTimeout
 	}
 	if timeout < MinCheckTimeout || timeout > MaxCheckTimeout {
 		return apierr.Invalid("timeout", "%s: want %s to %s", timeout, MinCheckTimeout, MaxCheckTimeout)

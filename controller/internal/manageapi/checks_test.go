@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-rmm/vigil/controller/internal/server"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
+	"github.com/vigil-rmm/vigil/internal/netcheck/netchecktest"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	managev1 "github.com/vigil-rmm/vigil/proto/vigil/manage/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
@@ -75,23 +76,7 @@ func newNetCheckRig(t *testing.T, opts ...controllertest.Option) *netCheckRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
-	h, p, _ := net.SplitHostPort(l.Addr().String())
-	r.host = h
-	r.port, _ = strconv.Atoi(p)
+	r.host, r.port = "127.0.0.1", netchecktest.Listen(t).Port
 	return r
 }
 
@@ -400,5 +385,78 @@ func TestNetCheckDeleteLeavesResultsToTheChecker(t *testing.T) {
 			t.Fatalf("%d results of the deleted check left after 15s", left)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNetCheckRecentAndHistory: a check's detail carries its latest
+// results, oldest first; its history filters by vantage, keeps the latest
+// results up to the limit and says when it cut, and counts every result
+// it read in its days.
+func TestNetCheckRecentAndHistory(t *testing.T) {
+	r := newNetCheckRig(t)
+	ctx := context.Background()
+	const id = "ck-hist" // stored directly: the checker never runs it
+	now := time.Now()
+	var latest int64
+	err := r.c.Server().Store().Update(ctx, func(tx store.Tx) error {
+		if err := schema.PutCheck(tx, &storev1.Check{Id: id, Tenant: "acme", Name: "db", IntervalSeconds: 60,
+			Spec: &agentv1.CheckSpec{Type: agentv1.CheckType_CHECK_TYPE_TCP, Target: r.host, Port: uint32(r.port), TimeoutMs: 2000}}); err != nil {
+			return err
+		}
+		var rs []*storev1.CheckResultRecord
+		for i := 30; i >= 1; i-- {
+			at := now.Add(-time.Duration(i) * time.Minute).UnixMilli()
+			rs = append(rs, &storev1.CheckResultRecord{Check: id, Vantage: "controller", Status: agentv1.CheckStatus_CHECK_STATUS_OK, StartUnixMs: at})
+			if i <= 5 {
+				rs = append(rs, &storev1.CheckResultRecord{Check: id, Vantage: "agent:" + r.agentA.ID, Status: agentv1.CheckStatus_CHECK_STATUS_NG, StartUnixMs: at})
+			}
+			latest = at
+		}
+		_, err := schema.AppendCheckResults(tx, id, rs)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := r.viewer.GetNetCheck(ctx, &managev1.GetNetCheckRequest{Id: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := d.GetRecent(); len(rec) != 20 || rec[len(rec)-1].GetStartUnixMs() != latest || rec[0].GetStartUnixMs() > rec[len(rec)-1].GetStartUnixMs() {
+		t.Fatalf("recent: %d results %v; want the latest 20, oldest first", len(rec), rec)
+	}
+
+	agent := "agent:" + r.agentA.ID
+	h, err := r.viewer.ListNetCheckHistory(ctx, &managev1.ListNetCheckHistoryRequest{Id: id, Vantage: agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng := uint32(0)
+	for _, day := range h.GetDays() {
+		ng += day.GetNg()
+		if day.GetVantage() != agent || day.GetOk() != 0 || day.GetHasUptime() && day.GetUptimePercent() != 0 {
+			t.Errorf("day %v; want only %s's NG results", day, agent)
+		}
+	}
+	if len(h.GetResults()) != 5 || h.GetTruncated() || ng != 5 {
+		t.Fatalf("history of %s: %d results (truncated %t), %d NG in days; want 5, whole", agent, len(h.GetResults()), h.GetTruncated(), ng)
+	}
+	for _, res := range h.GetResults() {
+		if res.GetVantage() != agent {
+			t.Fatalf("history of %s holds %v", agent, res)
+		}
+	}
+
+	h, err = r.viewer.ListNetCheckHistory(ctx, &managev1.ListNetCheckHistoryRequest{Id: id, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := uint32(0)
+	for _, day := range h.GetDays() {
+		total += day.GetOk() + day.GetNg() + day.GetWr() + day.GetErr()
+	}
+	if rs := h.GetResults(); len(rs) != 10 || !h.GetTruncated() || rs[len(rs)-1].GetStartUnixMs() != latest || total != 35 {
+		t.Fatalf("history with limit 10: %d results (truncated %t), %d counted in days; want the latest 10, cut, 35 counted", len(rs), h.GetTruncated(), total)
 	}
 }

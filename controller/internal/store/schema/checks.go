@@ -61,12 +61,6 @@ func ListCheckResults(tx store.Tx, checkID string, sinceUnix int64) ([]*storev1.
 	return listHist(tx, checkResPrefix, checkID, sinceUnix, func() *storev1.CheckResultRecord { return &storev1.CheckResultRecord{} })
 }
 
-// DeleteCheckResultsBefore deletes a check's results that started before
-// cutoffUnix and returns how many it deleted.
-func DeleteCheckResultsBefore(tx store.Tx, checkID string, cutoffUnix int64) (int, error) {
-	return deleteHistBefore(tx, checkResPrefix, checkID, cutoffUnix)
-}
-
 // DeleteCheck deletes a check's definition and state and marks its
 // results for deletion (checkgone/<id>). The results are left to
 // PurgeDeletedCheck: a check keeps up to ~1.3 million of them (90 days
