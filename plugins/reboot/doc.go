@@ -5,7 +5,7 @@
 // # Parameters
 //
 // "message" (string, at most 200 characters, no control characters) is
-// shown to logged-in users. "delay" (Go duration, default 1m, 0s to 1h) is
+// shown to logged-in users. "delay" (Go duration, default 1m, 0s to 20m) is
 // the grace period.
 //
 // # Commands

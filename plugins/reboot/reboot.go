@@ -90,7 +90,7 @@ func (p *Plugin) Info(context.Context) (*sdk.InfoResponse, error) {
 		Capabilities: []string{sdk.CapDowntime},
 		Parameters: []*sdk.ParameterSpec{
 			{Name: ParamMessage, Type: "string", Description: "shown to logged-in users, at most 200 characters"},
-			{Name: ParamDelay, Type: "duration", Description: "grace period before the reboot, 0s to 1h; default 1m"},
+			{Name: ParamDelay, Type: "duration", Description: "grace period before the reboot, 0s to 20m; default 1m"},
 		},
 	}, nil
 }
