@@ -217,10 +217,6 @@ func VisitAlertRecords(tx store.Tx, tenant string, fn func(*storev1.AlertRecord)
 	})
 }
 
-// errAlertScanDone ends a scan of alert records early; it never leaves
-// this file.
-var errAlertScanDone = errors.New("schema: alert records scan done")
-
 // ExpiredAlertRecords returns the ids of at most limit of a tenant's
 // alert records that closed before cutoffUnixMs. Open alerts never
 // expire.
@@ -228,14 +224,14 @@ func ExpiredAlertRecords(tx store.Tx, tenant string, cutoffUnixMs int64, limit i
 	var ids []string
 	err := VisitAlertRecords(tx, tenant, func(r *storev1.AlertRecord) error {
 		if len(ids) >= limit {
-			return errAlertScanDone
+			return errStop
 		}
 		if end := r.GetEndUnixMs(); end != 0 && end < cutoffUnixMs {
 			ids = append(ids, r.GetId())
 		}
 		return nil
 	})
-	if errors.Is(err, errAlertScanDone) {
+	if errors.Is(err, errStop) {
 		err = nil
 	}
 	return ids, err

@@ -100,23 +100,19 @@ func PurgeDeletedCheck(tx store.Tx, id string, limit int) (n int, done bool, err
 	}
 	err = tx.Scan(histAgentPrefix(checkResPrefix, id), func(key string, _ []byte) error {
 		if n >= limit {
-			return errCheckScanDone
+			return errStop
 		}
 		n++
 		return tx.Delete(key)
 	})
 	switch {
-	case errors.Is(err, errCheckScanDone):
+	case errors.Is(err, errStop):
 		return n, false, nil
 	case err != nil:
 		return n, false, err
 	}
 	return n, true, tx.Delete(checkGonePrefix + id)
 }
-
-// errCheckScanDone ends a scan of check results early; it never leaves
-// this file.
-var errCheckScanDone = errors.New("schema: check results scan done")
 
 // VisitCheckResults calls fn with each of a check's results that started
 // at or after sinceUnix, oldest first, decoding one at a time so a long
@@ -137,20 +133,7 @@ func VisitCheckResults(tx store.Tx, checkID string, sinceUnix int64, fn func(*st
 // deleted: retention calls it until it deletes fewer than limit, one
 // transaction per batch, so no transaction grows with the history.
 func DeleteCheckResultsBatch(tx store.Tx, checkID string, cutoffUnix int64, limit int) (int, error) {
-	base := histAgentPrefix(checkResPrefix, checkID)
-	cutoff := histTime(cutoffUnix)
-	n := 0
-	err := tx.Scan(base, func(key string, _ []byte) error {
-		if n >= limit || key[len(base):] >= cutoff {
-			return errCheckScanDone
-		}
-		n++
-		return tx.Delete(key)
-	})
-	if errors.Is(err, errCheckScanDone) {
-		err = nil
-	}
-	return n, err
+	return deleteHistBatch(tx, checkResPrefix, checkID, cutoffUnix, limit)
 }
 
 // CountChecks returns how many checks each tenant has.

@@ -30,7 +30,7 @@ const (
 	maxPerSecond = 1 << 16
 )
 
-// errStop ends a Scan early; it never leaves this file.
+// errStop ends a Scan early; it never leaves this package.
 var errStop = errors.New("schema: stop scan")
 
 // Patch records.
@@ -232,11 +232,17 @@ func scanFrom(tx store.Tx, base, from string, fn func(key string, v []byte) erro
 // deleteHistBefore deletes one agent's history entries older than
 // cutoffUnix; it stops at the first entry that is not.
 func deleteHistBefore(tx store.Tx, kind, agentID string, cutoffUnix int64) (int, error) {
+	return deleteHistBatch(tx, kind, agentID, cutoffUnix, 0)
+}
+
+// deleteHistBatch is deleteHistBefore stopping after limit deletions (0:
+// no limit), oldest first, so a caller can bound its transactions.
+func deleteHistBatch(tx store.Tx, kind, agentID string, cutoffUnix int64, limit int) (int, error) {
 	base := histAgentPrefix(kind, agentID)
 	cutoff := histTime(cutoffUnix)
 	n := 0
 	err := tx.Scan(base, func(key string, _ []byte) error {
-		if key[len(base):] >= cutoff {
+		if (limit > 0 && n >= limit) || key[len(base):] >= cutoff {
 			return errStop
 		}
 		n++
