@@ -126,17 +126,13 @@ func ruleList(e *env, args []string) error {
 func ruleShow(e *env, args []string) error {
 	fs := flag.NewFlagSet("rule show", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "the rule's tenant (see vigilctl help)")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "RULE")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.GetAlertRule(ctx, &managev1.GetAlertRuleRequest{Tenant: *tenant, Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		return printAlertRules(e, o, []*managev1.AlertRuleView{r}, true)
-	})
+	return showOne(e, args, fs, "RULE",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.AlertRuleView, error) {
+			return c.GetAlertRule(ctx, &managev1.GetAlertRuleRequest{Tenant: *tenant, Id: id})
+		},
+		func(o string, r *managev1.AlertRuleView) error {
+			return printAlertRules(e, o, []*managev1.AlertRuleView{r}, true)
+		})
 }
 
 // alertRuleFlags are the flags of rule create and rule update; fields
@@ -453,9 +449,7 @@ func ruleUpdate(e *env, args []string) error {
 	}
 	// --when names the kind of its condition; on an update that is not a
 	// change of kind (which the controller refuses), only --kind is.
-	kindGiven := false
-	fs.Visit(func(f *flag.Flag) { kindGiven = kindGiven || f.Name == "kind" })
-	if !kindGiven {
+	if !rf.given("kind") {
 		fields = slices.DeleteFunc(fields, func(f string) bool { return f == "kind" })
 	}
 	if len(fields) == 0 {
@@ -473,17 +467,13 @@ func ruleUpdate(e *env, args []string) error {
 func ruleSetEnabled(e *env, name string, args []string, enabled bool) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "the rule's tenant (see vigilctl help)")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "RULE")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.SetAlertRuleEnabled(ctx, &managev1.SetAlertRuleEnabledRequest{Tenant: *tenant, Id: pos[0], Enabled: enabled})
-		if err != nil {
-			return err
-		}
-		return printAlertRules(e, o, []*managev1.AlertRuleView{r}, true)
-	})
+	return showOne(e, args, fs, "RULE",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.AlertRuleView, error) {
+			return c.SetAlertRuleEnabled(ctx, &managev1.SetAlertRuleEnabledRequest{Tenant: *tenant, Id: id, Enabled: enabled})
+		},
+		func(o string, r *managev1.AlertRuleView) error {
+			return printAlertRules(e, o, []*managev1.AlertRuleView{r}, true)
+		})
 }
 
 func ruleEnable(e *env, args []string) error { return ruleSetEnabled(e, "rule enable", args, true) }
@@ -493,25 +483,20 @@ func ruleDisable(e *env, args []string) error { return ruleSetEnabled(e, "rule d
 func ruleDelete(e *env, args []string) error {
 	fs := flag.NewFlagSet("rule delete", flag.ContinueOnError)
 	tenant := fs.String("tenant", "", "the rule's tenant (see vigilctl help)")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "RULE")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.DeleteAlertRule(ctx, &managev1.DeleteAlertRuleRequest{Tenant: *tenant, Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, struct {
+	return actOne(e, args, fs, "RULE",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.DeleteAlertRuleResponse, error) {
+			return c.DeleteAlertRule(ctx, &managev1.DeleteAlertRuleRequest{Tenant: *tenant, Id: id})
+		},
+		func(r *managev1.DeleteAlertRuleResponse) any {
+			return struct {
 				Tenant string `json:"tenant"`
 				ID     string `json:"id"`
 				Closed int32  `json:"closed_alerts"`
-			}{r.GetTenant(), r.GetId(), r.GetClosed()})
-		}
-		fmt.Fprintf(e.stdout, "rule %s of tenant %s deleted (%d open alert(s) closed)\n", r.GetId(), r.GetTenant(), r.GetClosed())
-		return nil
-	})
+			}{r.GetTenant(), r.GetId(), r.GetClosed()}
+		},
+		func(r *managev1.DeleteAlertRuleResponse) string {
+			return fmt.Sprintf("rule %s of tenant %s deleted (%d open alert(s) closed)\n", r.GetId(), r.GetTenant(), r.GetClosed())
+		})
 }
 
 // alertJSON is an alert in -o json.
@@ -621,7 +606,7 @@ func alertList(e *env, args []string) error {
 }
 
 func alertShow(e *env, args []string) error {
-	return showOne(e, args, "alert show", "ALERT",
+	return showOne(e, args, flag.NewFlagSet("alert show", flag.ContinueOnError), "ALERT",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.AlertView, error) {
 			return c.GetAlert(ctx, &managev1.GetAlertRequest{Id: id})
 		},
@@ -631,22 +616,15 @@ func alertShow(e *env, args []string) error {
 func alertAck(e *env, args []string) error {
 	fs := flag.NewFlagSet("alert ack", flag.ContinueOnError)
 	comment := fs.String("comment", "", "a note kept with the acknowledgement")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ALERT")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		a, err := c.AckAlert(ctx, &managev1.AckAlertRequest{Id: pos[0], Comment: *comment})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, alertOf(a))
-		}
-		fmt.Fprintf(e.stdout, "alert %s acknowledged by %s: no more repeats or escalation; its recovery will still be notified\n",
-			a.GetId(), a.GetAckedBy())
-		return nil
-	})
+	return actOne(e, args, fs, "ALERT",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.AlertView, error) {
+			return c.AckAlert(ctx, &managev1.AckAlertRequest{Id: id, Comment: *comment})
+		},
+		func(a *managev1.AlertView) any { return alertOf(a) },
+		func(a *managev1.AlertView) string {
+			return fmt.Sprintf("alert %s acknowledged by %s: no more repeats or escalation; its recovery will still be notified\n",
+				a.GetId(), a.GetAckedBy())
+		})
 }
 
 // maintenanceJSON is a maintenance record in -o json.
@@ -748,7 +726,7 @@ func maintenanceStart(e *env, args []string) error {
 }
 
 func maintenanceStop(e *env, args []string) error {
-	return actOne(e, args, "maintenance stop", "AGENT",
+	return actOne(e, args, flag.NewFlagSet("maintenance stop", flag.ContinueOnError), "AGENT",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.MaintenanceView, error) {
 			return c.StopMaintenance(ctx, &managev1.StopMaintenanceRequest{AgentId: id})
 		},

@@ -86,6 +86,15 @@ func TestAlertCommandsEndToEnd(t *testing.T) {
 	if mem.Enabled {
 		t.Fatalf("disabled rule %+v", mem)
 	}
+	a.json(t, &mem, "rule", "enable", "default-memory", "--tenant", "acme")
+	if !mem.Enabled || mem.ID != "default-memory" || mem.Tenant != "acme" {
+		t.Fatalf("enabled rule %+v", mem)
+	}
+	var shownRule alertRuleJSON
+	a.json(t, &shownRule, "rule", "show", "default-cpu", "--tenant", "acme")
+	if shownRule.ID != "default-cpu" || shownRule.Tenant != "acme" || shownRule.Condition != "cpu > 90% for 10m" {
+		t.Fatalf("rule show --tenant %+v", shownRule)
+	}
 	// Without --tenant the MSP must say which tenant's default it means.
 	if out := a.run(t, 1, "rule", "show", "default-cpu"); !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "--tenant") {
 		t.Fatalf("ambiguous rule id: %s", out)
@@ -104,6 +113,16 @@ func TestAlertCommandsEndToEnd(t *testing.T) {
 	}
 	if out := a.run(t, 0, "rule", "delete", "disk-c"); !strings.Contains(out, "deleted") {
 		t.Fatalf("delete by unique id: %s", out)
+	}
+	a.run(t, 0, "rule", "create", "--tenant", "beta", "--id", "gone", "--when", "offline > 30m")
+	var deleted struct {
+		Tenant string `json:"tenant"`
+		ID     string `json:"id"`
+		Closed *int32 `json:"closed_alerts"`
+	}
+	a.json(t, &deleted, "rule", "delete", "gone", "--tenant", "beta")
+	if deleted.Tenant != "beta" || deleted.ID != "gone" || deleted.Closed == nil || *deleted.Closed != 0 {
+		t.Fatalf("rule delete -o json %+v", deleted)
 	}
 
 	// A real sample, and a rule it breaks at once: creating the rule

@@ -44,17 +44,6 @@ func newNetCheckFlags(fs *flag.FlagSet) *netCheckFlags {
 	}
 }
 
-// netCheckList splits a comma-separated flag value.
-func netCheckList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 var netCheckTypes = map[string]agentv1.CheckType{
 	"ping": agentv1.CheckType_CHECK_TYPE_PING, "tcp": agentv1.CheckType_CHECK_TYPE_TCP,
 	"http": agentv1.CheckType_CHECK_TYPE_HTTP, "dns": agentv1.CheckType_CHECK_TYPE_DNS,
@@ -102,17 +91,17 @@ func (f *netCheckFlags) apply(in *managev1.NetCheckInput, every bool) error {
 		d.set(v)
 	}
 	if given("from") {
-		in.Vantages = netCheckList(*f.from)
+		in.Vantages = splitList(*f.from)
 	}
 	if given("name") {
 		in.Name = *f.name
 	}
 	if given("contacts") {
-		in.Contacts = netCheckList(*f.contacts)
+		in.Contacts = splitList(*f.contacts)
 	}
 	if given("status") {
 		in.HttpStatus = nil
-		for _, s := range netCheckList(*f.status) {
+		for _, s := range splitList(*f.status) {
 			n, err := strconv.ParseUint(s, 10, 32)
 			if err != nil {
 				return cli.Usagef("%s: --status %q: want HTTP status codes such as 200,301", name, *f.status)
@@ -237,7 +226,7 @@ func checkList(e *env, args []string) error {
 }
 
 func checkShow(e *env, args []string) error {
-	return showOne(e, args, "check show", "CHECK",
+	return showOne(e, args, flag.NewFlagSet("check show", flag.ContinueOnError), "CHECK",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheckDetail, error) {
 			return c.GetNetCheck(ctx, &managev1.GetNetCheckRequest{Id: id})
 		},
@@ -322,14 +311,14 @@ func netCheckVantageCell(s netCheckVantageView) string {
 	c := strings.ToUpper(s.State)
 	switch {
 	case s.Suspended:
-		c = "SUSPENDED since " + netCheckTimeCell(s.SuspendedAt)
+		c = "SUSPENDED since " + timeCell(s.SuspendedAt)
 	case s.ConsecutiveErrors > 0:
 		c += fmt.Sprintf(" (%d ERR in a row)", s.ConsecutiveErrors)
 	case s.Pending > 0:
 		c += fmt.Sprintf(" (%d disagreeing)", s.Pending)
 	}
 	if s.UnavailableSince != nil {
-		c += "; vantage unavailable since " + netCheckTimeCell(s.UnavailableSince) + ": " + clip(s.UnavailableReason, 60)
+		c += "; vantage unavailable since " + timeCell(s.UnavailableSince) + ": " + clip(s.UnavailableReason, 60)
 	}
 	return c
 }
@@ -339,13 +328,6 @@ func netCheckLastCell(s netCheckVantageView) string {
 		return "never"
 	}
 	return s.LastStatus + " " + netCheckTimeAgo(s.LastAt) + ": " + clip(s.LastDetail, 60)
-}
-
-func netCheckTimeCell(t *time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return t.Format(time.RFC3339)
 }
 
 func netCheckTimeAgo(t *time.Time) string {
@@ -391,7 +373,7 @@ func netCheckEvery(d time.Duration) string {
 }
 
 func checkDelete(e *env, args []string) error {
-	return actOne(e, args, "check delete", "CHECK",
+	return actOne(e, args, flag.NewFlagSet("check delete", flag.ContinueOnError), "CHECK",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.DeleteNetCheckResponse, error) {
 			return c.DeleteNetCheck(ctx, &managev1.DeleteNetCheckRequest{Id: id})
 		},
@@ -404,7 +386,7 @@ func checkDelete(e *env, args []string) error {
 }
 
 func checkPause(e *env, args []string) error {
-	return actOne(e, args, "check pause", "CHECK",
+	return actOne(e, args, flag.NewFlagSet("check pause", flag.ContinueOnError), "CHECK",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheck, error) {
 			return c.PauseNetCheck(ctx, &managev1.PauseNetCheckRequest{Id: id})
 		},
@@ -415,7 +397,7 @@ func checkPause(e *env, args []string) error {
 }
 
 func checkResume(e *env, args []string) error {
-	return actOne(e, args, "check resume", "CHECK",
+	return actOne(e, args, flag.NewFlagSet("check resume", flag.ContinueOnError), "CHECK",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.NetCheck, error) {
 			return c.ResumeNetCheck(ctx, &managev1.ResumeNetCheckRequest{Id: id})
 		},
@@ -596,14 +578,6 @@ type netCheckHistoryView struct {
 	Days      []netCheckDayView    `json:"days"`
 }
 
-func msPtr(ms int64) *time.Time {
-	if ms == 0 {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
-}
-
 func netCheckStatusName(s agentv1.CheckStatus) string {
 	if s == agentv1.CheckStatus_CHECK_STATUS_UNSPECIFIED {
 		return ""
@@ -619,7 +593,7 @@ func netCheckOf(nc *managev1.NetCheck) netCheckView {
 		Target: s.GetTarget(), Port: s.GetPort(), IntervalSeconds: nc.GetIntervalSeconds(), TimeoutMs: s.GetTimeoutMs(),
 		Vantages: append([]string{}, nc.GetVantages()...), Contacts: append([]string{}, nc.GetContacts()...), HTTPKeyword: s.GetHttpKeyword(),
 		HTTPMinCertDays: s.GetHttpMinCertDays(), DNSServer: s.GetDnsServer(), DNSRecordType: s.GetDnsRecordType(), PingCount: s.GetPingCount(),
-		RetentionDays: nc.GetRetentionDays(), Paused: nc.GetPaused(), State: nc.GetState(), LastRun: msPtr(nc.GetLastRunUnixMs()),
+		RetentionDays: nc.GetRetentionDays(), Paused: nc.GetPaused(), State: nc.GetState(), LastRun: unixMsPtr(nc.GetLastRunUnixMs()),
 		Every: netCheckEvery(interval), Behind: st.GetBehind(), EffectiveSeconds: float64(st.GetEffectiveMs()) / 1000,
 		StretchRatio: st.GetRatio(), LateSeconds: float64(st.GetLateMs()) / 1000, Created: unix(nc.GetCreatedUnix()), CreatedBy: nc.GetCreatedBy(),
 		VantageStates: []netCheckVantageView{}}
@@ -631,15 +605,15 @@ func netCheckOf(nc *managev1.NetCheck) netCheckView {
 	}
 	for _, vs := range nc.GetVantageStates() {
 		v.VantageStates = append(v.VantageStates, netCheckVantageView{Vantage: vs.GetVantage(), State: vs.GetState(), Suspended: vs.GetSuspended(),
-			SuspendedAt: msPtr(vs.GetSuspendedUnixMs()), Since: msPtr(vs.GetSinceUnixMs()), LastStatus: netCheckStatusName(vs.GetLastStatus()),
-			LastAt: msPtr(vs.GetLastUnixMs()), LastDetail: vs.GetLastDetail(), ConsecutiveErrors: vs.GetConsecutiveErrors(), Pending: vs.GetPending(),
-			UnavailableSince: msPtr(vs.GetUnavailableSinceUnixMs()), UnavailableReason: vs.GetUnavailableReason()})
+			SuspendedAt: unixMsPtr(vs.GetSuspendedUnixMs()), Since: unixMsPtr(vs.GetSinceUnixMs()), LastStatus: netCheckStatusName(vs.GetLastStatus()),
+			LastAt: unixMsPtr(vs.GetLastUnixMs()), LastDetail: vs.GetLastDetail(), ConsecutiveErrors: vs.GetConsecutiveErrors(), Pending: vs.GetPending(),
+			UnavailableSince: unixMsPtr(vs.GetUnavailableSinceUnixMs()), UnavailableReason: vs.GetUnavailableReason()})
 	}
 	return v
 }
 
 func netCheckResultOf(r *managev1.NetCheckResult) netCheckResultView {
-	v := netCheckResultView{Time: time.UnixMilli(r.GetStartUnixMs()).UTC(), Vantage: r.GetVantage(), Status: netCheckStatusName(r.GetStatus()),
+	v := netCheckResultView{Time: unixMs(r.GetStartUnixMs()), Vantage: r.GetVantage(), Status: netCheckStatusName(r.GetStatus()),
 		LatencyMs: float64(r.GetLatencyUs()) / 1000, Detail: r.GetDetail()}
 	if r.GetHasCertDays() {
 		d := r.GetCertDaysLeft()

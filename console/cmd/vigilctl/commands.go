@@ -118,9 +118,9 @@ func tenantList(e *env, args []string) error {
 }
 
 // showOne is the shape of the show commands: one positional argument,
-// -o table|json, one call, one object printed.
-func showOne[T any](e *env, args []string, name, arg string, get func(context.Context, *client.Client, string) (T, error), print func(o string, v T) error) error {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// -o table|json, one call, one object printed. fs holds the command's own
+// flags, if any; get reads them.
+func showOne[T any](e *env, args []string, fs *flag.FlagSet, arg string, get func(context.Context, *client.Client, string) (T, error), print func(o string, v T) error) error {
 	pos, o, err := parse(fs, args, []string{"table", "json"}, arg)
 	if err != nil {
 		return err
@@ -137,8 +137,8 @@ func showOne[T any](e *env, args []string, name, arg string, get func(context.Co
 // actOne is the shape of the commands that act on one object: one
 // positional argument, one call, then the object's JSON view with -o json
 // or a sentence saying what happened.
-func actOne[T any](e *env, args []string, name, arg string, do func(context.Context, *client.Client, string) (T, error), view func(T) any, say func(T) string) error {
-	return showOne(e, args, name, arg, do, func(o string, v T) error {
+func actOne[T any](e *env, args []string, fs *flag.FlagSet, arg string, do func(context.Context, *client.Client, string) (T, error), view func(T) any, say func(T) string) error {
+	return showOne(e, args, fs, arg, do, func(o string, v T) error {
 		if o == "json" {
 			return writeJSON(e.stdout, view(v))
 		}
@@ -148,7 +148,7 @@ func actOne[T any](e *env, args []string, name, arg string, do func(context.Cont
 }
 
 func tenantShow(e *env, args []string) error {
-	return showOne(e, args, "tenant show", "ID",
+	return showOne(e, args, flag.NewFlagSet("tenant show", flag.ContinueOnError), "ID",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.Tenant, error) {
 			return c.GetTenant(ctx, &managev1.GetTenantRequest{Id: id})
 		},
@@ -300,21 +300,14 @@ func agentsShow(e *env, args []string) error {
 func agentsRevoke(e *env, args []string) error {
 	fs := flag.NewFlagSet("agents revoke", flag.ContinueOnError)
 	reason := fs.String("reason", "", "why, recorded with the revocation")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		a, err := c.RevokeAgent(ctx, &managev1.RevokeAgentRequest{Id: pos[0], Reason: *reason})
-		if err != nil {
-			return err
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, agentOf(a))
-		}
-		fmt.Fprintf(e.stdout, "agent %s (%s) revoked; it can no longer connect\n", a.GetId(), a.GetHostname())
-		return nil
-	})
+	return actOne(e, args, fs, "ID",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.Agent, error) {
+			return c.RevokeAgent(ctx, &managev1.RevokeAgentRequest{Id: id, Reason: *reason})
+		},
+		func(a *managev1.Agent) any { return agentOf(a) },
+		func(a *managev1.Agent) string {
+			return fmt.Sprintf("agent %s (%s) revoked; it can no longer connect\n", a.GetId(), a.GetHostname())
+		})
 }
 
 // parseTime accepts a duration before now ("1h", "30m", "10d") or RFC 3339.
@@ -463,7 +456,7 @@ func principalList(e *env, args []string) error {
 }
 
 func principalRevoke(e *env, args []string) error {
-	return actOne(e, args, "principal revoke", "NAME",
+	return actOne(e, args, flag.NewFlagSet("principal revoke", flag.ContinueOnError), "NAME",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.Principal, error) {
 			return c.RevokePrincipal(ctx, &managev1.RevokePrincipalRequest{Name: id})
 		},

@@ -375,6 +375,25 @@ func (f *fake) ctl(t *testing.T, wantCode int, args ...string) (stdout, stderr s
 	return out.String(), errb.String()
 }
 
+// helpCase is a command line and a text its output must contain.
+type helpCase struct {
+	args []string
+	want string
+}
+
+// checkHelp runs each case and checks its output.
+func (f *fake) checkHelp(t *testing.T, cases []helpCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, _ := f.ctl(t, 0, c.args...)
+			if !strings.Contains(out, c.want) {
+				t.Errorf("output %q does not contain %q", out, c.want)
+			}
+		})
+	}
+}
+
 // testCerts makes a CA and a server certificate for 127.0.0.1 it signed.
 func testCerts(t *testing.T) ([]byte, tls.Certificate) {
 	t.Helper()

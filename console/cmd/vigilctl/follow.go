@@ -76,10 +76,11 @@ func (f *follower) print(d *managev1.TaskDetail) {
 		}
 	}
 	t := d.GetTask()
-	if p := progressText(t); p != "" && p != f.progress && !finalState(t.GetState()) {
+	p := progressText(t)
+	if p != "" && p != f.progress && !finalState(t.GetState()) {
 		fmt.Fprintf(f.e.stdout, "%s progress %s\n", clock(t.GetUpdatedUnixMs()), p)
 	}
-	f.progress = progressText(t)
+	f.progress = p
 }
 
 // progressText is "40%: downloading", "40%" or "downloading" ("" when

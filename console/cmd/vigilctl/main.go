@@ -285,17 +285,8 @@ func flagHelp(fs *flag.FlagSet) string {
 // cliMessage is how vigilctl prints an error: "Code: message" for the
 // controller's, the text for any other.
 func cliMessage(err error) string {
-	if m := grpcMessage(err); m != "" {
-		return m
-	}
-	return err.Error()
-}
-
-// grpcMessage is "Code: message" for an error from the controller, or ""
-// for any other error.
-func grpcMessage(err error) string {
 	if s, ok := status.FromError(err); ok {
 		return s.Code().String() + ": " + s.Message()
 	}
-	return ""
+	return err.Error()
 }

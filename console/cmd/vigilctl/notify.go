@@ -100,12 +100,21 @@ func printContacts(e *env, o string, vs []contactView, single bool) error {
 	return table(e.stdout, []string{"ID", "TENANT", "NAME", "KIND", "ADDRESS", "DEFAULT"}, rows)
 }
 
-// printWebhookSecret shows a webhook secret, the one time it is shown.
-func printWebhookSecret(e *env, secret string) {
-	if secret == "" {
-		return
+// printContactResult prints the contact that create or update returned,
+// with its webhook secret the one time it is shown.
+func printContactResult(e *env, o string, ct *managev1.NotifyContact, secret string) error {
+	v := contactOf(ct)
+	if o == "json" {
+		v.WebhookSecret = secret
+		return writeJSON(e.stdout, v)
 	}
-	fmt.Fprintf(e.stdout, "\nwebhook secret (shown once; configure it in the receiver to check X-Vigil-Signature):\n  %s\n", secret)
+	if err := printContacts(e, o, []contactView{v}, true); err != nil {
+		return err
+	}
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "\nwebhook secret (shown once; configure it in the receiver to check X-Vigil-Signature):\n  %s\n", secret)
+	}
+	return nil
 }
 
 func contactCreate(e *env, args []string) error {
@@ -159,16 +168,7 @@ func contactCreate(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		v := contactOf(r.GetContact())
-		if o == "json" {
-			v.WebhookSecret = r.GetWebhookSecret()
-			return writeJSON(e.stdout, v)
-		}
-		if err := printContacts(e, o, []contactView{v}, true); err != nil {
-			return err
-		}
-		printWebhookSecret(e, r.GetWebhookSecret())
-		return nil
+		return printContactResult(e, o, r.GetContact(), r.GetWebhookSecret())
 	})
 }
 
@@ -193,7 +193,7 @@ func contactList(e *env, args []string) error {
 }
 
 func contactShow(e *env, args []string) error {
-	return showOne(e, args, "contact show", "CONTACT",
+	return showOne(e, args, flag.NewFlagSet("contact show", flag.ContinueOnError), "CONTACT",
 		func(ctx context.Context, c *client.Client, id string) (*managev1.NotifyContact, error) {
 			return c.GetContact(ctx, &managev1.GetContactRequest{Id: id})
 		},
@@ -244,16 +244,7 @@ func contactUpdate(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		v := contactOf(r.GetContact())
-		if o == "json" {
-			v.WebhookSecret = r.GetWebhookSecret()
-			return writeJSON(e.stdout, v)
-		}
-		if err := printContacts(e, o, []contactView{v}, true); err != nil {
-			return err
-		}
-		printWebhookSecret(e, r.GetWebhookSecret())
-		return nil
+		return printContactResult(e, o, r.GetContact(), r.GetWebhookSecret())
 	})
 }
 
@@ -471,23 +462,15 @@ type notificationView struct {
 	Deliveries []deliveryView `json:"deliveries"`
 }
 
-func notifyMsPtr(ms int64) *time.Time {
-	if ms == 0 {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
-}
-
 func deliveryOf(d *managev1.NotifyDelivery, i int) deliveryView {
 	v := deliveryView{Index: i, Contact: d.GetContact(), Kind: dash(contactKindWords[d.GetKind()]), Address: d.GetAddress(),
-		State: deliveryStateWords[d.GetState()], NextAttempt: notifyMsPtr(d.GetNextAttemptUnixMs()), AttemptCount: d.GetAttemptCount()}
+		State: deliveryStateWords[d.GetState()], NextAttempt: unixMsPtr(d.GetNextAttemptUnixMs()), AttemptCount: d.GetAttemptCount()}
 	if r := d.GetRedirectOf(); r > 0 {
 		idx := int(r) - 1
 		v.RedirectOf = &idx
 	}
 	for _, a := range d.GetAttempts() {
-		v.Attempts = append(v.Attempts, deliveryAttemptView{Start: time.UnixMilli(a.GetStartUnixMs()).UTC(), End: notifyMsPtr(a.GetEndUnixMs()), OK: a.GetOk(),
+		v.Attempts = append(v.Attempts, deliveryAttemptView{Start: unixMs(a.GetStartUnixMs()), End: unixMsPtr(a.GetEndUnixMs()), OK: a.GetOk(),
 			Error: a.GetError(), Permanent: a.GetPermanent()})
 	}
 	return v
@@ -496,7 +479,7 @@ func deliveryOf(d *managev1.NotifyDelivery, i int) deliveryView {
 func notificationOf(n *managev1.NotifyNotification) notificationView {
 	v := notificationView{ID: n.GetId(), Tenant: n.GetTenant(), Source: n.GetSource(), Kind: n.GetKind(), AlertID: n.GetAlertId(),
 		Rule: n.GetRule(), Check: n.GetCheck(), Agent: n.GetAgent(), Host: n.GetHost(), Subject: n.GetSubject(), Summary: n.GetSummary(),
-		Time: time.UnixMilli(n.GetCreatedUnixMs()).UTC(), Deliveries: []deliveryView{}}
+		Time: unixMs(n.GetCreatedUnixMs()), Deliveries: []deliveryView{}}
 	for i, d := range n.GetDeliveries() {
 		v.Deliveries = append(v.Deliveries, deliveryOf(d, i))
 	}
@@ -573,49 +556,49 @@ func notificationsList(e *env, args []string) error {
 }
 
 func notificationsShow(e *env, args []string) error {
-	fs := flag.NewFlagSet("notifications show", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
-	if err != nil {
-		return err
+	return showOne(e, args, flag.NewFlagSet("notifications show", flag.ContinueOnError), "ID",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.NotifyNotification, error) {
+			return c.GetNotification(ctx, &managev1.GetNotificationRequest{Id: id})
+		},
+		func(o string, n *managev1.NotifyNotification) error {
+			return printNotification(e, o, notificationOf(n))
+		})
+}
+
+// printNotification prints one notification with its deliveries and
+// their attempts.
+func printNotification(e *env, o string, v notificationView) error {
+	if o == "json" {
+		return writeJSON(e.stdout, v)
 	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		n, err := c.GetNotification(ctx, &managev1.GetNotificationRequest{Id: pos[0]})
-		if err != nil {
-			return err
-		}
-		v := notificationOf(n)
-		if o == "json" {
-			return writeJSON(e.stdout, v)
-		}
-		fmt.Fprintf(e.stdout, "notification %s (%s %s, tenant %s) at %s\n  %s\n", v.ID, dash(v.Source), dash(v.Kind), v.Tenant,
-			v.Time.Format(time.RFC3339), v.Subject)
-		if v.Summary != "" {
-			fmt.Fprintf(e.stdout, "  %s\n", v.Summary)
-		}
-		if len(v.Deliveries) == 0 {
-			fmt.Fprintln(e.stdout, "\nno deliveries: the notice named no contact and the tenant has no default contact")
-			return nil
-		}
-		for _, d := range v.Deliveries {
-			extra := ""
-			if d.NextAttempt != nil {
-				extra = ", next attempt " + d.NextAttempt.Format(time.RFC3339)
-			}
-			if d.RedirectOf != nil {
-				extra += fmt.Sprintf(", instead of delivery %d", *d.RedirectOf)
-			}
-			fmt.Fprintf(e.stdout, "\n[%d] %s %s %s: %s%s\n", d.Index, d.Kind, d.Contact, dash(d.Address), d.State, extra)
-			for _, a := range d.Attempts {
-				res := "ok"
-				if !a.OK {
-					res = "error: " + dash(a.Error)
-					if a.Permanent {
-						res += " (permanent)"
-					}
-				}
-				fmt.Fprintf(e.stdout, "    %s  %s\n", a.Start.Format(time.RFC3339), res)
-			}
-		}
+	fmt.Fprintf(e.stdout, "notification %s (%s %s, tenant %s) at %s\n  %s\n", v.ID, dash(v.Source), dash(v.Kind), v.Tenant,
+		v.Time.Format(time.RFC3339), v.Subject)
+	if v.Summary != "" {
+		fmt.Fprintf(e.stdout, "  %s\n", v.Summary)
+	}
+	if len(v.Deliveries) == 0 {
+		fmt.Fprintln(e.stdout, "\nno deliveries: the notice named no contact and the tenant has no default contact")
 		return nil
-	})
+	}
+	for _, d := range v.Deliveries {
+		extra := ""
+		if d.NextAttempt != nil {
+			extra = ", next attempt " + d.NextAttempt.Format(time.RFC3339)
+		}
+		if d.RedirectOf != nil {
+			extra += fmt.Sprintf(", instead of delivery %d", *d.RedirectOf)
+		}
+		fmt.Fprintf(e.stdout, "\n[%d] %s %s %s: %s%s\n", d.Index, d.Kind, d.Contact, dash(d.Address), d.State, extra)
+		for _, a := range d.Attempts {
+			res := "ok"
+			if !a.OK {
+				res = "error: " + dash(a.Error)
+				if a.Permanent {
+					res += " (permanent)"
+				}
+			}
+			fmt.Fprintf(e.stdout, "    %s  %s\n", a.Start.Format(time.RFC3339), res)
+		}
+	}
+	return nil
 }

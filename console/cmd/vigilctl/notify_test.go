@@ -142,8 +142,15 @@ func TestNotifyCommands(t *testing.T) {
 	if len(ns) != 0 {
 		t.Fatalf("sent notifications %+v", ns)
 	}
-	if out := n.run(carol, 0, "notifications", "show", newestNotificationID(t, n, carol)); !strings.Contains(out, "[0] webhook acme-teams") || !strings.Contains(out, "(permanent)") {
+	newest := newestNotificationID(t, n, carol)
+	if out := n.run(carol, 0, "notifications", "show", newest); !strings.Contains(out, "[0] webhook acme-teams") || !strings.Contains(out, "(permanent)") {
 		t.Fatalf("show:\n%s", out)
+	}
+	var shown notificationView
+	n.json(carol, &shown, "notifications", "show", newest)
+	if shown.ID != newest || shown.Kind != "test" || len(shown.Deliveries) != 1 || shown.Deliveries[0].Contact != "acme-teams" ||
+		len(shown.Deliveries[0].Attempts) == 0 || !shown.Deliveries[0].Attempts[0].Permanent {
+		t.Fatalf("show -o json %+v", shown)
 	}
 	n.run(carol, 2, "notifications", "list", "--state", "lost")
 

@@ -296,17 +296,9 @@ type reportView struct {
 	Compliance         reportComplianceView `json:"compliance"`
 }
 
-func reportMsPtr(ms int64) *time.Time {
-	if ms == 0 {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
-}
-
 func reportPresenceOf(a *managev1.ReportAvailability) reportPresenceView {
 	return reportPresenceView{ExpectedMinutes: a.GetExpectedMinutes(), OnlineMinutes: a.GetOnlineMinutes(), AvailabilityPercent: a.GetPercent(),
-		FirstSeen: reportMsPtr(a.GetFirstSeenUnixMs()), LastSeen: reportMsPtr(a.GetLastSeenUnixMs())}
+		FirstSeen: unixMsPtr(a.GetFirstSeenUnixMs()), LastSeen: unixMsPtr(a.GetLastSeenUnixMs())}
 }
 
 func reportCheckCountsOf(d *managev1.ReportCheckDay) reportCheckCounts {
@@ -348,8 +340,8 @@ func reportOf(r *managev1.Report) reportView {
 	}
 	for _, a := range r.GetAlerts() {
 		v.Alerts = append(v.Alerts, reportAlertView{ID: a.GetId(), Rule: a.GetRule(), Kind: a.GetKind(), AgentID: a.GetAgentId(), Host: a.GetHost(),
-			Item: a.GetItem(), Summary: a.GetSummary(), Start: time.UnixMilli(a.GetStartUnixMs()).UTC(), End: reportMsPtr(a.GetEndUnixMs()),
-			DurationSeconds: a.GetDurationSeconds(), AcknowledgedBy: a.GetAckedBy(), AcknowledgedAt: reportMsPtr(a.GetAckedUnixMs()), Notified: a.GetNotified()})
+			Item: a.GetItem(), Summary: a.GetSummary(), Start: unixMs(a.GetStartUnixMs()), End: unixMsPtr(a.GetEndUnixMs()),
+			DurationSeconds: a.GetDurationSeconds(), AcknowledgedBy: a.GetAckedBy(), AcknowledgedAt: unixMsPtr(a.GetAckedUnixMs()), Notified: a.GetNotified()})
 	}
 	c := r.GetCompliance()
 	v.Compliance = reportComplianceView{UpdateDays: c.GetUpdateDays(), RebootDays: c.GetRebootDays(), StaleScanDays: c.GetStaleScanDays(),
@@ -375,16 +367,7 @@ func reportPctPtr(v *float64) string {
 	return reportPct(*v)
 }
 
-func reportU32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
-
 func reportI64(v int64) string { return strconv.FormatInt(v, 10) }
-
-func reportTimeCell(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.RFC3339)
-}
 
 // reportCSV writes each section; every row of a per-day section is a day,
 // and the period's row has "total" as its day.
@@ -392,8 +375,8 @@ var reportCSV = map[string]func(io.Writer, reportView) error{
 	"availability-agents": func(w io.Writer, v reportView) error {
 		rows := [][]string{{"agent_id", "hostname", "day", "expected_minutes", "online_minutes", "availability_percent", "first_seen", "last_seen"}}
 		row := func(a reportAgentView, day string, p reportPresenceView) []string {
-			return []string{a.AgentID, a.Hostname, day, reportU32(p.ExpectedMinutes), reportU32(p.OnlineMinutes), reportPct(p.AvailabilityPercent),
-				reportTimeCell(p.FirstSeen), reportTimeCell(p.LastSeen)}
+			return []string{a.AgentID, a.Hostname, day, u32(p.ExpectedMinutes), u32(p.OnlineMinutes), reportPct(p.AvailabilityPercent),
+				timeCSV(p.FirstSeen), timeCSV(p.LastSeen)}
 		}
 		for _, a := range v.AvailabilityAgents {
 			for _, d := range a.Days {
@@ -406,8 +389,8 @@ var reportCSV = map[string]func(io.Writer, reportView) error{
 	"availability-checks": func(w io.Writer, v reportView) error {
 		rows := [][]string{{"check_id", "name", "target", "vantage", "day", "ok", "ng", "wr", "err", "uptime_percent", "outages", "down_seconds"}}
 		row := func(c reportCheckView, day string, n reportCheckCounts) []string {
-			return []string{c.CheckID, c.Name, c.Target, c.Vantage, day, reportU32(n.OK), reportU32(n.NG), reportU32(n.WR), reportU32(n.ERR), reportPctPtr(n.UptimePercent),
-				reportU32(n.Outages), reportI64(n.DownSeconds)}
+			return []string{c.CheckID, c.Name, c.Target, c.Vantage, day, u32(n.OK), u32(n.NG), u32(n.WR), u32(n.ERR), reportPctPtr(n.UptimePercent),
+				u32(n.Outages), reportI64(n.DownSeconds)}
 		}
 		for _, c := range v.AvailabilityChecks {
 			for _, d := range c.Days {
@@ -425,7 +408,7 @@ var reportCSV = map[string]func(io.Writer, reportView) error{
 			"memory_max_percent", "swap_max_percent", "load1_max", "volume_mount", "volume_min_free_percent"}}
 		for _, m := range v.Metrics {
 			for _, d := range m.Days {
-				base := []string{m.AgentID, m.Hostname, d.Day, reportU32(d.Samples), reportPct(d.CPUAvgPercent), reportPct(d.CPUP95Percent), reportPct(d.CPUMaxPercent),
+				base := []string{m.AgentID, m.Hostname, d.Day, u32(d.Samples), reportPct(d.CPUAvgPercent), reportPct(d.CPUP95Percent), reportPct(d.CPUMaxPercent),
 					reportPct(d.MemoryAvgPercent), reportPct(d.MemoryMaxPercent), reportPct(d.SwapMaxPercent), reportPct(d.Load1Max)}
 				if len(d.Volumes) == 0 {
 					rows = append(rows, append(base, "", ""))
@@ -441,8 +424,8 @@ var reportCSV = map[string]func(io.Writer, reportView) error{
 		rows := [][]string{{"id", "rule", "kind", "agent_id", "host", "item", "summary", "start", "end", "duration_seconds",
 			"acknowledged_by", "acknowledged_at", "notified"}}
 		for _, a := range v.Alerts {
-			rows = append(rows, []string{a.ID, a.Rule, a.Kind, a.AgentID, a.Host, a.Item, a.Summary, a.Start.Format(time.RFC3339), reportTimeCell(a.End),
-				reportI64(a.DurationSeconds), a.AcknowledgedBy, reportTimeCell(a.AcknowledgedAt), strconv.FormatBool(a.Notified)})
+			rows = append(rows, []string{a.ID, a.Rule, a.Kind, a.AgentID, a.Host, a.Item, a.Summary, a.Start.Format(time.RFC3339), timeCSV(a.End),
+				reportI64(a.DurationSeconds), a.AcknowledgedBy, timeCSV(a.AcknowledgedAt), strconv.FormatBool(a.Notified)})
 		}
 		return newCSV(w).WriteAll(rows)
 	},
@@ -456,12 +439,12 @@ var reportCSV = map[string]func(io.Writer, reportView) error{
 			byAgent[f.AgentID] = append(byAgent[f.AgentID], f)
 		}
 		for _, p := range v.Compliance.Patches {
-			base := []string{p.AgentID, p.Hostname, reportU32(p.Pending), reportU32(p.Critical), reportU32(p.Security), reportU32(p.AwaitingReboot), strconv.FormatBool(p.RebootPending)}
+			base := []string{p.AgentID, p.Hostname, u32(p.Pending), u32(p.Critical), u32(p.Security), u32(p.AwaitingReboot), strconv.FormatBool(p.RebootPending)}
 			if len(byAgent[p.AgentID]) == 0 {
 				rows = append(rows, append(base, "", "", ""))
 			}
 			for _, f := range byAgent[p.AgentID] {
-				rows = append(rows, append(slices.Clone(base), f.Reason, reportTimeCell(f.Since), f.Detail))
+				rows = append(rows, append(slices.Clone(base), f.Reason, timeCSV(f.Since), f.Detail))
 			}
 		}
 		return newCSV(w).WriteAll(rows)
@@ -524,8 +507,8 @@ func printReport(w io.Writer, v reportView) error {
 		if c.UptimePercent != nil {
 			up = reportPct(*c.UptimePercent) + "%"
 		}
-		rows = append(rows, []string{reportCellText(c.Name), reportCellText(c.Target), reportCellText(c.Vantage), up, reportU32(c.Outages),
-			(time.Duration(c.DownSeconds) * time.Second).String(), reportU32(c.ERR)})
+		rows = append(rows, []string{reportCellText(c.Name), reportCellText(c.Target), reportCellText(c.Vantage), up, u32(c.Outages),
+			(time.Duration(c.DownSeconds) * time.Second).String(), u32(c.ERR)})
 	}
 	if err := table(w, []string{"CHECK", "TARGET", "FROM", "UPTIME", "OUTAGES", "DOWN", "ERR"}, rows); err != nil {
 		return err
@@ -562,7 +545,7 @@ func printReport(w io.Writer, v reportView) error {
 	}
 	rows = nil
 	for _, p := range c.Patches {
-		rows = append(rows, []string{reportCellText(p.Hostname), reportU32(p.Pending), reportU32(p.Critical), reportU32(p.Security), reportU32(p.AwaitingReboot)})
+		rows = append(rows, []string{reportCellText(p.Hostname), u32(p.Pending), u32(p.Critical), u32(p.Security), u32(p.AwaitingReboot)})
 	}
 	return table(w, []string{"AGENT", "PENDING", "CRITICAL", "SECURITY", "AWAITING REBOOT"}, rows)
 }

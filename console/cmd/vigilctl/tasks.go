@@ -9,12 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -364,19 +364,10 @@ func paramRows(params map[string]string) [][]string {
 		return [][]string{{"parameters", "-"}}
 	}
 	var rows [][]string
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		rows = append(rows, []string{"param " + k, paramCell(params[k])})
 	}
 	return rows
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func yesNo(b bool) string {
@@ -441,7 +432,7 @@ func printTaskDetail(e *env, v taskDetailView) error {
 
 // printLongParams prints the values paramCell abbreviated, in full.
 func printLongParams(e *env, params map[string]string) {
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if v := params[k]; paramCell(v) != v {
 			fmt.Fprintf(e.stdout, "\n--- param %s ---\n%s", k, v)
 			if !strings.HasSuffix(v, "\n") {
@@ -497,61 +488,55 @@ func taskList(e *env, args []string) error {
 func taskCancel(e *env, args []string) error {
 	fs := flag.NewFlagSet("task cancel", flag.ContinueOnError)
 	reason := fs.String("reason", "", "why, recorded with the cancellation")
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "ID")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		t, err := c.CancelTask(ctx, &managev1.CancelTaskRequest{TaskId: pos[0], Reason: *reason})
-		if err != nil {
-			return err
-		}
-		v := taskOf(t)
-		if o == "json" {
-			return writeJSON(e.stdout, v)
-		}
-		fmt.Fprintf(e.stdout, "task %s (%s on %s): %s\n", v.ID, v.Plugin, dash(v.Hostname), v.State)
-		return nil
-	})
+	return actOne(e, args, fs, "ID",
+		func(ctx context.Context, c *client.Client, id string) (*managev1.Task, error) {
+			return c.CancelTask(ctx, &managev1.CancelTaskRequest{TaskId: id, Reason: *reason})
+		},
+		func(t *managev1.Task) any { return taskOf(t) },
+		func(t *managev1.Task) string {
+			v := taskOf(t)
+			return fmt.Sprintf("task %s (%s on %s): %s\n", v.ID, v.Plugin, dash(v.Hostname), v.State)
+		})
 }
 
 func pluginsList(e *env, args []string) error {
-	fs := flag.NewFlagSet("plugins list", flag.ContinueOnError)
-	pos, o, err := parse(fs, args, []string{"table", "json"}, "AGENT")
-	if err != nil {
-		return err
-	}
-	return call(e, func(ctx context.Context, c *client.Client) error {
-		r, err := c.ListPlugins(ctx, &managev1.ListPluginsRequest{AgentId: pos[0]})
-		if err != nil {
-			return err
-		}
-		v := pluginListOf(r)
-		if v.AgentID == "" {
-			v.AgentID = pos[0]
-		}
-		if o == "json" {
-			return writeJSON(e.stdout, v)
-		}
-		if !v.Reported {
-			fmt.Fprintf(e.stdout, "agent %s has not reported its plugins yet (an agent reports them when it connects)\n", v.AgentID)
-			return nil
-		}
-		fmt.Fprintf(e.stdout, "agent %s, tier %s, reported %s\n", v.AgentID, dash(v.Tier), ageSince(v.ReportedAt))
-		if v.Tier == tierMonitorOnly {
-			fmt.Fprintln(e.stdout, "monitor-only: plugins that only act are not started and every task is refused")
-		}
-		fmt.Fprintln(e.stdout)
-		var rows [][]string
-		for _, p := range v.Plugins {
-			sum := "ok"
-			if !p.ChecksumOK {
-				sum = "failed"
+	return showOne(e, args, flag.NewFlagSet("plugins list", flag.ContinueOnError), "AGENT",
+		func(ctx context.Context, c *client.Client, id string) (pluginListView, error) {
+			r, err := c.ListPlugins(ctx, &managev1.ListPluginsRequest{AgentId: id})
+			if err != nil {
+				return pluginListView{}, err
 			}
-			rows = append(rows, []string{p.Name, dash(p.Version), dash(strings.Join(p.Capabilities, ",")), sum, dash(p.Error)})
+			v := pluginListOf(r)
+			if v.AgentID == "" {
+				v.AgentID = id
+			}
+			return v, nil
+		},
+		func(o string, v pluginListView) error { return printPlugins(e, o, v) })
+}
+
+func printPlugins(e *env, o string, v pluginListView) error {
+	if o == "json" {
+		return writeJSON(e.stdout, v)
+	}
+	if !v.Reported {
+		fmt.Fprintf(e.stdout, "agent %s has not reported its plugins yet (an agent reports them when it connects)\n", v.AgentID)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "agent %s, tier %s, reported %s\n", v.AgentID, dash(v.Tier), ageSince(v.ReportedAt))
+	if v.Tier == tierMonitorOnly {
+		fmt.Fprintln(e.stdout, "monitor-only: plugins that only act are not started and every task is refused")
+	}
+	fmt.Fprintln(e.stdout)
+	var rows [][]string
+	for _, p := range v.Plugins {
+		sum := "ok"
+		if !p.ChecksumOK {
+			sum = "failed"
 		}
-		return table(e.stdout, []string{"NAME", "VERSION", "CAPABILITIES", "CHECKSUM", "ERROR"}, rows)
-	})
+		rows = append(rows, []string{p.Name, dash(p.Version), dash(strings.Join(p.Capabilities, ",")), sum, dash(p.Error)})
+	}
+	return table(e.stdout, []string{"NAME", "VERSION", "CAPABILITIES", "CHECKSUM", "ERROR"}, rows)
 }
 
 // checkPlugin checks the plugin against the agent's last plugin list, when

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,7 +185,7 @@ func trustCertify(e *env, args []string) error {
 		return cli.Usagef("trust certify: --root FILE is required (the key trust init wrote)")
 	case *principal == "":
 		return cli.Usagef("trust certify: --principal is required (the name principal list shows)")
-	case !containsString(signingRoles, *role):
+	case !slices.Contains(signingRoles, *role):
 		return cli.Usagef("trust certify: --role %q: want technician, client-approver or admin", *role)
 	case *role == envelope.RoleClientApprover && *tenant == "":
 		return cli.Usagef("trust certify: --role client-approver needs --tenant: an approver approves for one tenant")
@@ -259,15 +260,6 @@ func trustCertify(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "written to %s; give it to %s, who runs: vigilctl keys set-cert %s\n", *out, c.Principal, filepath.Base(*out))
 	}
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scopeLabel is "tenant acme" or "all tenants".
@@ -410,7 +402,7 @@ func certifyCommand(p *managev1.Principal, pub ed25519.PublicKey) string {
 	if p.GetName() != "" {
 		name = p.GetName()
 	}
-	if r := roleNames[p.GetRole()]; containsString(signingRoles, r) {
+	if r := roleNames[p.GetRole()]; slices.Contains(signingRoles, r) {
 		role = r
 	}
 	cmd := fmt.Sprintf("vigilctl trust certify --root ROOT.key --principal %s --role %s", name, role)
