@@ -112,6 +112,48 @@ func (e *Evaluator) Updates(t Target, rec *storev1.PatchRecord, now time.Time) (
 	return o, true
 }
 
+// SlimPatchRecord returns the part of rec that Updates and Scan read: the
+// last scan's outcome and the urgent pending updates, each with its name,
+// classification, severity and first sighting. A record with a hundred
+// pending updates shrinks from tens of kilobytes, decoded, to a few
+// hundred bytes, which is what an evaluator that keeps every agent's
+// record between evaluations wants. nil stays nil.
+func SlimPatchRecord(rec *storev1.PatchRecord) *storev1.PatchRecord {
+	if rec == nil {
+		return nil
+	}
+	out := &storev1.PatchRecord{ScanUnixMs: rec.GetScanUnixMs(), Status: rec.GetStatus(), ErrorCode: rec.GetErrorCode(),
+		ErrorMessage: rec.GetErrorMessage(), ConsecutiveFailures: rec.GetConsecutiveFailures()}
+	for _, u := range rec.GetPending() {
+		if !patch.Urgent(u.GetUpdate()) {
+			continue
+		}
+		p := u.GetUpdate()
+		out.Pending = append(out.Pending, &storev1.TrackedUpdate{FirstSeenUnix: u.GetFirstSeenUnix(), Update: &agentv1.PendingUpdate{
+			Id: p.GetId(), Kb: p.GetKb(), Package: p.GetPackage(), Title: p.GetTitle(),
+			Classification: p.GetClassification(), Severity: p.GetSeverity()}})
+	}
+	return out
+}
+
+// SlimRebootRecord returns the part of rec that Reboot reads: whether a
+// reboot is pending, since when, and the names of the signals that count.
+// nil stays nil.
+func SlimRebootRecord(rec *storev1.RebootRecord) *storev1.RebootRecord {
+	if rec == nil {
+		return nil
+	}
+	st := rec.GetState()
+	out := &storev1.RebootRecord{ReportedUnixMs: rec.GetReportedUnixMs(),
+		State: &agentv1.RebootState{Pending: st.GetPending(), PendingSinceUnix: st.GetPendingSinceUnix()}}
+	for _, s := range st.GetSignals() {
+		if s.GetPresent() && s.GetCounts() {
+			out.State.Signals = append(out.State.Signals, &agentv1.RebootSignal{Name: s.GetName(), Present: true, Counts: true})
+		}
+	}
+	return out
+}
+
 // Reboot observes an agent's reboot state: the condition holds when a
 // reboot has been pending more than the rule's age; the detail lists the
 // counting signals (the reasons). A nil record does not hold.

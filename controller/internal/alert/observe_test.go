@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/vigil-rmm/vigil/controller/internal/alert"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
@@ -172,15 +174,60 @@ func TestStateObservations(t *testing.T) {
 			return e.Offline(web01, now.Add(-time.Hour), now)
 		}, `skipped`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o, ok := tt.obs(newEval(t, tt.rule, &clock{}))
-			got := map[bool]string{true: "", false: "skipped"}[ok]
-			got += map[bool]string{true: obsOne(o), false: ""}[ok]
-			if got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
+	// Every case runs on the records as stored, then on their slim
+	// copies (what the alerting engine keeps between evaluations): the
+	// observations must not differ.
+	for _, slim := range []bool{false, true} {
+		if slim {
+			patches, failing, reboot = alert.SlimPatchRecord(patches), alert.SlimPatchRecord(failing), alert.SlimRebootRecord(reboot)
+			if n := len(patches.GetPending()); n != 3 {
+				t.Fatalf("slim patch record keeps %d updates, want the 3 urgent ones", n)
 			}
-		})
+		}
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/slim=%v", tt.name, slim), func(t *testing.T) {
+				o, ok := tt.obs(newEval(t, tt.rule, &clock{}))
+				got := map[bool]string{true: "", false: "skipped"}[ok]
+				got += map[bool]string{true: obsOne(o), false: ""}[ok]
+				if got != tt.want {
+					t.Errorf("got  %s\nwant %s", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// TestSlimRecords: the slim copies drop what no rule reads, keep nil as
+// nil, and share nothing with the original.
+func TestSlimRecords(t *testing.T) {
+	if alert.SlimPatchRecord(nil) != nil || alert.SlimRebootRecord(nil) != nil {
+		t.Fatal("nil record not kept nil")
+	}
+	full := &storev1.PatchRecord{AgentId: "ag-1", Source: "apt", Hash: make([]byte, 32), ScanUnixMs: 1, RequestId: "rq-1"}
+	for i := range 100 {
+		u := &agentv1.PendingUpdate{Id: fmt.Sprintf("pkg%d", i), Package: fmt.Sprintf("pkg%d", i), Title: "an update with a long title",
+			CurrentVersion: "1.2.3-1", AvailableVersion: "1.2.3-2+deb12u1", Origin: "Debian-Security", Advisories: []string{"DSA-1", "CVE-2026-1"},
+			Classification: agentv1.Classification_CLASSIFICATION_UPDATE}
+		if i%10 == 0 {
+			u.Classification = agentv1.Classification_CLASSIFICATION_SECURITY
+		}
+		full.Pending = append(full.Pending, &storev1.TrackedUpdate{Update: u, FirstSeenUnix: int64(i)})
+	}
+	slim := alert.SlimPatchRecord(full)
+	if len(slim.GetPending()) != 10 || slim.GetPending()[1].GetFirstSeenUnix() != 10 || slim.GetPending()[1].GetUpdate().GetPackage() != "pkg10" {
+		t.Fatalf("slim pending: %v", slim.GetPending())
+	}
+	if a, b := proto.Size(full), proto.Size(slim); b*20 > a {
+		t.Errorf("slim record is %d bytes of %d", b, a)
+	}
+	slim.Pending[0].Update.Package = "changed"
+	if full.GetPending()[0].GetUpdate().GetPackage() != "pkg0" {
+		t.Error("slim record shares its updates with the original")
+	}
+	rb := alert.SlimRebootRecord(&storev1.RebootRecord{State: &agentv1.RebootState{Pending: true, Hash: make([]byte, 32),
+		Signals: []*agentv1.RebootSignal{{Name: "weak", Present: true, Weak: true, Detail: "x"}, {Name: "reboot_required", Present: true, Counts: true, Detail: "y"}}}})
+	if s := rb.GetState().GetSignals(); len(s) != 1 || s[0].GetName() != "reboot_required" || s[0].GetDetail() != "" || rb.GetState().GetHash() != nil {
+		t.Errorf("slim reboot record: %v", rb)
 	}
 }
 

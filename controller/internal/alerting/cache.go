@@ -15,7 +15,9 @@ import (
 // a day but are read every minute, and a patch record with a hundred
 // pending updates is tens of kilobytes: at 10,000 agents decoding them all
 // again was most of an evaluation's time and garbage. Hashing the bytes
-// costs a fraction of decoding them.
+// costs a fraction of decoding them. What it keeps is the slim copy the
+// rules read (alert.SlimPatchRecord): the full records of 10,000 agents
+// with 20 pending updates each held 70 MB of the controller's heap.
 //
 // The records it returns are shared between evaluations and must not be
 // changed. Each evaluation starts a new generation, and what it did not
@@ -40,10 +42,11 @@ func (c *recordCache) next() {
 	c.prev, c.cur = c.cur, make(map[string]cachedMsg, len(c.cur))
 }
 
-// cachedRecord reads one record's bytes with read and returns it decoded,
-// from c when the bytes are the ones decoded before; nil when there is no
-// record. A nil cache decodes every time.
-func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read func(store.Tx, string) ([]byte, error), id string, newT func() T) (T, error) {
+// cachedRecord reads one record's bytes with read and returns it decoded
+// and reduced by slim, from c when the bytes are the ones decoded before;
+// nil when there is no record. A nil cache decodes every time.
+func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read func(store.Tx, string) ([]byte, error), id string,
+	newT func() T, slim func(T) T) (T, error) {
 	var zero T
 	b, err := read(tx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -66,6 +69,7 @@ func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read
 	if err := proto.Unmarshal(b, m); err != nil {
 		return zero, fmt.Errorf("decode %s: %w", key, err)
 	}
+	m = slim(m)
 	if c != nil {
 		c.cur[key] = cachedMsg{sum: sum, size: len(b), msg: m}
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vigil-rmm/vigil/controller/internal/alert"
 	"github.com/vigil-rmm/vigil/controller/internal/store"
 	"github.com/vigil-rmm/vigil/controller/internal/store/schema"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
@@ -33,7 +34,8 @@ func TestRecordCache(t *testing.T) {
 		var r *storev1.PatchRecord
 		if err := st.View(context.Background(), func(tx store.Tx) error {
 			var err error
-			r, err = cachedRecord(c, "p/"+id, tx, schema.PatchRecordBytes, id, func() *storev1.PatchRecord { return &storev1.PatchRecord{} })
+			r, err = cachedRecord(c, "p/"+id, tx, schema.PatchRecordBytes, id, func() *storev1.PatchRecord { return &storev1.PatchRecord{} },
+				alert.SlimPatchRecord)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -386,9 +386,12 @@ type snapshot struct {
 	hosts    map[string]string
 	lastSeen map[string]int64
 	maint    map[string]*storev1.Maintenance
-	patches  map[string]*storev1.PatchRecord
-	reboots  map[string]*storev1.RebootRecord
-	checks   []checkInput
+	// patches and reboots are the slim records (alert.SlimPatchRecord,
+	// alert.SlimRebootRecord), shared with the cache: read-only, and
+	// without what no rule reads.
+	patches map[string]*storev1.PatchRecord
+	reboots map[string]*storev1.RebootRecord
+	checks  []checkInput
 	// vantages holds, for each of the tenant's checks, its vantage
 	// points ("controller", "agent:<id>"); read only when a check_status
 	// rule runs.
@@ -505,7 +508,8 @@ func (s *snapshot) readRecords(tx store.Tx) error {
 	reboots := s.hasKind(alert.KindRebootPending)
 	for _, a := range s.agents {
 		if patches {
-			r, err := cachedRecord(s.cache, "p/"+a.GetId(), tx, schema.PatchRecordBytes, a.GetId(), func() *storev1.PatchRecord { return &storev1.PatchRecord{} })
+			r, err := cachedRecord(s.cache, "p/"+a.GetId(), tx, schema.PatchRecordBytes, a.GetId(), func() *storev1.PatchRecord { return &storev1.PatchRecord{} },
+				alert.SlimPatchRecord)
 			if err != nil {
 				return err
 			}
@@ -514,7 +518,8 @@ func (s *snapshot) readRecords(tx store.Tx) error {
 			}
 		}
 		if reboots {
-			r, err := cachedRecord(s.cache, "r/"+a.GetId(), tx, schema.RebootRecordBytes, a.GetId(), func() *storev1.RebootRecord { return &storev1.RebootRecord{} })
+			r, err := cachedRecord(s.cache, "r/"+a.GetId(), tx, schema.RebootRecordBytes, a.GetId(), func() *storev1.RebootRecord { return &storev1.RebootRecord{} },
+				alert.SlimRebootRecord)
 			if err != nil {
 				return err
 			}
