@@ -42,6 +42,7 @@ func main() {
 	flag.DurationVar(&o.cpuProfile, "cpu-pprof", 0, "take a controller CPU profile of this length from 45% of the run, after the ramp (DIR/run-N/cpu.pprof)")
 	flag.BoolVar(&o.heapProfile, "heap-pprof", false, "save a controller heap profile at 90% of the run (DIR/run-N/heap.pprof)")
 	flag.DurationVar(&o.fanoutProfile, "fanout-pprof", 0, "take a controller CPU profile of this length from the start of the fan-out (DIR/run-N/fanout-cpu.pprof)")
+	flag.Var(&o.controllerEnv, "controller-env", "NAME=value added to the controller's environment only, e.g. GOGC=25 (repeatable)")
 	flag.Parse()
 	if o.ramp == 0 {
 		o.ramp = min(o.duration/4, 2*time.Minute)
@@ -77,6 +78,20 @@ type opts struct {
 	fanoutProfile      time.Duration
 	heapProfile        bool
 	cpuProfile         time.Duration
+	controllerEnv      envList
+}
+
+// envList collects repeated NAME=value flags.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+		return fmt.Errorf("want NAME=value, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // Sample is one observation of the controller process.
@@ -93,18 +108,20 @@ type Sample struct {
 
 // Result is the JSON written by a run.
 type Result struct {
-	Machine   string          `json:"machine"`
-	Agents    int             `json:"agents"`
-	Interval  string          `json:"interval"`
-	Duration  string          `json:"duration"`
-	Pinned    bool            `json:"pinned"`
-	Baseline  Sample          `json:"baseline"`
-	Steady    SteadySummary   `json:"steady"`
-	Sim       json.RawMessage `json:"sim"`
-	Samples   []Sample        `json:"samples"`
-	StormAt   float64         `json:"storm_at_s,omitempty"`
-	Fanout    *Fanout         `json:"fanout,omitempty"`
-	StartedAt time.Time       `json:"started_at"`
+	Machine  string `json:"machine"`
+	Agents   int    `json:"agents"`
+	Interval string `json:"interval"`
+	Duration string `json:"duration"`
+	Pinned   bool   `json:"pinned"`
+	// ControllerEnv is what -controller-env added.
+	ControllerEnv []string        `json:"controller_env,omitempty"`
+	Baseline      Sample          `json:"baseline"`
+	Steady        SteadySummary   `json:"steady"`
+	Sim           json.RawMessage `json:"sim"`
+	Samples       []Sample        `json:"samples"`
+	StormAt       float64         `json:"storm_at_s,omitempty"`
+	Fanout        *Fanout         `json:"fanout,omitempty"`
+	StartedAt     time.Time       `json:"started_at"`
 }
 
 // SteadySummary is the controller during the simulator's steady window.
@@ -165,6 +182,9 @@ func run(o opts) (*Result, error) {
 		c := pinned(0, bin("vigil-controller"), "run", "--data", filepath.Join(dir, "ctl"), "--agent-listen", agentAddr,
 			"--api-listen", apiAddr, "--debug-listen", debugAddr, "--log-level", "warn")
 		c.Stdout, c.Stderr = ctlLog, ctlLog
+		if len(o.controllerEnv) > 0 {
+			c.Env = append(os.Environ(), o.controllerEnv...)
+		}
 		if err := c.Start(); err != nil {
 			return nil, err
 		}
@@ -196,7 +216,8 @@ func run(o opts) (*Result, error) {
 	var tok struct{ Token string }
 	_ = json.Unmarshal(tokOut, &tok)
 
-	res := &Result{Machine: machine(), Agents: o.agents, Interval: o.interval.String(), Duration: o.duration.String(), StartedAt: time.Now().UTC()}
+	res := &Result{Machine: machine(), Agents: o.agents, Interval: o.interval.String(), Duration: o.duration.String(), StartedAt: time.Now().UTC(),
+		ControllerEnv: o.controllerEnv}
 	_, err = exec.LookPath("taskset")
 	res.Pinned = err == nil
 	time.Sleep(2 * time.Second)
