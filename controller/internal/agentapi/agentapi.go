@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -41,7 +40,9 @@ type Submitter interface {
 
 // Presence tracks open streams.
 type Presence interface {
-	Attach(agentID string, cancel context.CancelCauseFunc, caps []string) (out <-chan *agentv1.ControllerMessage, detach func())
+	// AttachFunc registers a stream; deliver takes the messages sent to
+	// the agent without blocking, or reports false.
+	AttachFunc(agentID string, cancel context.CancelCauseFunc, caps []string, deliver func(*agentv1.ControllerMessage) bool) (detach func())
 	Touch(agentID string)
 }
 
@@ -204,7 +205,15 @@ func identity(ctx context.Context) (string, string, error) {
 	if !ok {
 		return "", "", status.Error(codes.Unauthenticated, "no peer information")
 	}
-	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	var ti credentials.TLSInfo
+	switch ai := p.AuthInfo.(type) {
+	case ConnInfo:
+		ti, ok = ai.TLSInfo, true
+	case credentials.TLSInfo:
+		ti, ok = ai, true
+	default:
+		ok = false
+	}
 	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
 		return "", "", status.Error(codes.Unauthenticated, "Connect needs the agent's client certificate (enroll first)")
 	}
@@ -213,45 +222,52 @@ func identity(ctx context.Context) (string, string, error) {
 }
 
 // Connect implements agentv1.AgentServiceServer.
+//
+// The handler's goroutine is the stream's reader: it waits in Recv and
+// hands each report to ingest. Acks and controller messages go out through
+// the stream's sender, which runs a goroutine only while it has something
+// to send, so an idle stream costs no goroutine beyond gRPC's own. A
+// waiting Recv cannot be interrupted, so when the controller ends a stream
+// (revocation, a newer stream of the same agent, a failed commit) it
+// closes the stream's connection: an agent holds one stream per
+// connection. See interrupt.
 func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	ctx := stream.Context()
 	agentID, serial, err := identity(ctx)
 	if err != nil {
 		return err
 	}
+	conn, ok := connOf(ctx)
+	if !ok {
+		s.logger.ErrorContext(ctx, "agent listener does not use agentapi.Credentials")
+		return status.Error(codes.Internal, "controller misconfigured: agent connection not tracked")
+	}
+	closeConn := func() { _ = conn.Close() }
 	logger := s.logger.With("agent_id", agentID)
 
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	msgs := make(chan *agentv1.AgentMessage)
-	recvErr := make(chan error, 1)
-	// The receive goroutine is not joined: Recv returns as soon as the
-	// handler returns and gRPC cancels the stream, and waiting for it here
-	// would hold a revoked stream open until the agent next sends.
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-sctx.Done():
-				return
-			}
-		}
-	}()
-
-	hello, err := s.awaitHello(sctx, msgs, recvErr)
+	// Past HelloTimeout the connection is closed, which ends the Recv.
+	helloTimer := time.AfterFunc(s.cfg.HelloTimeout, closeConn)
+	hello, err := recvHello(stream)
+	if !helloTimer.Stop() && err != nil {
+		return status.Errorf(codes.DeadlineExceeded, "no hello within %s", s.cfg.HelloTimeout)
+	}
 	if err != nil {
 		return err
 	}
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := newSender(stream.Send, func(err error) { cancel(fmt.Errorf("%w: %w", errSend, err)) })
 	// Attach before checking the record: a revocation committed after the
 	// check below then finds this stream to close, and one committed
 	// before it is seen by the check.
-	out, detach := s.cfg.Fleet.Attach(agentID, cancel, hello.GetCapabilities())
+	detach := s.cfg.Fleet.AttachFunc(agentID, cancel, hello.GetCapabilities(), out.offer)
 	defer detach()
+	// Deferred in this order, these run first: nothing is sent after the
+	// handler returns, and its own cancel(nil) interrupts nothing.
+	defer context.AfterFunc(sctx, func() { s.interrupt(context.Cause(sctx), out, closeConn) })()
+	defer out.stop(stuckSend, closeConn)
+
 	committed, rec, err := s.admit(sctx, agentID, serial)
 	if err != nil {
 		logger.WarnContext(ctx, "stream refused", "peer", peerAddr(ctx), "err", err)
@@ -274,82 +290,98 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	}}}); err != nil {
 		return err
 	}
+	out.start()
 	logger.InfoContext(ctx, "agent connected", "protocol", proto, "agent_version", hello.GetAgentVersion(),
 		"committed_seq", committed, "peer", peerAddr(ctx))
 
-	// This goroutine is the stream's only sender: it forwards reports to
-	// ingest and sends acks, which coalesce into the highest committed seq.
-	// Keeping sends here (not in a goroutine of their own) saves one
-	// goroutine stack per connected agent.
-	var ackSeq atomic.Uint64
-	ackReady := make(chan struct{}, 1)
-	var sent uint64
-	sendAck := func() error {
-		seq := ackSeq.Load()
-		if seq <= sent {
-			return nil
-		}
-		sent = seq
-		return stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
-	}
 	done := func(seq uint64, err error) {
 		if err != nil {
 			cancel(err)
 			return
 		}
-		for {
-			cur := ackSeq.Load()
-			if seq <= cur || ackSeq.CompareAndSwap(cur, seq) {
-				break
-			}
-		}
-		select {
-		case ackReady <- struct{}{}:
-		default:
-		}
+		out.committed(seq)
 	}
-
 	highest := committed
 	for {
-		select {
-		case m := <-msgs:
-			r := m.GetReport()
-			if r == nil {
-				return status.Error(codes.InvalidArgument, "only reports may follow hello")
-			}
-			s.cfg.Fleet.Touch(agentID)
-			if r.GetSeq() <= highest {
-				continue // already committed or already queued
-			}
-			highest = r.GetSeq()
-			if err := validateReport(r); err != nil {
-				logger.WarnContext(ctx, "invalid report skipped", "seq", r.GetSeq(), "err", err)
-				r = &agentv1.Report{Seq: r.GetSeq(), TimeUnixMs: r.GetTimeUnixMs()}
-			}
-			if err := s.cfg.Ingest.Submit(sctx, ingest.Item{Ctx: sctx, AgentID: agentID, Report: r, Done: done}); err != nil {
-				return s.closeStatus(sctx, stream, &ackSeq, &sent, cmp.Or(context.Cause(sctx), err), logger)
-			}
-		case m := <-out:
-			if err := stream.Send(m); err != nil {
-				logger.DebugContext(ctx, "send request", "err", err)
-				return err
-			}
-		case <-ackReady:
-			if err := sendAck(); err != nil {
-				logger.DebugContext(ctx, "send ack", "err", err)
-				return err
-			}
-		case err := <-recvErr:
+		m, err := stream.Recv()
+		if cause := context.Cause(sctx); cause != nil && controllerCause(cause) {
+			return s.closeStatus(sctx, cause, logger)
+		}
+		if err != nil {
 			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
 				logger.InfoContext(ctx, "agent disconnected")
 				return nil
 			}
 			logger.InfoContext(ctx, "agent stream ended", "err", err)
 			return err
-		case <-sctx.Done():
-			return s.closeStatus(sctx, stream, &ackSeq, &sent, context.Cause(sctx), logger)
+		}
+		r := m.GetReport()
+		if r == nil {
+			return status.Error(codes.InvalidArgument, "only reports may follow hello")
+		}
+		s.cfg.Fleet.Touch(agentID)
+		if r.GetSeq() <= highest {
+			continue // already committed or already queued
+		}
+		highest = r.GetSeq()
+		if err := validateReport(r); err != nil {
+			logger.WarnContext(ctx, "invalid report skipped", "seq", r.GetSeq(), "err", err)
+			r = &agentv1.Report{Seq: r.GetSeq(), TimeUnixMs: r.GetTimeUnixMs()}
+		}
+		if err := s.cfg.Ingest.Submit(sctx, ingest.Item{Ctx: sctx, AgentID: agentID, Report: r, Done: done}); err != nil {
+			return s.closeStatus(sctx, cmp.Or(context.Cause(sctx), err), logger)
 		}
 	}
+}
+
+// errSend ends a stream whose send failed (the connection broke).
+var errSend = errors.New("send to agent failed")
+
+const (
+	// stuckSend bounds how long a returning handler waits for a send in
+	// progress before it closes the connection to end it.
+	stuckSend = 5 * time.Second
+	// leaveGrace is how long an agent told to go away (shutdown, a newer
+	// stream) has to leave before its connection is closed.
+	leaveGrace = 2 * time.Second
+)
+
+// replacedReason is the GoAway reason of a stream replaced by a newer one
+// of the same agent: usually the agent's own reconnect, and otherwise a
+// copy of its identity running elsewhere.
+const replacedReason = "replaced by a newer connection with this agent's identity; if this agent did not reconnect, " +
+	"a copy of its state directory (a cloned VM?) is running elsewhere: re-enroll one of them"
+
+// controllerCause reports whether a stream's context ended for a reason of
+// the controller's (revocation, replacement, shutdown, a failed commit or
+// send) rather than because the stream itself ended.
+func controllerCause(cause error) bool {
+	return !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded)
+}
+
+// interrupt makes a stream's waiting Recv return when the controller ends
+// the stream. At shutdown, and for a stream a newer one replaced, the
+// agent gets the last ack and GoAway and leaves by itself; its connection
+// is closed leaveGrace later in case it does not. Anything else
+// (revocation, a removed agent, a failed commit) closes the connection at
+// once.
+func (s *Server) interrupt(cause error, out *sender, closeConn func()) {
+	var reason string
+	switch {
+	case !controllerCause(cause):
+		return // the stream ended by itself
+	case errors.Is(cause, fleet.ErrShutdown):
+		reason = "controller shutting down"
+	case errors.Is(cause, fleet.ErrReplaced):
+		reason = replacedReason
+	}
+	if reason != "" && out.finish(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Goaway{Goaway: &agentv1.GoAway{
+		Reason: reason, RetryAfterSeconds: uint32(s.cfg.RetryAfter / time.Second),
+	}}}) {
+		time.AfterFunc(leaveGrace, closeConn)
+		return
+	}
+	closeConn()
 }
 
 // ErrSuperseded means the agent presented a certificate other than the one
@@ -411,30 +443,25 @@ func (s *Server) admit(ctx context.Context, agentID, serial string) (uint64, *st
 	return 0, nil, status.Error(codes.Unavailable, "controller store unavailable; retry later")
 }
 
-func (s *Server) awaitHello(ctx context.Context, msgs <-chan *agentv1.AgentMessage, recvErr <-chan error) (*agentv1.Hello, error) {
-	t := time.NewTimer(s.cfg.HelloTimeout)
-	defer t.Stop()
-	select {
-	case m := <-msgs:
-		h := m.GetHello()
-		if h == nil {
-			return nil, status.Error(codes.InvalidArgument, "first message must be hello")
-		}
-		if err := validateHello(h); err != nil {
-			return nil, status.Error(codes.InvalidArgument, err.Error())
-		}
-		return h, nil
-	case err := <-recvErr:
+// recvHello reads the stream's first message, which must be a valid Hello.
+func recvHello(stream agentv1.AgentService_ConnectServer) (*agentv1.Hello, error) {
+	m, err := stream.Recv()
+	if err != nil {
 		return nil, err
-	case <-t.C:
-		return nil, status.Errorf(codes.DeadlineExceeded, "no hello within %s", s.cfg.HelloTimeout)
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
 	}
+	h := m.GetHello()
+	if h == nil {
+		return nil, status.Error(codes.InvalidArgument, "first message must be hello")
+	}
+	if err := validateHello(h); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return h, nil
 }
 
-func (s *Server) closeStatus(ctx context.Context, stream agentv1.AgentService_ConnectServer, ackSeq *atomic.Uint64, sent *uint64,
-	cause error, logger *slog.Logger) error {
+// closeStatus is the status a stream ends with when the controller ended
+// it for cause. (At shutdown the agent already has its GoAway.)
+func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logger) error {
 	switch {
 	case errors.Is(cause, fleet.ErrRevoked):
 		logger.InfoContext(ctx, "stream closed: agent revoked")
@@ -442,16 +469,12 @@ func (s *Server) closeStatus(ctx context.Context, stream agentv1.AgentService_Co
 	case errors.Is(cause, fleet.ErrReplaced):
 		return status.Error(codes.Aborted, fleet.ErrReplaced.Error())
 	case errors.Is(cause, fleet.ErrShutdown):
-		// Flush the last ack, then tell the agent when to come back.
-		if seq := ackSeq.Load(); seq > *sent {
-			_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Ack{Ack: &agentv1.Ack{Seq: seq}}})
-		}
-		_ = stream.Send(&agentv1.ControllerMessage{Msg: &agentv1.ControllerMessage_Goaway{Goaway: &agentv1.GoAway{
-			Reason: "controller shutting down", RetryAfterSeconds: uint32(s.cfg.RetryAfter / time.Second),
-		}}})
 		return status.Error(codes.Unavailable, fleet.ErrShutdown.Error())
 	case errors.Is(cause, ingest.ErrAgentGone):
 		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+	case errors.Is(cause, errSend):
+		logger.DebugContext(ctx, "stream closed", "err", cause)
+		return status.Error(codes.Unavailable, cause.Error())
 	case errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
 		return status.FromContextError(cause).Err()
 	}

@@ -129,20 +129,36 @@ func TestConnectProtocol(t *testing.T) {
 		t.Fatalf("stored %v; want seq 1 and 3 (2 invalid, its replay ignored)", got)
 	}
 
-	// A second stream of the same agent replaces the first, which ends with Aborted.
+	// A second stream of the same agent replaces the first: the first gets
+	// GoAway with the reason, and its connection closes soon after if the
+	// agent does not leave by itself.
 	s2 := connect(t, c.AgentClient(t, a.TLS))
 	_ = s2.Send(hello())
 	m, err = s2.Recv()
 	if err != nil || m.GetWelcome().GetCommittedSeq() != 3 {
 		t.Fatalf("second stream: %v %v", m, err)
 	}
+	var goaway *agentv1.GoAway
+	start := time.Now()
 	for {
-		if _, err := s.Recv(); err != nil {
-			if status.Code(err) != codes.Aborted {
-				t.Fatalf("first stream ended with %v, want Aborted", err)
-			}
+		m, err := s.Recv()
+		if err != nil {
 			break
 		}
+		if g := m.GetGoaway(); g != nil {
+			goaway = g
+		}
+	}
+	if !strings.Contains(goaway.GetReason(), "replaced by a newer connection") || goaway.GetRetryAfterSeconds() == 0 {
+		t.Fatalf("first stream's GoAway: %v", goaway)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("first stream ended %s after it was replaced", d)
+	}
+	// The second stream is unharmed.
+	_ = s2.Send(report(4, 40))
+	if m, err := s2.Recv(); err != nil || m.GetAck().GetSeq() != 4 {
+		t.Fatalf("second stream after the first ended: %v %v", m, err)
 	}
 }
 

@@ -67,7 +67,7 @@ func newProbeRig(t *testing.T) *probeRig {
 
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{srvCert},
+	srv := grpc.NewServer(grpc.Creds(agentapi.Credentials(&tls.Config{Certificates: []tls.Certificate{srvCert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool, MinVersion: tls.VersionTLS13})))
 	agentv1.RegisterAgentServiceServer(srv, agentapi.New(agentapi.Config{Store: ctl.Server().Store(), Signer: ca, CACert: ca.Cert,
 		Ingest: w, Fleet: r.fleet, Logger: logging.Discard()}))

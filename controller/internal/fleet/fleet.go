@@ -37,12 +37,11 @@ type conn struct {
 	since    time.Time
 	lastSeen atomic.Int64
 	caps     []string
-	out      chan *agentv1.ControllerMessage
+	deliver  func(*agentv1.ControllerMessage) bool
 }
 
-// outQueue is how many controller messages (scan requests) may wait for a
-// stream's sender. A request beyond it is refused with ErrBusy rather than
-// queued without bound.
+// outQueue is the capacity of the channel Attach returns. A message
+// beyond it is refused with ErrBusy rather than queued without bound.
 const outQueue = 4
 
 // New returns an empty fleet.
@@ -67,7 +66,22 @@ func (replacedError) Error() string { return "fleet: replaced by a newer connect
 // stream's sender must forward them. The returned detach function must be
 // called when the stream ends.
 func (f *Fleet) Attach(agentID string, cancel context.CancelCauseFunc, caps []string) (out <-chan *agentv1.ControllerMessage, detach func()) {
-	c := &conn{cancel: cancel, since: f.now(), caps: caps, out: make(chan *agentv1.ControllerMessage, outQueue)}
+	ch := make(chan *agentv1.ControllerMessage, outQueue)
+	return ch, f.AttachFunc(agentID, cancel, caps, func(m *agentv1.ControllerMessage) bool {
+		select {
+		case ch <- m:
+			return true
+		default:
+			return false
+		}
+	})
+}
+
+// AttachFunc is Attach for a stream that takes messages itself: Send
+// calls deliver, which must not block and reports whether it took the
+// message (false: ErrBusy).
+func (f *Fleet) AttachFunc(agentID string, cancel context.CancelCauseFunc, caps []string, deliver func(*agentv1.ControllerMessage) bool) (detach func()) {
+	c := &conn{cancel: cancel, since: f.now(), caps: caps, deliver: deliver}
 	c.lastSeen.Store(c.since.Unix())
 	f.mu.Lock()
 	old := f.conns[agentID]
@@ -77,7 +91,7 @@ func (f *Fleet) Attach(agentID string, cancel context.CancelCauseFunc, caps []st
 	if old != nil {
 		old.cancel(ErrReplaced)
 	}
-	return c.out, func() {
+	return func() {
 		f.mu.Lock()
 		if f.conns[agentID] == c {
 			delete(f.conns, agentID)
@@ -135,12 +149,10 @@ func (f *Fleet) Send(agentID, capability string, m *agentv1.ControllerMessage) e
 	if !slices.Contains(c.caps, capability) {
 		return fmt.Errorf("%w (%s)", ErrUnsupported, capability)
 	}
-	select {
-	case c.out <- m:
-		return nil
-	default:
+	if !c.deliver(m) {
 		return ErrBusy
 	}
+	return nil
 }
 
 // KickAll closes every stream with cause (used at shutdown).

@@ -151,7 +151,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	}
 	agentTLS.SetSessionTicketKeys(tickets)
 	s.agentSrv = grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(agentTLS)),
+		grpc.Creds(agentapi.Credentials(agentTLS)),
 		grpc.MaxRecvMsgSize(agentapi.MaxAgentMessage),
 		grpc.MaxSendMsgSize(agentapi.MaxAgentMessage),
 		grpc.MaxConcurrentStreams(4),
