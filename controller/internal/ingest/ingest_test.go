@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/vigil-rmm/vigil/controller/internal/ingest"
 	"github.com/vigil-rmm/vigil/controller/internal/metrics"
@@ -209,4 +211,45 @@ func TestRecordTooLargeHurtsOnlyItsReport(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestCommittedReportsNotRetained: once a report is committed and acked,
+// the writer holds no reference to it (its batch array is reused, and a
+// slot left set kept the report, its stream's context and its callback
+// alive).
+func TestCommittedReportsNotRetained(t *testing.T) {
+	r := newRig(t, 1)
+	const n = 50
+	ptrs := make([]weak.Pointer[agentv1.Report], n)
+	done := make(chan struct{}, n)
+	func() {
+		for i := range n {
+			rep := metricsReport(uint64(i + 1))
+			ptrs[i] = weak.Make(rep)
+			if err := r.w.Submit(context.Background(), ingest.Item{Ctx: context.Background(), AgentID: r.agents[0], Report: rep,
+				Done: func(uint64, error) { done <- struct{}{} }}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	for range n {
+		<-done
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		kept := 0
+		for _, p := range ptrs {
+			if p.Value() != nil {
+				kept++
+			}
+		}
+		if kept == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d committed reports still referenced", kept, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
