@@ -1,8 +1,10 @@
 package alert
 
 import (
+	"cmp"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,63 +79,84 @@ func (e *Evaluator) Offline(t Target, lastSeen, now time.Time) (Observation, boo
 
 // Updates observes the urgent (critical or security, see patch.Urgent)
 // updates of an agent's last successful scan: the condition holds when
-// the oldest was first seen more than the rule's age ago. A nil record
+// the oldest was first seen more than the rule's age ago. A nil state
 // (never scanned) does not hold.
-func (e *Evaluator) Updates(t Target, rec *storev1.PatchRecord, now time.Time) (Observation, bool) {
+func (e *Evaluator) Updates(t Target, p *PatchState, now time.Time) (Observation, bool) {
 	if e.rule.Kind != KindUpdatesPending {
 		return Observation{}, false
 	}
 	after := e.rule.Updates.After
 	var (
 		n      int
-		oldest *storev1.TrackedUpdate
+		oldest UrgentUpdate
 	)
-	for _, u := range rec.GetPending() {
-		if !patch.Urgent(u.GetUpdate()) || now.Sub(time.Unix(u.GetFirstSeenUnix(), 0)) <= after {
-			continue
+	for _, u := range p.urgent() {
+		if now.Sub(time.Unix(u.FirstSeenUnix, 0)) <= after {
+			break // oldest first: the rest are younger
 		}
-		n++
-		if oldest == nil || u.GetFirstSeenUnix() < oldest.GetFirstSeenUnix() {
+		if n == 0 {
 			oldest = u
 		}
+		n++
 	}
 	o := Observation{At: now, Target: t, Detail: "no critical/security update pending > " + FormatDuration(after)}
 	if n == 0 {
 		return o, true
 	}
-	age := now.Sub(time.Unix(oldest.GetFirstSeenUnix(), 0))
+	age := now.Sub(time.Unix(oldest.FirstSeenUnix, 0))
 	noun := "updates"
 	if n == 1 {
 		noun = "update"
 	}
 	o.Breach, o.Value = true, age.Seconds()
 	o.Detail = fmt.Sprintf("%d critical/security %s pending, oldest %s (limit %s): %s", n, noun, formatAge(age),
-		FormatDuration(after), updateName(oldest.GetUpdate()))
+		FormatDuration(after), oldest.Name)
 	return o, true
 }
 
-// SlimPatchRecord returns the part of rec that Updates and Scan read: the
-// last scan's outcome and the urgent pending updates, each with its name,
-// classification, severity and first sighting. A record with a hundred
-// pending updates shrinks from tens of kilobytes, decoded, to a few
-// hundred bytes, which is what an evaluator that keeps every agent's
-// record between evaluations wants. nil stays nil.
-func SlimPatchRecord(rec *storev1.PatchRecord) *storev1.PatchRecord {
+// PatchState is what the rules read of an agent's patch record: the last
+// scan's outcome and its urgent pending updates. An evaluator that keeps
+// every agent's state between evaluations keeps this, not the record: a
+// record with a hundred pending updates is tens of kilobytes decoded, its
+// PatchState a few hundred bytes.
+type PatchState struct {
+	ScanUnixMs          int64
+	Status              agentv1.ScanStatus
+	ErrorCode           string
+	ErrorMessage        string
+	ConsecutiveFailures uint32
+	// Urgent are the urgent pending updates (patch.Urgent), oldest first.
+	Urgent []UrgentUpdate
+}
+
+// UrgentUpdate is one urgent pending update: when a scan first listed it,
+// and its name (KB, package or title, else its id).
+type UrgentUpdate struct {
+	FirstSeenUnix int64
+	Name          string
+}
+
+func (p *PatchState) urgent() []UrgentUpdate {
+	if p == nil {
+		return nil
+	}
+	return p.Urgent
+}
+
+// PatchStateOf reduces a patch record to its PatchState; nil stays nil.
+func PatchStateOf(rec *storev1.PatchRecord) *PatchState {
 	if rec == nil {
 		return nil
 	}
-	out := &storev1.PatchRecord{ScanUnixMs: rec.GetScanUnixMs(), Status: rec.GetStatus(), ErrorCode: rec.GetErrorCode(),
+	p := &PatchState{ScanUnixMs: rec.GetScanUnixMs(), Status: rec.GetStatus(), ErrorCode: rec.GetErrorCode(),
 		ErrorMessage: rec.GetErrorMessage(), ConsecutiveFailures: rec.GetConsecutiveFailures()}
 	for _, u := range rec.GetPending() {
-		if !patch.Urgent(u.GetUpdate()) {
-			continue
+		if patch.Urgent(u.GetUpdate()) {
+			p.Urgent = append(p.Urgent, UrgentUpdate{FirstSeenUnix: u.GetFirstSeenUnix(), Name: updateName(u.GetUpdate())})
 		}
-		p := u.GetUpdate()
-		out.Pending = append(out.Pending, &storev1.TrackedUpdate{FirstSeenUnix: u.GetFirstSeenUnix(), Update: &agentv1.PendingUpdate{
-			Id: p.GetId(), Kb: p.GetKb(), Package: p.GetPackage(), Title: p.GetTitle(),
-			Classification: p.GetClassification(), Severity: p.GetSeverity()}})
 	}
-	return out
+	slices.SortStableFunc(p.Urgent, func(a, b UrgentUpdate) int { return cmp.Compare(a.FirstSeenUnix, b.FirstSeenUnix) })
+	return p
 }
 
 // SlimRebootRecord returns the part of rec that Reboot reads: whether a
@@ -193,22 +216,22 @@ func (e *Evaluator) Reboot(t Target, rec *storev1.RebootRecord, now time.Time) (
 // Scan observes an agent's patch scan: the condition holds while the
 // last scan failed and at least the rule's number of scans failed in a
 // row.
-func (e *Evaluator) Scan(t Target, rec *storev1.PatchRecord, now time.Time) (Observation, bool) {
+func (e *Evaluator) Scan(t Target, p *PatchState, now time.Time) (Observation, bool) {
 	if e.rule.Kind != KindScanFailing {
 		return Observation{}, false
 	}
 	o := Observation{At: now, Target: t, Detail: "patch scan OK"}
-	if rec.GetScanUnixMs() == 0 || rec.GetStatus() == agentv1.ScanStatus_SCAN_STATUS_OK {
+	if p == nil || p.ScanUnixMs == 0 || p.Status == agentv1.ScanStatus_SCAN_STATUS_OK {
 		return o, true
 	}
-	n := rec.GetConsecutiveFailures()
+	n := p.ConsecutiveFailures
 	o.Value = float64(n)
-	what := rec.GetErrorCode()
+	what := p.ErrorCode
 	if what == "" {
-		what = strings.ToLower(strings.TrimPrefix(rec.GetStatus().String(), "SCAN_STATUS_"))
+		what = strings.ToLower(strings.TrimPrefix(p.Status.String(), "SCAN_STATUS_"))
 	}
 	o.Detail = fmt.Sprintf("patch scan failing: %d failed in a row, last %s", n, what)
-	if m := rec.GetErrorMessage(); m != "" {
+	if m := p.ErrorMessage; m != "" {
 		o.Detail += ": " + m
 	}
 	o.Breach = int(n) >= e.rule.scanFailures()

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/vigil-rmm/vigil/controller/internal/alert"
 	agentv1 "github.com/vigil-rmm/vigil/proto/vigil/agent/v1"
 	storev1 "github.com/vigil-rmm/vigil/proto/vigil/store/v1"
@@ -121,7 +119,7 @@ func TestStateObservations(t *testing.T) {
 			return e.Offline(web01, now.Add(-10*time.Minute), now)
 		}, `"" breach=false 600.0 online`},
 		{"urgent updates over 14 days", updates, func(e *alert.Evaluator) (alert.Observation, bool) {
-			return e.Updates(web01, patches, now)
+			return e.Updates(web01, alert.PatchStateOf(patches), now)
 		}, `"" breach=true 1382400.0 2 critical/security updates pending, oldest 16d (limit 14d): KB5034441`},
 		{"never scanned", updates, func(e *alert.Evaluator) (alert.Observation, bool) {
 			return e.Updates(web01, nil, now)
@@ -133,13 +131,13 @@ func TestStateObservations(t *testing.T) {
 			return e.Reboot(web01, nil, now)
 		}, `"" breach=false 0.0 no reboot pending`},
 		{"scan failing 3 times, rule says 2", scan(2), func(e *alert.Evaluator) (alert.Observation, bool) {
-			return e.Scan(web01, failing, now)
+			return e.Scan(web01, alert.PatchStateOf(failing), now)
 		}, `"" breach=true 3.0 patch scan failing: 3 failed in a row, last timeout: scanner killed after 30m`},
 		{"scan failing 3 times, rule says 5", scan(5), func(e *alert.Evaluator) (alert.Observation, bool) {
-			return e.Scan(web01, failing, now)
+			return e.Scan(web01, alert.PatchStateOf(failing), now)
 		}, `"" breach=false 3.0 patch scan failing: 3 failed in a row, last timeout: scanner killed after 30m`},
 		{"scan ok", scan(0), func(e *alert.Evaluator) (alert.Observation, bool) {
-			return e.Scan(web01, patches, now)
+			return e.Scan(web01, alert.PatchStateOf(patches), now)
 		}, `"" breach=false 0.0 patch scan OK`},
 		{"check warning under a critical rule", check(nil), func(e *alert.Evaluator) (alert.Observation, bool) {
 			return e.Check(web01, alert.CheckResult{Check: "smart", Level: alert.CheckWarning, Output: "reallocated sectors: 8"}, now)
@@ -174,15 +172,12 @@ func TestStateObservations(t *testing.T) {
 			return e.Offline(web01, now.Add(-time.Hour), now)
 		}, `skipped`},
 	}
-	// Every case runs on the records as stored, then on their slim
-	// copies (what the alerting engine keeps between evaluations): the
+	// Every case runs on the reboot record as stored, then on its slim
+	// copy (what the alerting engine keeps between evaluations): the
 	// observations must not differ.
 	for _, slim := range []bool{false, true} {
 		if slim {
-			patches, failing, reboot = alert.SlimPatchRecord(patches), alert.SlimPatchRecord(failing), alert.SlimRebootRecord(reboot)
-			if n := len(patches.GetPending()); n != 3 {
-				t.Fatalf("slim patch record keeps %d updates, want the 3 urgent ones", n)
-			}
+			reboot = alert.SlimRebootRecord(reboot)
 		}
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/slim=%v", tt.name, slim), func(t *testing.T) {
@@ -197,32 +192,36 @@ func TestStateObservations(t *testing.T) {
 	}
 }
 
-// TestSlimRecords: the slim copies drop what no rule reads, keep nil as
-// nil, and share nothing with the original.
-func TestSlimRecords(t *testing.T) {
-	if alert.SlimPatchRecord(nil) != nil || alert.SlimRebootRecord(nil) != nil {
+// TestPatchStateAndSlimRecords: a patch state keeps the urgent updates
+// only, oldest first, each with its name; the slim reboot record keeps
+// the signals that count; nil stays nil.
+func TestPatchStateAndSlimRecords(t *testing.T) {
+	if alert.PatchStateOf(nil) != nil || alert.SlimRebootRecord(nil) != nil {
 		t.Fatal("nil record not kept nil")
 	}
-	full := &storev1.PatchRecord{AgentId: "ag-1", Source: "apt", Hash: make([]byte, 32), ScanUnixMs: 1, RequestId: "rq-1"}
+	full := &storev1.PatchRecord{AgentId: "ag-1", Source: "apt", Hash: make([]byte, 32), ScanUnixMs: 1, RequestId: "rq-1",
+		Status: agentv1.ScanStatus_SCAN_STATUS_OK}
 	for i := range 100 {
-		u := &agentv1.PendingUpdate{Id: fmt.Sprintf("pkg%d", i), Package: fmt.Sprintf("pkg%d", i), Title: "an update with a long title",
+		u := &agentv1.PendingUpdate{Id: fmt.Sprintf("id%d", i), Package: fmt.Sprintf("pkg%d", i), Title: "an update with a long title",
 			CurrentVersion: "1.2.3-1", AvailableVersion: "1.2.3-2+deb12u1", Origin: "Debian-Security", Advisories: []string{"DSA-1", "CVE-2026-1"},
 			Classification: agentv1.Classification_CLASSIFICATION_UPDATE}
 		if i%10 == 0 {
 			u.Classification = agentv1.Classification_CLASSIFICATION_SECURITY
 		}
-		full.Pending = append(full.Pending, &storev1.TrackedUpdate{Update: u, FirstSeenUnix: int64(i)})
+		if i == 90 {
+			u.Classification, u.Severity, u.Package, u.Kb = agentv1.Classification_CLASSIFICATION_UPDATE, agentv1.Severity_SEVERITY_CRITICAL, "", "KB90"
+		}
+		full.Pending = append(full.Pending, &storev1.TrackedUpdate{Update: u, FirstSeenUnix: int64(1000 - i)})
 	}
-	slim := alert.SlimPatchRecord(full)
-	if len(slim.GetPending()) != 10 || slim.GetPending()[1].GetFirstSeenUnix() != 10 || slim.GetPending()[1].GetUpdate().GetPackage() != "pkg10" {
-		t.Fatalf("slim pending: %v", slim.GetPending())
+	p := alert.PatchStateOf(full)
+	var got []string
+	for _, u := range p.Urgent {
+		got = append(got, fmt.Sprintf("%s@%d", u.Name, u.FirstSeenUnix))
 	}
-	if a, b := proto.Size(full), proto.Size(slim); b*20 > a {
-		t.Errorf("slim record is %d bytes of %d", b, a)
-	}
-	slim.Pending[0].Update.Package = "changed"
-	if full.GetPending()[0].GetUpdate().GetPackage() != "pkg0" {
-		t.Error("slim record shares its updates with the original")
+	want := []string{"KB90@910", "pkg80@920", "pkg70@930", "pkg60@940", "pkg50@950", "pkg40@960", "pkg30@970", "pkg20@980", "pkg10@990", "pkg0@1000"}
+	equal(t, got, want)
+	if p.ScanUnixMs != 1 || p.Status != agentv1.ScanStatus_SCAN_STATUS_OK {
+		t.Fatalf("scan outcome: %+v", p)
 	}
 	rb := alert.SlimRebootRecord(&storev1.RebootRecord{State: &agentv1.RebootState{Pending: true, Hash: make([]byte, 32),
 		Signals: []*agentv1.RebootSignal{{Name: "weak", Present: true, Weak: true, Detail: "x"}, {Name: "reboot_required", Present: true, Counts: true, Detail: "y"}}}})

@@ -15,9 +15,10 @@ import (
 // a day but are read every minute, and a patch record with a hundred
 // pending updates is tens of kilobytes: at 10,000 agents decoding them all
 // again was most of an evaluation's time and garbage. Hashing the bytes
-// costs a fraction of decoding them. What it keeps is the slim copy the
-// rules read (alert.SlimPatchRecord): the full records of 10,000 agents
-// with 20 pending updates each held 70 MB of the controller's heap.
+// costs a fraction of decoding them. What it keeps is the part the rules
+// read (alert.PatchStateOf, alert.SlimRebootRecord): the full records of
+// 10,000 agents with 20 pending updates each held 70 MB of the
+// controller's heap.
 //
 // The records it returns are shared between evaluations and must not be
 // changed. Each evaluation starts a new generation, and what it did not
@@ -30,7 +31,7 @@ type recordCache struct {
 type cachedMsg struct {
 	sum  uint64
 	size int
-	msg  proto.Message
+	val  any
 }
 
 func newRecordCache() *recordCache {
@@ -43,11 +44,11 @@ func (c *recordCache) next() {
 }
 
 // cachedRecord reads one record's bytes with read and returns it decoded
-// and reduced by slim, from c when the bytes are the ones decoded before;
-// nil when there is no record. A nil cache decodes every time.
-func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read func(store.Tx, string) ([]byte, error), id string,
-	newT func() T, slim func(T) T) (T, error) {
-	var zero T
+// and reduced by conv, from c when the bytes are the ones decoded before;
+// the zero V when there is no record. A nil cache decodes every time.
+func cachedRecord[M proto.Message, V any](c *recordCache, key string, tx store.Tx, read func(store.Tx, string) ([]byte, error), id string,
+	newM func() M, conv func(M) V) (V, error) {
+	var zero V
 	b, err := read(tx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return zero, nil
@@ -61,17 +62,17 @@ func cachedRecord[T proto.Message](c *recordCache, key string, tx store.Tx, read
 		for _, m := range []map[string]cachedMsg{c.cur, c.prev} {
 			if e, ok := m[key]; ok && e.sum == sum && e.size == len(b) {
 				c.cur[key] = e
-				return e.msg.(T), nil
+				return e.val.(V), nil
 			}
 		}
 	}
-	m := newT()
+	m := newM()
 	if err := proto.Unmarshal(b, m); err != nil {
 		return zero, fmt.Errorf("decode %s: %w", key, err)
 	}
-	m = slim(m)
+	v := conv(m)
 	if c != nil {
-		c.cur[key] = cachedMsg{sum: sum, size: len(b), msg: m}
+		c.cur[key] = cachedMsg{sum: sum, size: len(b), val: v}
 	}
-	return m, nil
+	return v, nil
 }

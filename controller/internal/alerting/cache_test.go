@@ -30,12 +30,12 @@ func TestRecordCache(t *testing.T) {
 		}
 	}
 	c := newRecordCache()
-	read := func(id string) *storev1.PatchRecord {
-		var r *storev1.PatchRecord
+	read := func(id string) *alert.PatchState {
+		var r *alert.PatchState
 		if err := st.View(context.Background(), func(tx store.Tx) error {
 			var err error
 			r, err = cachedRecord(c, "p/"+id, tx, schema.PatchRecordBytes, id, func() *storev1.PatchRecord { return &storev1.PatchRecord{} },
-				alert.SlimPatchRecord)
+				alert.PatchStateOf)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -52,7 +52,7 @@ func TestRecordCache(t *testing.T) {
 	put(2)
 	c.next()
 	b := read("ag-1")
-	if b == a || b.GetConsecutiveFailures() != 2 {
+	if b == a || b.ConsecutiveFailures != 2 {
 		t.Fatalf("changed record: got %v (same object: %v)", b, b == a)
 	}
 	if read("ag-2") != nil {

@@ -386,10 +386,10 @@ type snapshot struct {
 	hosts    map[string]string
 	lastSeen map[string]int64
 	maint    map[string]*storev1.Maintenance
-	// patches and reboots are the slim records (alert.SlimPatchRecord,
-	// alert.SlimRebootRecord), shared with the cache: read-only, and
-	// without what no rule reads.
-	patches map[string]*storev1.PatchRecord
+	// patches and reboots are what the rules read of the agents' records
+	// (alert.PatchStateOf, alert.SlimRebootRecord), shared with the
+	// cache: read-only.
+	patches map[string]*alert.PatchState
 	reboots map[string]*storev1.RebootRecord
 	checks  []checkInput
 	// vantages holds, for each of the tenant's checks, its vantage
@@ -434,7 +434,7 @@ type checkInput struct {
 
 func (e *Engine) snapshot(ctx context.Context, t *storev1.Tenant, fv *fleetView, now time.Time) (*snapshot, error) {
 	s := &snapshot{cache: e.cache, tenant: t, hosts: map[string]string{}, maint: map[string]*storev1.Maintenance{},
-		patches: map[string]*storev1.PatchRecord{}, reboots: map[string]*storev1.RebootRecord{}, from: map[string]time.Time{}}
+		patches: map[string]*alert.PatchState{}, reboots: map[string]*storev1.RebootRecord{}, from: map[string]time.Time{}}
 	err := e.cfg.Store.View(ctx, func(tx store.Tx) error {
 		rules, err := schema.ListAlertRules(tx, t.GetId())
 		if err != nil {
@@ -509,7 +509,7 @@ func (s *snapshot) readRecords(tx store.Tx) error {
 	for _, a := range s.agents {
 		if patches {
 			r, err := cachedRecord(s.cache, "p/"+a.GetId(), tx, schema.PatchRecordBytes, a.GetId(), func() *storev1.PatchRecord { return &storev1.PatchRecord{} },
-				alert.SlimPatchRecord)
+				alert.PatchStateOf)
 			if err != nil {
 				return err
 			}

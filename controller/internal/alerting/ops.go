@@ -155,10 +155,10 @@ func (e *Engine) verifyAll(ctx context.Context, s *snapshot, now time.Time) (map
 		if !ok || latest.TimeMS < end.UnixMilli() {
 			problems = append(problems, "no metrics since "+end.UTC().Format("2006-01-02 15:04 UTC"))
 		}
-		if p := s.patches[id]; p.GetScanUnixMs() != 0 && p.GetStatus() != agentv1.ScanStatus_SCAN_STATUS_OK {
-			what := p.GetErrorCode()
+		if p := s.patches[id]; p != nil && p.ScanUnixMs != 0 && p.Status != agentv1.ScanStatus_SCAN_STATUS_OK {
+			what := p.ErrorCode
 			if what == "" {
-				what = strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "SCAN_STATUS_"))
+				what = strings.ToLower(strings.TrimPrefix(p.Status.String(), "SCAN_STATUS_"))
 			}
 			problems = append(problems, "patch scan failing ("+oneLine(what, 100)+")")
 		}
