@@ -54,6 +54,21 @@ func agentServer(t *testing.T, ctl *controllertest.Controller, hello time.Durati
 	return agentv1.NewAgentServiceClient(conn)
 }
 
+// welcomed starts a controller with one enrolled agent and returns the
+// agent's stream after Hello and Welcome.
+func welcomed(t *testing.T) (*controllertest.Controller, *controllertest.Agent, agentv1.AgentService_ConnectClient) {
+	t.Helper()
+	c := controllertest.Start(t)
+	c.Tenant(t, "acme")
+	a := c.EnrollAgent(t, "acme", "h")
+	s := connect(t, c.AgentClient(t, a.TLS))
+	_ = s.Send(hello())
+	if m, err := s.Recv(); err != nil || m.GetWelcome() == nil {
+		t.Fatalf("welcome: %v %v", m, err)
+	}
+	return c, a, s
+}
+
 // TestHelloTimeout: a stream that never says Hello is closed after the
 // timeout, and its handler is gone.
 func TestHelloTimeout(t *testing.T) {
@@ -97,14 +112,7 @@ func TestConnectNeedsConnCredentials(t *testing.T) {
 // with the retry hint, and ends; a stream that does not leave by itself
 // is closed soon after.
 func TestShutdownGoAway(t *testing.T) {
-	c := controllertest.Start(t)
-	c.Tenant(t, "acme")
-	a := c.EnrollAgent(t, "acme", "h")
-	s := connect(t, c.AgentClient(t, a.TLS))
-	_ = s.Send(hello())
-	if m, err := s.Recv(); err != nil || m.GetWelcome() == nil {
-		t.Fatalf("welcome: %v %v", m, err)
-	}
+	c, _, s := welcomed(t)
 	_ = s.Send(report(1, 10))
 	if m, err := s.Recv(); err != nil || m.GetAck().GetSeq() != 1 {
 		t.Fatalf("ack: %v %v", m, err)
@@ -127,14 +135,7 @@ func TestShutdownGoAway(t *testing.T) {
 // the stream at once (its connection is closed), nothing it sends after
 // is stored, and its reconnect is refused.
 func TestRevocationEndsLiveStream(t *testing.T) {
-	c := controllertest.Start(t)
-	c.Tenant(t, "acme")
-	a := c.EnrollAgent(t, "acme", "h")
-	s := connect(t, c.AgentClient(t, a.TLS))
-	_ = s.Send(hello())
-	if m, err := s.Recv(); err != nil || m.GetWelcome() == nil {
-		t.Fatalf("welcome: %v %v", m, err)
-	}
+	c, a, s := welcomed(t)
 	_ = s.Send(report(1, 10))
 	if m, err := s.Recv(); err != nil || m.GetAck().GetSeq() != 1 {
 		t.Fatalf("ack: %v %v", m, err)

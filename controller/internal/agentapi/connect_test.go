@@ -194,14 +194,7 @@ func TestRevokedBeforeHello(t *testing.T) {
 // TestBadVolumeCostsOnlyItself: one malformed volume is dropped, the rest
 // of the sample is stored.
 func TestBadVolumeCostsOnlyItself(t *testing.T) {
-	c := controllertest.Start(t)
-	c.Tenant(t, "acme")
-	a := c.EnrollAgent(t, "acme", "h")
-	s := connect(t, c.AgentClient(t, a.TLS))
-	_ = s.Send(hello())
-	if _, err := s.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	c, a, s := welcomed(t)
 	_ = s.Send(&agentv1.AgentMessage{Msg: &agentv1.AgentMessage_Report{Report: &agentv1.Report{Seq: 1, TimeUnixMs: time.Now().UnixMilli(),
 		Body: &agentv1.Report_Metrics{Metrics: &agentv1.Metrics{CpuPercent: 5, Volumes: []*agentv1.Volume{
 			{Mount: "/", Total: 10, Used: 1, Free: 9},
