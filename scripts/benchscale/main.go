@@ -104,6 +104,8 @@ type Sample struct {
 	OpenFiles  int     `json:"open_files"`
 	HeapInuse  uint64  `json:"heap_inuse"`
 	Online     int     `json:"agents_online"`
+	// StreamsEnded counts the agent streams that ended, by reason.
+	StreamsEnded map[string]uint64 `json:"streams_ended,omitempty"`
 }
 
 // Result is the JSON written by a run.
@@ -368,14 +370,23 @@ func sample(pid int, debugAddr string, t float64) Sample {
 	cl := http.Client{Timeout: 2 * time.Second}
 	if resp, err := cl.Get("http://" + debugAddr + "/debug/vars"); err == nil {
 		var v struct {
-			Goroutines int    `json:"goroutines"`
-			OpenFiles  int    `json:"open_files"`
-			HeapInuse  uint64 `json:"heap_inuse"`
-			Online     int    `json:"agents_online"`
+			Goroutines int               `json:"goroutines"`
+			OpenFiles  int               `json:"open_files"`
+			HeapInuse  uint64            `json:"heap_inuse"`
+			Online     int               `json:"agents_online"`
+			Ended      map[string]uint64 `json:"streams_ended"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
 		s.Goroutines, s.OpenFiles, s.HeapInuse, s.Online = v.Goroutines, v.OpenFiles, v.HeapInuse, v.Online
+		for k, n := range v.Ended {
+			if n > 0 {
+				if s.StreamsEnded == nil {
+					s.StreamsEnded = map[string]uint64{}
+				}
+				s.StreamsEnded[k] = n
+			}
+		}
 	}
 	return s
 }
@@ -466,6 +477,14 @@ func printSummary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "  report-ack latency     p50 %.1f ms, p99 %.1f ms\n", s.AckP50MS, s.AckP99MS)
 	fmt.Fprintf(w, "  reports acked          %.1f /s\n", sim.Steady.ReportsPerS)
 	fmt.Fprintf(w, "  wire                   %.0f bytes per agent per day; largest report %d bytes\n", sim.Steady.BytesPerAgentPerDay, sim.MaxReportBytes)
+	// The controller's count of ended streams, from the last sample that
+	// had one (the storm's restart starts it again).
+	for i := len(r.Samples) - 1; i >= 0; i-- {
+		if e := r.Samples[i].StreamsEnded; e != nil {
+			fmt.Fprintf(w, "  streams ended          %v (controller's count, by reason)\n", e)
+			break
+		}
+	}
 	if sim.Recovery != nil {
 		back := func(s float64) string {
 			if s < 0 {

@@ -185,6 +185,9 @@ type Report struct {
 	ReportsAcked    uint64  `json:"reports_acked"`
 	MaxReportBytes  int64   `json:"max_report_bytes"`
 	Reconnects      int64   `json:"reconnects"`
+	// LastErrors counts, for the agents that reconnected, the error that
+	// ended their last session (the first 120 bytes, digits masked).
+	LastErrors map[string]int `json:"last_errors,omitempty"`
 	// Steady is measured from ramp end plus one interval until the end or
 	// the first disturbance (connected agents falling below 99%).
 	Steady   Window    `json:"steady"`
@@ -324,8 +327,16 @@ loop:
 		return nil, err
 	}
 	for _, l := range links {
-		if l != nil {
-			rep.Reconnects += l.Status().Reconnects
+		if l == nil {
+			continue
+		}
+		ls := l.Status()
+		rep.Reconnects += ls.Reconnects
+		if ls.Reconnects > 0 && ls.LastError != "" {
+			if rep.LastErrors == nil {
+				rep.LastErrors = map[string]int{}
+			}
+			rep.LastErrors[errorKind(ls.LastError)]++
 		}
 	}
 	rep.ReportsAppended, rep.ReportsAcked, rep.MaxReportBytes = st.appended.Load(), st.acked.Load(), st.maxReport.Load()
@@ -526,4 +537,16 @@ func summarise(rep *Report, o Options, start time.Time, lat []latency) {
 
 func isFullState(r *agentv1.Report) bool {
 	return r.GetPatches() != nil || r.GetInventory() != nil || r.GetReboot() != nil
+}
+
+// errorKind shortens a link error for counting: digits (ports, addresses,
+// durations) masked, at most 120 bytes.
+func errorKind(s string) string {
+	b := []byte(s[:min(len(s), 120)])
+	for i, c := range b {
+		if c >= '0' && c <= '9' {
+			b[i] = '#'
+		}
+	}
+	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -79,6 +80,7 @@ type Server struct {
 	agentv1.UnimplementedAgentServiceServer
 	cfg    Config
 	logger *slog.Logger
+	ends   [numEndReasons]atomic.Uint64
 }
 
 var _ agentv1.AgentServiceServer = (*Server)(nil)
@@ -232,15 +234,21 @@ func identity(ctx context.Context) (string, string, error) {
 // closes the stream's connection: an agent holds one stream per
 // connection. See interrupt.
 func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
+	end, err := s.connect(stream)
+	s.ends[end].Add(1)
+	return err
+}
+
+func (s *Server) connect(stream agentv1.AgentService_ConnectServer) (endReason, error) {
 	ctx := stream.Context()
 	agentID, serial, err := identity(ctx)
 	if err != nil {
-		return err
+		return endRefused, err
 	}
 	conn, ok := connOf(ctx)
 	if !ok {
 		s.logger.ErrorContext(ctx, "agent listener does not use agentapi.Credentials")
-		return status.Error(codes.Internal, "controller misconfigured: agent connection not tracked")
+		return endRefused, status.Error(codes.Internal, "controller misconfigured: agent connection not tracked")
 	}
 	closeConn := func() { _ = conn.Close() }
 	logger := s.logger.With("agent_id", agentID)
@@ -249,10 +257,10 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	helloTimer := time.AfterFunc(s.cfg.HelloTimeout, closeConn)
 	hello, err := recvHello(stream)
 	if !helloTimer.Stop() && err != nil {
-		return status.Errorf(codes.DeadlineExceeded, "no hello within %s", s.cfg.HelloTimeout)
+		return endHelloTimeout, status.Errorf(codes.DeadlineExceeded, "no hello within %s", s.cfg.HelloTimeout)
 	}
 	if err != nil {
-		return err
+		return endProtocol, err
 	}
 
 	sctx, cancel := context.WithCancelCause(ctx)
@@ -271,11 +279,11 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 	committed, rec, err := s.admit(sctx, agentID, serial)
 	if err != nil {
 		logger.WarnContext(ctx, "stream refused", "peer", peerAddr(ctx), "err", err)
-		return err
+		return endRefused, err
 	}
 	if err := s.storeHello(sctx, rec, hello); err != nil {
 		logger.ErrorContext(ctx, "connect: store hello", "err", err)
-		return status.Error(codes.Unavailable, "controller store unavailable; retry later")
+		return endStoreFailed, status.Error(codes.Unavailable, "controller store unavailable; retry later")
 	}
 	if s.cfg.Tasks != nil {
 		s.cfg.Tasks.Attached(agentID, hello.GetBootTimeUnix())
@@ -288,7 +296,7 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 		CommittedSeq:     committed,
 		ServerTimeUnixMs: s.cfg.Now().UnixMilli(),
 	}}}); err != nil {
-		return err
+		return endStreamError, err
 	}
 	out.start()
 	logger.InfoContext(ctx, "agent connected", "protocol", proto, "agent_version", hello.GetAgentVersion(),
@@ -310,14 +318,14 @@ func (s *Server) Connect(stream agentv1.AgentService_ConnectServer) error {
 		if err != nil {
 			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
 				logger.InfoContext(ctx, "agent disconnected")
-				return nil
+				return endDisconnected, nil
 			}
 			logger.InfoContext(ctx, "agent stream ended", "err", err)
-			return err
+			return endStreamError, err
 		}
 		r := m.GetReport()
 		if r == nil {
-			return status.Error(codes.InvalidArgument, "only reports may follow hello")
+			return endProtocol, status.Error(codes.InvalidArgument, "only reports may follow hello")
 		}
 		s.cfg.Fleet.Touch(agentID)
 		if r.GetSeq() <= highest {
@@ -461,23 +469,54 @@ func recvHello(stream agentv1.AgentService_ConnectServer) (*agentv1.Hello, error
 
 // closeStatus is the status a stream ends with when the controller ended
 // it for cause. (At shutdown the agent already has its GoAway.)
-func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logger) error {
+func (s *Server) closeStatus(ctx context.Context, cause error, logger *slog.Logger) (endReason, error) {
 	switch {
 	case errors.Is(cause, fleet.ErrRevoked):
 		logger.InfoContext(ctx, "stream closed: agent revoked")
-		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+		return endRevoked, status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
 	case errors.Is(cause, fleet.ErrReplaced):
-		return status.Error(codes.Aborted, fleet.ErrReplaced.Error())
+		return endReplaced, status.Error(codes.Aborted, fleet.ErrReplaced.Error())
 	case errors.Is(cause, fleet.ErrShutdown):
-		return status.Error(codes.Unavailable, fleet.ErrShutdown.Error())
+		return endShutdown, status.Error(codes.Unavailable, fleet.ErrShutdown.Error())
 	case errors.Is(cause, ingest.ErrAgentGone):
-		return status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
+		return endRevoked, status.Error(codes.PermissionDenied, fleet.ErrRevoked.Error())
 	case errors.Is(cause, errSend):
 		logger.DebugContext(ctx, "stream closed", "err", cause)
-		return status.Error(codes.Unavailable, cause.Error())
+		return endSendFailed, status.Error(codes.Unavailable, cause.Error())
 	case errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
-		return status.FromContextError(cause).Err()
+		return endDisconnected, status.FromContextError(cause).Err()
 	}
 	logger.ErrorContext(ctx, "stream closed", "err", cause)
-	return status.Error(codes.Unavailable, "controller could not commit reports; retry later")
+	return endCommitFailed, status.Error(codes.Unavailable, "controller could not commit reports; retry later")
+}
+
+// endReason says why a stream ended; Ends counts them.
+type endReason int
+
+const (
+	endDisconnected endReason = iota // the agent closed it
+	endStreamError                   // the connection broke
+	endProtocol                      // a malformed or out-of-order message
+	endRefused                       // no identity, unknown, revoked or superseded at admission
+	endHelloTimeout
+	endStoreFailed
+	endRevoked
+	endReplaced
+	endShutdown
+	endSendFailed
+	endCommitFailed
+	numEndReasons
+)
+
+var endNames = [numEndReasons]string{"disconnected", "stream_error", "protocol", "refused", "hello_timeout", "store_failed",
+	"revoked", "replaced", "shutdown", "send_failed", "commit_failed"}
+
+// Ends counts the streams that ended, by reason, since the server started
+// (for the debug listener's /debug/vars).
+func (s *Server) Ends() map[string]uint64 {
+	out := make(map[string]uint64, numEndReasons)
+	for i := range s.ends {
+		out[endNames[i]] = s.ends[i].Load()
+	}
+	return out
 }

@@ -27,7 +27,7 @@ import (
 // agentServer serves agentapi with cfg's HelloTimeout on the store and CA
 // of a real controller, with creds built from the TLS config.
 func agentServer(t *testing.T, ctl *controllertest.Controller, hello time.Duration,
-	creds func(*tls.Config) credentials.TransportCredentials) agentv1.AgentServiceClient {
+	creds func(*tls.Config) credentials.TransportCredentials) (agentv1.AgentServiceClient, *agentapi.Server) {
 	t.Helper()
 	ca, srvCert, err := pki.Load(ctl.Dir)
 	if err != nil {
@@ -37,8 +37,9 @@ func agentServer(t *testing.T, ctl *controllertest.Controller, hello time.Durati
 	pool.AddCert(ca.Cert)
 	srv := grpc.NewServer(grpc.Creds(creds(&tls.Config{Certificates: []tls.Certificate{srvCert},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool, MinVersion: tls.VersionTLS13})))
-	agentv1.RegisterAgentServiceServer(srv, agentapi.New(agentapi.Config{Store: ctl.Server().Store(), Signer: ca, CACert: ca.Cert,
-		Fleet: fleet.New(logging.Discard(), nil), Logger: logging.Discard(), HelloTimeout: hello}))
+	api := agentapi.New(agentapi.Config{Store: ctl.Server().Store(), Signer: ca, CACert: ca.Cert,
+		Fleet: fleet.New(logging.Discard(), nil), Logger: logging.Discard(), HelloTimeout: hello})
+	agentv1.RegisterAgentServiceServer(srv, api)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,19 @@ func agentServer(t *testing.T, ctl *controllertest.Controller, hello time.Durati
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return agentv1.NewAgentServiceClient(conn)
+	return agentv1.NewAgentServiceClient(conn), api
+}
+
+// waitEnds waits until api has counted want streams ended for reason.
+func waitEnds(t *testing.T, api *agentapi.Server, reason string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for api.Ends()[reason] != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("streams ended: %v, want %s=%d", api.Ends(), reason, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // welcomed starts a controller with one enrolled agent and returns the
@@ -74,7 +87,7 @@ func welcomed(t *testing.T) (*controllertest.Controller, *controllertest.Agent, 
 func TestHelloTimeout(t *testing.T) {
 	ctl := controllertest.Start(t)
 	ctl.Tenant(t, "acme")
-	c := agentServer(t, ctl, 300*time.Millisecond, agentapi.Credentials)
+	c, api := agentServer(t, ctl, 300*time.Millisecond, agentapi.Credentials)
 	before := runtime.NumGoroutine()
 	s := connect(t, c)
 	start := time.Now()
@@ -92,6 +105,7 @@ func TestHelloTimeout(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before+2 {
 		t.Fatalf("%d goroutines after the stream ended, %d before", n, before)
 	}
+	waitEnds(t, api, "hello_timeout", 1)
 }
 
 // TestConnectNeedsConnCredentials: a listener built with plain TLS
@@ -100,12 +114,13 @@ func TestHelloTimeout(t *testing.T) {
 func TestConnectNeedsConnCredentials(t *testing.T) {
 	ctl := controllertest.Start(t)
 	ctl.Tenant(t, "acme")
-	c := agentServer(t, ctl, time.Second, credentials.NewTLS)
+	c, api := agentServer(t, ctl, time.Second, credentials.NewTLS)
 	s := connect(t, c)
 	_ = s.Send(hello())
 	if _, err := s.Recv(); status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "misconfigured") {
 		t.Fatalf("got %v, want Internal (misconfigured)", err)
 	}
+	waitEnds(t, api, "refused", 1)
 }
 
 // TestShutdownGoAway: at shutdown a stream gets its last ack, then GoAway

@@ -41,6 +41,7 @@ func (s *Server) debugHandler() http.Handler {
 			"heap_released": ms.HeapReleased,
 			"num_gc":        ms.NumGC,
 			"ingest":        s.ingest.Snapshot(),
+			"streams_ended": s.agentAPI.Ends(),
 		})
 	})
 	return mux

@@ -72,8 +72,10 @@ type Server struct {
 	metrics *metrics.DB
 	ca      *pki.CA
 	fleet   *fleet.Fleet
-	ingest  *ingest.Writer
-	tasks   *tasks.Engine
+	// agentAPI serves the agent listener; its stream counts go to /debug/vars.
+	agentAPI *agentapi.Server
+	ingest   *ingest.Writer
+	tasks    *tasks.Engine
 
 	agentLn, apiLn net.Listener
 	agentSrv       *grpc.Server
@@ -166,9 +168,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		grpc.StaticConnWindowSize(AgentWindow),
 		grpc.ConnectionTimeout(10*time.Second),
 	)
-	agentv1.RegisterAgentServiceServer(s.agentSrv, agentapi.New(agentapi.Config{
+	s.agentAPI = agentapi.New(agentapi.Config{
 		Store: st, Signer: ca, CACert: ca.Cert, Ingest: s.ingest, Fleet: s.fleet, Tasks: s.tasks, Logger: logger,
-	}))
+	})
+	agentv1.RegisterAgentServiceServer(s.agentSrv, s.agentAPI)
 
 	apiTLS := &tls.Config{Certificates: []tls.Certificate{srvCert}, MinVersion: tls.VersionTLS12}
 	authz := &manageapi.Authorizer{Store: st, Logger: logger.With("component", "authz")}
