@@ -898,9 +898,17 @@ func TestAlertingE2EReport(t *testing.T) {
 		t.Fatalf("report: %s", out)
 	}
 	// The agent's first whole minute, as the controller may have seen the
-	// enrollment anywhere between enrollFrom and enrollTo.
-	firstFrom := enrollFrom.Truncate(time.Minute).Add(time.Minute)
-	firstTo := enrollTo.Truncate(time.Minute).Add(time.Minute)
+	// enrollment anywhere between enrollFrom and enrollTo. It stores the
+	// enrollment time in whole seconds, and a minute that starts exactly
+	// then counts.
+	firstMinute := func(t time.Time) time.Time {
+		t = t.Truncate(time.Second)
+		if m := t.Truncate(time.Minute); !m.Equal(t) {
+			return m.Add(time.Minute)
+		}
+		return t
+	}
+	firstFrom, firstTo := firstMinute(enrollFrom), firstMinute(enrollTo)
 	switch {
 	case !rep.Until.After(firstFrom):
 		if len(rep.AvailabilityAgents) != 0 || len(rep.Metrics) != 0 {
