@@ -40,8 +40,12 @@ type entry struct {
 	due       time.Time
 	running   bool
 	lastStart time.Time
-	stretch   Stretch
-	index     int // in waiting; -1 while running
+	// slot is the slot the last run was due at; the next is counted from
+	// it, not from when the run started, so a run that starts late does
+	// not push the schedule back.
+	slot    time.Time
+	stretch Stretch
+	index   int // in waiting; -1 while running
 }
 
 // Stretch is how far behind a check's last run was.
@@ -78,7 +82,9 @@ func Phase(id string, interval time.Duration) time.Duration {
 
 // Add schedules a check at its first slot from now; interval zero means
 // DefaultInterval. Adding a known check changes its interval and moves
-// its next run to the new slots (a running check keeps running).
+// its next run to the new slots (a running check keeps running), but
+// never sooner than one interval after its last start: a check edited
+// right after a run does not run that slot again.
 func (s *Scheduler) Add(id string, interval time.Duration, now time.Time) {
 	if interval <= 0 {
 		interval = DefaultInterval
@@ -90,7 +96,7 @@ func (s *Scheduler) Add(id string, interval time.Duration, now time.Time) {
 	}
 	e.interval, e.phase = interval, Phase(id, interval)
 	e.stretch.Interval = interval
-	e.due = e.slotFrom(now)
+	e.due = e.nextSlot(now)
 	s.wait(e)
 }
 
@@ -133,15 +139,15 @@ func (s *Scheduler) Due(now time.Time) []string {
 			e.stretch.Effective = now.Sub(e.lastStart)
 		}
 		e.stretch.Late = now.Sub(e.due)
-		e.lastStart = now
+		e.lastStart, e.slot = now, e.due
 		ids = append(ids, e.id)
 	}
 	return ids
 }
 
 // Done records that a check's run ended at at and schedules its next run
-// at the first slot at least one interval after the run started (and not
-// before at).
+// at the first slot at least one interval after the time the run was due
+// (and not before at).
 func (s *Scheduler) Done(id string, at time.Time) {
 	if s.orphans[id] > 0 {
 		if s.orphans[id]--; s.orphans[id] == 0 {
@@ -156,11 +162,7 @@ func (s *Scheduler) Done(id string, at time.Time) {
 	}
 	e.running = false
 	s.running--
-	from := e.lastStart.Add(e.interval)
-	if at.After(from) {
-		from = at
-	}
-	e.due = e.slotFrom(from)
+	e.due = e.nextSlot(at)
 	s.wait(e)
 }
 
@@ -204,6 +206,21 @@ func (s *Scheduler) wait(e *entry) {
 		return
 	}
 	heap.Push(&s.waiting, e)
+}
+
+// nextSlot is the slot e runs at next, at or after from: at least one
+// interval after the slot its last run was due at (a run that started
+// late does not push the schedule back), and after that run's start (a
+// run that caught up on a missed slot does not run again at once).
+func (e *entry) nextSlot(from time.Time) time.Time {
+	if next := e.slot.Add(e.interval); !e.slot.IsZero() && next.After(from) {
+		from = next
+	}
+	due := e.slotFrom(from)
+	if !e.lastStart.IsZero() && !due.After(e.lastStart) {
+		due = e.slotFrom(e.lastStart.Add(time.Nanosecond))
+	}
+	return due
 }
 
 // slotFrom returns e's first slot at or after t.

@@ -248,3 +248,34 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("first run after resume at %v, want at once (%v)", got, resumeAt)
 	}
 }
+
+// TestSchedulerLateStartsKeepSlots: runs that start a little after their
+// slot (a worker's wake-up, a busy machine) keep every slot; the next run
+// is counted from the slot, not from the start. A check edited right
+// after a run does not run that slot again.
+func TestSchedulerLateStartsKeepSlots(t *testing.T) {
+	s := check.NewScheduler(1)
+	iv := 5 * time.Minute
+	s.Add("a", iv, t0)
+	var starts []time.Time
+	for len(starts) < 12 {
+		due, ok := s.Next()
+		if !ok {
+			t.Fatal("nothing scheduled")
+		}
+		start := due.Add(300 * time.Millisecond)
+		if ids := s.Due(start); len(ids) != 1 {
+			t.Fatalf("due at %v: %v", start, ids)
+		}
+		starts = append(starts, due)
+		s.Done("a", start.Add(2*time.Second))
+		if len(starts) == 6 {
+			s.Add("a", iv, start.Add(2*time.Second)) // edited just after a run
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		if d := starts[i].Sub(starts[i-1]); d != iv {
+			t.Fatalf("run %d came %v after the one before, want %v (slots %v)", i, d, iv, starts)
+		}
+	}
+}
